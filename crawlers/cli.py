@@ -1,0 +1,76 @@
+"""`tradepoint crawl` and `tradepoint demo`, registered into the CLI via an entry point."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from search_api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("crawl", help="crawl sources now (each run in its own process)")
+    p.add_argument("source_ids", nargs="*", metavar="SOURCE_ID")
+    p.add_argument("--all", action="store_true", help="crawl every enabled source")
+    p.set_defaults(handler=cmd_crawl)
+
+    p = sub.add_parser("demo", help="populate a local data dir from bundled data and serve it")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-serve", action="store_true", help="populate only, do not serve")
+    p.set_defaults(handler=cmd_demo)
+
+
+def index_pending(settings: Settings, store: Any) -> None:
+    """Bring the index up to date; if it is busy or down, `serve` will catch up from the outbox."""
+    from search_api.errors import TradepointError
+    from search_api.search import create_backend
+    from search_api.search.indexer import drain_outbox
+
+    try:
+        applied = drain_outbox(store, create_backend(settings))
+        log.info("indexed %d pending changes", applied)
+    except TradepointError as exc:
+        print(f"note: search index not updated now ({exc.message}); "
+              "a running `tradepoint serve` applies the changes")  # fmt: skip
+
+
+def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
+    from crawlers.runner import run_crawl
+    from search_api.cli import CliError
+    from search_api.store import Store
+
+    store = Store(settings.sqlalchemy_url)
+    if args.all:
+        ids = [s.id for s in store.list_sources() if s.enabled]
+    elif args.source_ids:
+        ids = args.source_ids
+    else:
+        raise CliError("crawl: name one or more SOURCE_IDs, or --all")
+    failed = 0
+    for source_id in ids:
+        outcome = run_crawl(settings, source_id, store)
+        print(f"{source_id}: run {outcome.run_id} {outcome.status}: {outcome.message or ''}")
+        run = store.get_run(outcome.run_id)
+        for err in (run.errors or [])[:10]:
+            print(f"  error {err['url']}: {err['message']}")
+        if len(run.errors or []) > 10:
+            print(f"  … {len(run.errors) - 10} more errors (tradepoint sources show {source_id})")
+        failed += not outcome.ok
+    index_pending(settings, store)
+    return 1 if failed else 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from crawlers.demo import populate
+
+    populate(settings)
+    if args.no_serve:
+        return 0
+    from search_api.cli import cmd_serve
+
+    print(f"Tradepoint demo: http://{args.host}:{args.port}/  (API docs at /docs)")
+    return cmd_serve(args, settings)

@@ -1,0 +1,86 @@
+"""Item pipeline: validate ► normalise ► build the record. Writing happens in the runner."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from scrapy import Spider
+from scrapy.crawler import Crawler
+
+from search_api.schema import (
+    PROVENANCE_FIELDS,
+    AnyRecord,
+    FairRecord,
+    FinanceRecord,
+    RequirementRecord,
+    SourceSpec,
+    format_validation_error,
+    parse_record,
+    record_id,
+)
+
+log = logging.getLogger(__name__)
+
+MODEL_BY_KIND = {"fair": FairRecord, "requirement": RequirementRecord, "finance": FinanceRecord}
+# Extraction keeps these for diagnostics; they are not record fields.
+INTERNAL_KEYS = ("_key", "_page", "_id", "categories", "unmapped", "uid")
+
+
+def build_record(raw: dict[str, Any], spec: SourceSpec) -> AnyRecord:
+    """Turn an extracted item into a validated record of the source's kind.
+
+    `_key` is the natural key (the stable id is derived from it), `_id` an explicit id given by
+    a curated file, `_page` the page it came from. Source `defaults` fill what the page is silent
+    on. Raises ValidationError naming the field when the item cannot be a record.
+    """
+    data = dict(raw)
+    page = data.get("_page")
+    explicit = data.get("_id")
+    key = data.get("_key") or f"{data.get('url') or page}|{data.get('title')}"
+    for name in INTERNAL_KEYS:
+        data.pop(name, None)
+    for name, value in spec.defaults.items():
+        if data.get(name) in (None, "", []):
+            data[name] = value
+    fields = MODEL_BY_KIND[spec.kind].model_fields
+    # None means "the source is silent": the model's default applies, not a null.
+    data = {k: v for k, v in data.items()
+            if k in fields and k not in PROVENANCE_FIELDS and v is not None}  # fmt: skip
+    data.update(
+        kind=spec.kind,
+        source_id=spec.id,
+        source_url=page if page and str(page).startswith("http") else None,
+        id=f"{spec.id}:{explicit}" if explicit else record_id(spec.id, str(key)),
+    )
+    if spec.owner and spec.format == "curated":
+        data.setdefault("curated_by", spec.owner)
+    return parse_record(data)
+
+
+class RecordPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: dict[str, Any], spider: Spider | None = None) -> dict[str, Any]:
+        spider = spider or self.crawler.spider
+        collector = spider.collector  # type: ignore[union-attr]
+        if item.get("unmapped"):
+            collector.note_unmapped(list(item["unmapped"]))
+        try:
+            record = build_record(item, collector.spec)
+        except ValidationError as exc:
+            collector.failed += 1
+            what = item.get("_id") or item.get("title") or "item"
+            collector.add_error(
+                str(item.get("_page") or ""),
+                f"{what}: {format_validation_error(exc).replace(chr(10), '; ')}",
+            )
+            return item
+        collector.add_record(record)
+        return item

@@ -1,0 +1,151 @@
+"""One crawl run, in its own child process (Twisted's reactor cannot be restarted).
+
+Parent side: `run_crawl()` records the run, starts `python -m crawlers.runner`, enforces the
+time limit and marks the run failed if the child dies. Child side: `main()` crawls with Scrapy,
+then (reactor stopped) applies the post-run assertions and writes everything in one go, so a
+failed or killed run changes no record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from search_api.schema import SourceSpec
+from search_api.settings import Settings
+from search_api.store import RunStats, Store
+
+log = logging.getLogger(__name__)
+
+# A run yielding less than this share of the previous successful run is suspect (site redesign,
+# blocked crawler): it fails and changes nothing, as zavod's assertions do.
+DROP_RATIO = 0.5
+DROP_MIN_PREVIOUS = 10
+WITHDRAW_AFTER_MISSES = 3
+KILL_GRACE_SECONDS = 30
+
+
+@dataclass
+class CrawlOutcome:
+    source_id: str
+    run_id: int
+    status: str
+    message: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+
+def run_crawl(settings: Settings, source_id: str, store: Store | None = None,
+              env: dict[str, str] | None = None) -> CrawlOutcome:  # fmt: skip
+    """Crawl one source in a child process and wait for it (parent side)."""
+    store = store or Store(settings.sqlalchemy_url)
+    store.get_source(source_id)  # NotFound before starting a process
+    run_id = store.start_run(source_id)
+    cmd = [sys.executable, "-m", "crawlers.runner", source_id, "--run-id", str(run_id)]
+    child_env = {**os.environ, **(env or {})}
+    child_env.setdefault("TRADEPOINT_DATA_DIR", str(settings.data_dir))
+    if settings.database_url:
+        child_env.setdefault("TRADEPOINT_DATABASE_URL", settings.database_url)
+    limit = settings.crawl_timeout + KILL_GRACE_SECONDS
+    try:
+        proc = subprocess.run(cmd, env=child_env, timeout=limit, check=False)
+        code: int | None = proc.returncode
+    except subprocess.TimeoutExpired:
+        code = None
+    run = store.get_run(run_id)
+    if run.status == "running":
+        # The child died or overran before it could record an outcome.
+        message = (f"killed after exceeding the time limit of {limit}s" if code is None
+                   else f"crawl process exited with status {code} before finishing")  # fmt: skip
+        store.finish_run(run_id, "failed", RunStats(), message)
+        run = store.get_run(run_id)
+    return CrawlOutcome(source_id, run_id, run.status, run.message)
+
+
+def finalise_run(store: Store, spec: SourceSpec, run_id: int, collector: object) -> CrawlOutcome:
+    """Post-run assertions, then write records (all or nothing) and the run's outcome."""
+    from crawlers.collector import RunCollector
+
+    assert isinstance(collector, RunCollector)
+    stats = RunStats(pages=collector.pages, items_failed=collector.failed,
+                     errors=list(collector.errors))  # fmt: skip
+    count = len(collector.records)
+    previous = next((r for r in store.list_runs(spec.id, limit=20)
+                     if r.status == "succeeded" and r.id != run_id), None)  # fmt: skip
+    prev_count = (previous.items_new + previous.items_changed + previous.items_unchanged
+                  if previous else 0)  # fmt: skip
+    message: str | None = None
+    if count < spec.min_items:
+        message = f"yielded {count} records, fewer than min_items={spec.min_items}; nothing changed"
+    elif prev_count >= DROP_MIN_PREVIOUS and count < prev_count * DROP_RATIO:
+        message = (f"yielded {count} records, far fewer than the previous run's {prev_count}; "
+                   "nothing changed")  # fmt: skip
+    if message:
+        store.finish_run(run_id, "failed", stats, message)
+        return CrawlOutcome(spec.id, run_id, "failed", message)
+    up = store.upsert_records(list(collector.records.values()))
+    stats.items_new, stats.items_changed, stats.items_unchanged = up.new, up.changed, up.unchanged
+    withdrawn = store.mark_missing(spec.id, set(collector.records), WITHDRAW_AFTER_MISSES)
+    parts = [f"{count} records: {up.new} new, {up.changed} changed, {up.unchanged} unchanged"]
+    if withdrawn:
+        parts.append(f"{withdrawn} withdrawn")
+    if collector.unmapped:
+        parts.append("unmapped: " + ", ".join(sorted(collector.unmapped)))
+    message = "; ".join(parts)
+    store.finish_run(run_id, "succeeded", stats, message)
+    return CrawlOutcome(spec.id, run_id, "succeeded", message)
+
+
+def crawl_in_this_process(settings: Settings, spec: SourceSpec) -> object:
+    """Run the Scrapy crawl here and return the collector. Starts (and stops) the reactor."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawlers.collector import RunCollector
+    from crawlers.settings import scrapy_settings
+    from crawlers.spiders import SPIDERS
+
+    spider_cls = SPIDERS.get(spec.format)
+    if spider_cls is None:
+        raise NotImplementedError(f"format {spec.format!r} has no spider yet")
+    collector = RunCollector(spec)
+    process = CrawlerProcess(scrapy_settings(settings), install_root_handler=False)
+    process.crawl(spider_cls, collector=collector)
+    process.start()
+    return collector
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawlers.runner")
+    parser.add_argument("source_id")
+    parser.add_argument("--run-id", type=int, required=True)
+    args = parser.parse_args(argv)
+    settings = Settings()
+    from search_api.logs import setup_logging
+
+    setup_logging(settings)
+    if settings.log_level.upper() != "DEBUG":
+        # Scrapy's INFO lines (stats dumps, middleware lists) drown the run's own outcome.
+        for name in ("scrapy", "twisted", "py.warnings"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    store = Store(settings.sqlalchemy_url)
+    spec = store.get_source(args.source_id)
+    try:
+        collector = crawl_in_this_process(settings, spec)
+    except Exception as exc:
+        log.exception("crawl failed", extra={"source": spec.id, "run": args.run_id})
+        store.finish_run(args.run_id, "failed", RunStats(), f"{type(exc).__name__}: {exc}")
+        return 1
+    outcome = finalise_run(store, spec, args.run_id, collector)
+    log.info("run %s %s: %s", args.run_id, outcome.status, outcome.message,
+             extra={"source": spec.id})  # fmt: skip
+    return 0 if outcome.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

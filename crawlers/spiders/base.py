@@ -1,0 +1,92 @@
+"""The base spider: start URLs, bounded link following, and errors recorded on the run."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawlers.collector import RunCollector
+from crawlers.middlewares import PrivateHostRefused
+from crawlers.normalise.urls import canonicalise
+
+DEFAULT_MAX_PAGES = 100
+
+
+class SourceSpider(scrapy.Spider):
+    """Subclasses implement `parse_page(response)` yielding item dicts."""
+
+    name = "source"
+
+    def __init__(self, collector: RunCollector, **kwargs: Any) -> None:
+        super().__init__(name=collector.spec.id, **kwargs)
+        self.collector = collector
+        self.spec = collector.spec
+        follow = self.spec.follow
+        self.max_pages = follow.max_pages if follow else DEFAULT_MAX_PAGES
+        self._allow = [re.compile(p) for p in (follow.allow if follow else [])]
+        self._deny = [re.compile(p) for p in (follow.deny if follow else [])]
+        self._hosts = {urlsplit(u).hostname for u in self.spec.start_urls}
+        self._scheduled: set[str] = set()
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.spec.start_urls:
+            request = self._request(url)
+            if request is not None:
+                yield request
+
+    def _request(self, url: str) -> scrapy.Request | None:
+        key = canonicalise(url) or url
+        if key in self._scheduled or len(self._scheduled) >= self.max_pages:
+            return None
+        self._scheduled.add(key)
+        return scrapy.Request(url, callback=self._parse, errback=self._errback)
+
+    def _parse(self, response: Response) -> Iterable[Any]:
+        self.collector.pages += 1
+        try:
+            yield from self.parse_page(response)
+        except Exception as exc:  # noqa: BLE001 - one bad page must not end the run
+            self.logger.exception("failed to parse %s", response.url)
+            self.collector.add_error(response.url, f"parse failed: {type(exc).__name__}: {exc}")
+
+    def parse_page(self, response: Response) -> Iterable[Any]:
+        raise NotImplementedError
+
+    def follow_links(self, response: Response, next_url: str | None) -> Iterable[scrapy.Request]:
+        """rel=next pagination always; other links only when they match `follow.allow`."""
+        candidates: list[str] = [next_url] if next_url else []
+        if self._allow and hasattr(response, "css"):
+            candidates += [response.urljoin(h) for h in response.css("a::attr(href)").getall()]
+        for url in candidates:
+            if urlsplit(url).scheme not in ("http", "https"):
+                continue
+            if urlsplit(url).hostname not in self._hosts:
+                continue
+            if url != next_url and not any(p.search(url) for p in self._allow):
+                continue
+            if any(p.search(url) for p in self._deny):
+                continue
+            request = self._request(url)
+            if request is not None:
+                yield request
+
+    def _errback(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        exc = failure.value
+        if isinstance(exc, HttpError):
+            message = f"HTTP {exc.response.status}"
+        elif isinstance(exc, PrivateHostRefused):
+            message = str(exc)
+        elif type(exc).__name__ == "IgnoreRequest" and "robots" in str(exc).lower():
+            message = "disallowed by robots.txt"
+        else:
+            message = f"{type(exc).__name__}: {exc}".strip()
+        self.collector.add_error(url, message)

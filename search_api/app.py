@@ -1,0 +1,132 @@
+"""`create_app(settings)`: the FastAPI application with its store, backend and background indexer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from search_api.errors import TradepointError
+from search_api.routers import health, search
+from search_api.search import create_backend
+from search_api.search.base import SearchBackend
+from search_api.search.indexer import drain_outbox
+from search_api.settings import Settings
+from search_api.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundIndexer:
+    """Drains the outbox every few seconds, so records crawled by another process show up."""
+
+    def __init__(self, store: Store, backend: SearchBackend, interval: float) -> None:
+        self.store, self.backend, self.interval = store, backend, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="indexer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                drain_outbox(self.store, self.backend)
+            except TradepointError as exc:
+                # The index may be busy (another writer) or down; the outbox keeps the changes.
+                log.warning("indexer: %s", exc.message)
+            except Exception:
+                log.exception("indexer failed; will retry")
+            self._stop.wait(self.interval)
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(("/api/", "/healthz", "/readyz")) and (
+        "text/html" in request.headers.get("accept", "")
+    )
+
+
+def _error_response(request: Request, status: int, code: str, message: str) -> Response:
+    if _wants_html(request):
+        from search_api.web import render_error
+
+        return render_error(request, status, message)
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    backend: SearchBackend | None = None,
+    background_indexer: bool = True,
+) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        indexer = None
+        if background_indexer:
+            indexer = BackgroundIndexer(app.state.store, app.state.backend,
+                                        settings.index_poll_seconds)  # fmt: skip
+            indexer.start()
+        try:
+            yield
+        finally:
+            if indexer:
+                indexer.stop()
+
+    app = FastAPI(
+        title="Tradepoint",
+        version="0.1.0",
+        description="Trade fairs, market-access requirements and export finance for small "
+        "exporters. Reads are public.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store or Store(settings.sqlalchemy_url)
+    app.state.backend = backend or create_backend(settings)
+
+    @app.exception_handler(TradepointError)
+    async def _tp_error(request: Request, exc: TradepointError) -> Response:
+        return _error_response(request, exc.status_code, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        parts = []
+        for err in exc.errors():
+            loc = [str(x) for x in err.get("loc", ()) if x not in ("query", "body", "path")]
+            parts.append(f"{'.'.join(loc) or 'request'}: {err.get('msg')}")
+        return _error_response(request, 422, "invalid_parameter", "; ".join(parts))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error_response(request, exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        return _error_response(request, 500, "internal_error", "internal error; it was logged")
+
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.include_router(search.router)
+    app.include_router(health.router)
+
+    from search_api import web
+
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=settings.templates_dir / "static"), name="static")
+    return app

@@ -1,0 +1,197 @@
+"""`tradepoint`: the command line.
+
+Commands that need the crawlers or the scheduler register themselves through the
+`tradepoint.commands` entry point group, so this module never imports those packages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from search_api.errors import TradepointError
+from search_api.logs import setup_logging
+from search_api.schema import SourceSpec, format_validation_error
+from search_api.settings import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback, exit status 2."""
+
+
+def load_source_file(path: Path) -> list[SourceSpec]:
+    """Read one source (a mapping) or several (a list, or `sources:`) from YAML or JSON."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CliError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise CliError(f"{path}: not valid YAML: {exc}") from exc
+    items = raw.get("sources", [raw]) if isinstance(raw, dict) else raw
+    if not isinstance(items, list) or not items:
+        raise CliError(f"{path}: expected a source (a mapping) or a list of sources")
+    specs = []
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise CliError(f"{path}: source #{n} is not a mapping")
+        try:
+            specs.append(SourceSpec.model_validate(item))
+        except ValidationError as exc:
+            name = item.get("id", f"#{n}")
+            raise CliError(
+                f"{path}: source {name} is invalid:\n{format_validation_error(exc)}"
+            ) from exc
+    return specs
+
+
+def _store(settings: Settings) -> Any:
+    from search_api.store import Store
+
+    return Store(settings.sqlalchemy_url)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from search_api.app import create_app
+
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(),
+                proxy_headers=True)  # fmt: skip
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from search_api.search import create_backend
+    from search_api.search.indexer import reindex
+
+    count = reindex(_store(settings), create_backend(settings))
+    print(f"reindexed {count} records")
+    return 0
+
+
+def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    for spec in load_source_file(Path(args.file)):
+        store.add_source(spec, replace=args.replace)
+        print(f"added source {spec.id} ({spec.format}, {spec.kind})")
+    return 0
+
+
+def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    specs = load_source_file(Path(args.file))
+    for spec in specs:
+        store.add_source(spec, replace=True)
+    print(f"imported {len(specs)} source(s): {', '.join(s.id for s in specs)}")
+    return 0
+
+
+def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    specs = store.list_sources()
+    if args.json:
+        print(json.dumps([s.model_dump(mode="json", exclude_none=True) for s in specs], indent=2))
+        return 0
+    if not specs:
+        print("no sources; add one with `tradepoint sources add FILE`")
+    for spec in specs:
+        runs = store.list_runs(spec.id, limit=1)
+        last = f"{runs[0].status} {runs[0].started_at:%Y-%m-%d %H:%M}" if runs else "never run"
+        state = "" if spec.enabled else " [disabled]"
+        print(f"{spec.id:40} {spec.format:10} {spec.kind:12} {last}{state}")
+    return 0
+
+
+def cmd_sources_show(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    spec = store.get_source(args.source_id)
+    print(yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), sort_keys=False), end="")
+    print(f"records: {store.count_records(spec.id)}")
+    for run in store.list_runs(spec.id, limit=5):
+        print(f"run {run.id}: {run.status} {run.started_at:%Y-%m-%d %H:%M} pages={run.pages} "
+              f"new={run.items_new} changed={run.items_changed} "
+              f"unchanged={run.items_unchanged} failed={run.items_failed} "
+              f"errors={len(run.errors or [])}")  # fmt: skip
+    return 0
+
+
+def cmd_sources_remove(args: argparse.Namespace, settings: Settings) -> int:
+    _store(settings).remove_source(args.source_id)
+    print(f"removed source {args.source_id} (its records stay until reindexed from sources)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tradepoint", description="Tradepoint: export market information service."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the HTTP API and web pages")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("reindex", help="rebuild the search index from the system of record")
+    p.set_defaults(handler=cmd_reindex)
+
+    sources = sub.add_parser("sources", help="manage the source registry")
+    ssub = sources.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
+    p = ssub.add_parser("add", help="add a source from a YAML/JSON file")
+    p.add_argument("file")
+    p.add_argument("--replace", action="store_true", help="replace a source with the same id")
+    p.set_defaults(handler=cmd_sources_add)
+    p = ssub.add_parser("import", help="add or replace every source in a file")
+    p.add_argument("file")
+    p.set_defaults(handler=cmd_sources_import)
+    p = ssub.add_parser("list", help="list sources with their last run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_sources_list)
+    p = ssub.add_parser("show", help="show a source, its record count and recent runs")
+    p.add_argument("source_id")
+    p.set_defaults(handler=cmd_sources_show)
+    p = ssub.add_parser("remove", help="remove a source from the registry")
+    p.add_argument("source_id")
+    p.set_defaults(handler=cmd_sources_remove)
+
+    for ep in entry_points(group="tradepoint.commands"):
+        ep.load()(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"tradepoint: invalid settings:\n{format_validation_error(exc)}", file=sys.stderr)
+        return 2
+    setup_logging(settings)
+    try:
+        return int(args.handler(args, settings) or 0)
+    except CliError as exc:
+        print(f"tradepoint: {exc}", file=sys.stderr)
+        return 2
+    except TradepointError as exc:
+        print(f"tradepoint: {exc.message}", file=sys.stderr)
+        return 2 if exc.status_code < 500 else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    logging.basicConfig()
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The project's own errors. Each carries an HTTP status and a code; one handler renders them."""
+
+from __future__ import annotations
+
+
+class TradepointError(Exception):
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status_code:
+            self.status_code = status_code
+
+
+class BadRequest(TradepointError):
+    status_code = 400
+    code = "bad_request"
+
+
+class NotFound(TradepointError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(TradepointError):
+    status_code = 409
+    code = "conflict"
+
+
+class SearchUnavailable(TradepointError):
+    """The search backend cannot answer; the system of record still holds every record."""
+
+    status_code = 503
+    code = "search_unavailable"
+
+
+class InvalidSource(TradepointError):
+    status_code = 422
+    code = "invalid_source"

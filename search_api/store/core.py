@@ -1,0 +1,307 @@
+"""SQLAlchemy 2 store. SQLite (WAL) by default; any SQLAlchemy URL works the same way.
+
+Every change to `records` writes an `outbox` row in the same transaction, so the search index can
+lag or be rebuilt but never misses a change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, delete, event, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from search_api.errors import Conflict, NotFound
+from search_api.schema import AnyRecord, SourceSpec, parse_record
+from search_api.store.tables import Base, OutboxRow, RecordRow, RunRow, SourceRow
+
+MAX_RUN_ERRORS = 200
+
+
+def utcnow() -> datetime:
+    # Naive UTC: SQLite has no time zones and mixing aware/naive values breaks comparisons.
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass
+class UpsertStats:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.new + self.changed + self.unchanged
+
+
+@dataclass
+class RunStats:
+    pages: int = 0
+    items_new: int = 0
+    items_changed: int = 0
+    items_unchanged: int = 0
+    items_failed: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    # A crawl child process and the API process write concurrently; wait instead of failing.
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+        Base.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def session(self) -> Session:
+        return self._session()
+
+    # ------------------------------------------------------------------ records
+
+    def upsert_records(
+        self, records: Sequence[AnyRecord], *, now: datetime | None = None
+    ) -> UpsertStats:
+        """Insert or update records by id in one transaction, maintaining provenance."""
+        now = now or utcnow()
+        stats = UpsertStats()
+        with self.session() as s, s.begin():
+            ids = [r.id for r in records]
+            existing = {
+                row.id: row
+                for chunk in _chunks(ids, 500)
+                for row in s.scalars(select(RecordRow).where(RecordRow.id.in_(chunk)))
+            }
+            for rec in records:
+                digest = rec.content_fingerprint()
+                row = existing.get(rec.id)
+                if row is None:
+                    rec = rec.model_copy(
+                        update={"first_seen": now, "last_seen": now, "last_changed": now,
+                                "content_hash": digest, "withdrawn": False}
+                    )  # fmt: skip
+                    row = RecordRow(
+                        id=rec.id, kind=rec.kind, source_id=rec.source_id,
+                        data=rec.model_dump_json(), content_hash=digest, first_seen=now,
+                        last_seen=now, last_changed=now, withdrawn=False, missing_runs=0,
+                    )  # fmt: skip
+                    s.add(row)
+                    existing[rec.id] = row
+                    s.add(OutboxRow(record_id=rec.id, op="upsert", created_at=now))
+                    stats.new += 1
+                elif row.content_hash != digest or row.withdrawn:
+                    rec = rec.model_copy(
+                        update={"first_seen": row.first_seen, "last_seen": now,
+                                "last_changed": now, "content_hash": digest, "withdrawn": False}
+                    )  # fmt: skip
+                    row.kind, row.source_id, row.data = rec.kind, rec.source_id, rec.model_dump_json()
+                    row.content_hash, row.last_seen, row.last_changed = digest, now, now
+                    row.withdrawn, row.missing_runs = False, 0
+                    s.add(OutboxRow(record_id=rec.id, op="upsert", created_at=now))
+                    stats.changed += 1
+                else:
+                    # Unchanged content: only last_seen moves; the index is not touched.
+                    data = json.loads(row.data)
+                    data["last_seen"] = now.isoformat()
+                    row.data = json.dumps(data, ensure_ascii=False)
+                    row.last_seen, row.missing_runs = now, 0
+                    stats.unchanged += 1
+        return stats
+
+    def get_record(self, record_id: str) -> AnyRecord | None:
+        with self.session() as s:
+            row = s.get(RecordRow, record_id)
+            return _row_to_record(row) if row else None
+
+    def get_records(self, ids: Sequence[str]) -> dict[str, AnyRecord]:
+        out: dict[str, AnyRecord] = {}
+        with self.session() as s:
+            for chunk in _chunks(list(ids), 500):
+                for row in s.scalars(select(RecordRow).where(RecordRow.id.in_(chunk))):
+                    out[row.id] = _row_to_record(row)
+        return out
+
+    def iter_records(self, batch: int = 1000) -> Iterator[AnyRecord]:
+        """All records in id order, read in batches (keyset paging keeps memory flat)."""
+        last = ""
+        while True:
+            with self.session() as s:
+                rows = s.scalars(
+                    select(RecordRow).where(RecordRow.id > last).order_by(RecordRow.id).limit(batch)
+                ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield _row_to_record(row)
+            last = rows[-1].id
+
+    def count_records(self, source_id: str | None = None) -> int:
+        with self.session() as s:
+            q = select(func.count()).select_from(RecordRow)
+            if source_id:
+                q = q.where(RecordRow.source_id == source_id)
+            return s.scalar(q) or 0
+
+    def delete_record(self, record_id: str) -> None:
+        with self.session() as s, s.begin():
+            res = s.execute(delete(RecordRow).where(RecordRow.id == record_id))
+            if res.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFound(f"record {record_id!r} not found")
+            s.add(OutboxRow(record_id=record_id, op="delete", created_at=utcnow()))
+
+    # ------------------------------------------------------------------ outbox
+
+    def fetch_outbox(self, limit: int = 500) -> list[tuple[int, str, str]]:
+        with self.session() as s:
+            rows = s.execute(
+                select(OutboxRow.id, OutboxRow.record_id, OutboxRow.op)
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            ).all()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def ack_outbox(self, ids: Sequence[int]) -> None:
+        with self.session() as s, s.begin():
+            for chunk in _chunks(list(ids), 500):
+                s.execute(delete(OutboxRow).where(OutboxRow.id.in_(chunk)))
+
+    def outbox_max_id(self) -> int:
+        with self.session() as s:
+            return s.scalar(select(func.max(OutboxRow.id))) or 0
+
+    def ack_outbox_upto(self, max_id: int) -> None:
+        with self.session() as s, s.begin():
+            s.execute(delete(OutboxRow).where(OutboxRow.id <= max_id))
+
+    def outbox_size(self) -> int:
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(OutboxRow)) or 0
+
+    # ------------------------------------------------------------------ sources
+
+    def add_source(self, spec: SourceSpec, *, replace: bool = False) -> None:
+        now = utcnow()
+        with self.session() as s, s.begin():
+            row = s.get(SourceRow, spec.id)
+            if row is not None and not replace:
+                raise Conflict(f"source {spec.id!r} already exists", code="source_exists")
+            data = spec.model_dump(mode="json", exclude_none=True)
+            if row is None:
+                s.add(SourceRow(id=spec.id, spec=data, owner=spec.owner, enabled=spec.enabled,
+                                created_at=now, updated_at=now))  # fmt: skip
+            else:
+                row.spec, row.owner, row.enabled, row.updated_at = (
+                    data, spec.owner, spec.enabled, now
+                )
+
+    def get_source(self, source_id: str) -> SourceSpec:
+        with self.session() as s:
+            row = s.get(SourceRow, source_id)
+            if row is None:
+                raise NotFound(f"source {source_id!r} not found")
+            return SourceSpec.model_validate(row.spec)
+
+    def list_sources(self) -> list[SourceSpec]:
+        with self.session() as s:
+            rows = s.scalars(select(SourceRow).order_by(SourceRow.id)).all()
+            return [SourceSpec.model_validate(r.spec) for r in rows]
+
+    def remove_source(self, source_id: str) -> None:
+        with self.session() as s, s.begin():
+            res = s.execute(delete(SourceRow).where(SourceRow.id == source_id))
+            if res.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFound(f"source {source_id!r} not found")
+
+    # ------------------------------------------------------------------ runs
+
+    def start_run(self, source_id: str) -> int:
+        with self.session() as s, s.begin():
+            row = RunRow(source_id=source_id, started_at=utcnow(), status="running",
+                         errors=[], pid=os.getpid())  # fmt: skip
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def finish_run(
+        self, run_id: int, status: str, stats: RunStats, message: str | None = None
+    ) -> None:
+        with self.session() as s, s.begin():
+            s.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(
+                    finished_at=utcnow(), status=status, pages=stats.pages,
+                    items_new=stats.items_new, items_changed=stats.items_changed,
+                    items_unchanged=stats.items_unchanged, items_failed=stats.items_failed,
+                    errors=stats.errors[:MAX_RUN_ERRORS], message=message,
+                )  # fmt: skip
+            )
+
+    def get_run(self, run_id: int) -> RunRow:
+        with self.session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                raise NotFound(f"run {run_id} not found")
+            return row
+
+    def list_runs(self, source_id: str | None = None, limit: int = 50) -> list[RunRow]:
+        with self.session() as s:
+            q = select(RunRow).order_by(RunRow.id.desc()).limit(limit)
+            if source_id:
+                q = q.where(RunRow.source_id == source_id)
+            return list(s.scalars(q).all())
+
+    def mark_missing(self, source_id: str, seen_ids: set[str], withdraw_after: int) -> int:
+        """After a successful run: count a miss for every record of the source the run did not
+        yield, and withdraw (never delete) those missing `withdraw_after` runs in a row."""
+        now = utcnow()
+        withdrawn = 0
+        with self.session() as s, s.begin():
+            rows = s.scalars(
+                select(RecordRow).where(
+                    RecordRow.source_id == source_id, RecordRow.withdrawn.is_(False)
+                )
+            ).all()
+            for row in rows:
+                if row.id in seen_ids:
+                    continue
+                row.missing_runs += 1
+                if row.missing_runs >= withdraw_after:
+                    data = json.loads(row.data)
+                    data["withdrawn"] = True
+                    data["last_changed"] = now.isoformat()
+                    row.data = json.dumps(data, ensure_ascii=False)
+                    row.withdrawn, row.last_changed = True, now
+                    s.add(OutboxRow(record_id=row.id, op="upsert", created_at=now))
+                    withdrawn += 1
+        return withdrawn
+
+
+def _row_to_record(row: RecordRow) -> AnyRecord:
+    return parse_record(json.loads(row.data))
+
+
+def _chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]

@@ -1,0 +1,81 @@
+"""Controlled vocabularies shared by the schema, the crawlers and the web pages."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+SECTORS: tuple[str, ...] = (
+    "agriculture", "food", "beverages", "fish_seafood", "fruit_vegetables", "coffee_tea_cocoa",
+    "organic", "textiles", "apparel", "leather", "footwear", "handicrafts", "home_decor", "gifts",
+    "jewellery", "furniture", "wood", "packaging", "printing", "machinery", "electronics", "ict",
+    "chemicals", "plastics", "pharmaceuticals", "medical", "cosmetics", "automotive",
+    "construction", "energy", "environment", "metals", "mining", "tourism", "logistics",
+    "services", "toys", "sporting_goods", "multi_sector",
+)  # fmt: skip
+
+FAIR_STATUSES = ("scheduled", "rescheduled", "postponed", "cancelled", "moved_online")
+REQUIREMENT_STATUSES = ("proposed", "adopted", "in_force", "repealed")
+REQUIREMENT_TYPES = (
+    "labelling", "packaging", "marking", "certification", "sps", "tbt", "documentation",
+    "rules_of_origin",
+)  # fmt: skip
+PROVIDER_TYPES = (
+    "eca", "exim_bank", "development_bank", "dfi", "commercial_bank", "agency", "guarantee_fund",
+)  # fmt: skip
+FINANCE_INSTRUMENTS = (
+    "credit_insurance", "working_capital_guarantee", "credit_guarantee", "pre_shipment_loan",
+    "buyer_credit", "factoring", "risk_participation", "credit_line", "grant", "co_financing",
+)  # fmt: skip
+
+# Trade blocs and their members (ISO 3166-1 alpha-2). Membership as of 2026.
+BLOCS: dict[str, tuple[str, ...]] = {
+    "EU": (
+        "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+        "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE",
+    ),
+    "EFTA": ("IS", "LI", "NO", "CH"),
+    "GCC": ("BH", "KW", "OM", "QA", "SA", "AE"),
+    "EAEU": ("AM", "BY", "KZ", "KG", "RU"),
+    "ASEAN": ("BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN", "TL"),
+    "EAC": ("BI", "CD", "KE", "RW", "SO", "SS", "TZ", "UG"),
+    "ECOWAS": ("BJ", "CV", "CI", "GM", "GH", "GN", "GW", "LR", "NG", "SN", "SL", "TG"),
+    "SADC": (
+        "AO", "BW", "KM", "CD", "SZ", "LS", "MG", "MW", "MU", "MZ", "NA", "SC", "ZA", "TZ", "ZM",
+        "ZW",
+    ),
+    "SACU": ("BW", "SZ", "LS", "NA", "ZA"),
+    "COMESA": (
+        "BI", "KM", "CD", "DJ", "EG", "ER", "SZ", "ET", "KE", "LY", "MG", "MW", "MU", "RW", "SC",
+        "SO", "SD", "TN", "UG", "ZM", "ZW",
+    ),
+    "MERCOSUR": ("AR", "BO", "BR", "PY", "UY"),
+    "CAN": ("BO", "CO", "EC", "PE"),
+    "USMCA": ("US", "MX", "CA"),
+}  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    import pycountry
+
+    # XK (Kosovo) is user-assigned but used by every trade database.
+    return frozenset({c.alpha_2 for c in pycountry.countries} | {"XK"})
+
+
+def is_market_code(code: str) -> bool:
+    return code in BLOCS or code in country_codes()
+
+
+def resolve_market(value: str) -> str | None:
+    """A market code from what a user typed: alpha-2, alpha-3, bloc code or English name."""
+    v = value.strip()
+    if not v:
+        return None
+    if v.upper() in BLOCS or (len(v) == 2 and v.upper() in country_codes()):
+        return v.upper()
+    import pycountry
+
+    try:
+        return pycountry.countries.lookup(v).alpha_2
+    except LookupError:
+        return None

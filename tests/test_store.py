@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import text
+
+from search_api.schema import SourceSpec
+from search_api.store import RunStats, Store
+
+from .factories import fair
+
+T0 = datetime(2026, 1, 1, 12, 0, 0)
+T1 = datetime(2026, 1, 2, 12, 0, 0)
+T2 = datetime(2026, 1, 3, 12, 0, 0)
+
+
+def test_upsert_maintains_provenance_and_outbox(store: Store) -> None:
+    stats = store.upsert_records([fair(), fair(id="t_src:2", title="Tea Fair")], now=T0)
+    assert (stats.new, stats.changed, stats.unchanged) == (2, 0, 0)
+    assert [op for _, _, op in store.fetch_outbox()] == ["upsert", "upsert"]
+    store.ack_outbox([row_id for row_id, _, _ in store.fetch_outbox()])
+
+    stats = store.upsert_records([fair(), fair(id="t_src:2", title="Tea Fair 2027")], now=T1)
+    assert (stats.new, stats.changed, stats.unchanged) == (0, 1, 1)
+    assert [rid for _, rid, _ in store.fetch_outbox()] == ["t_src:2"]
+
+    unchanged = store.get_record("t_src:1")
+    assert unchanged is not None
+    assert (unchanged.first_seen, unchanged.last_seen, unchanged.last_changed) == (T0, T1, T0)
+    changed = store.get_record("t_src:2")
+    assert changed is not None and changed.title == "Tea Fair 2027"
+    assert (changed.first_seen, changed.last_seen, changed.last_changed) == (T0, T1, T1)
+    assert changed.content_hash == changed.content_fingerprint()
+    assert store.count_records() == 2
+
+
+def test_outbox_row_is_written_in_the_same_transaction(store: Store) -> None:
+    # A failing batch (duplicate primary key inside one transaction) must leave neither
+    # records nor outbox rows behind.
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE TRIGGER boom BEFORE INSERT ON outbox "
+                          "WHEN NEW.record_id = 't_src:bad' BEGIN SELECT RAISE(ABORT, 'x'); END"))  # fmt: skip
+    try:
+        store.upsert_records([fair(), fair(id="t_src:bad")])
+    except Exception:  # noqa: BLE001
+        pass
+    assert store.count_records() == 0
+    assert store.fetch_outbox() == []
+
+
+def test_sqlite_is_in_wal_mode(store: Store) -> None:
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_delete_writes_a_delete_to_the_outbox(store: Store) -> None:
+    store.upsert_records([fair()])
+    store.ack_outbox_upto(store.outbox_max_id())
+    store.delete_record("t_src:1")
+    assert store.fetch_outbox()[0][1:] == ("t_src:1", "delete")
+    assert store.get_record("t_src:1") is None
+
+
+def test_runs_are_recorded_with_stats_and_errors(store: Store) -> None:
+    run_id = store.start_run("t_src")
+    assert store.get_run(run_id).status == "running"
+    stats = RunStats(pages=3, items_new=2, items_failed=1,
+                     errors=[{"url": "http://x/a", "message": "broken JSON-LD"}])  # fmt: skip
+    store.finish_run(run_id, "succeeded", stats, "ok")
+    run = store.get_run(run_id)
+    assert (run.status, run.pages, run.items_new, run.items_failed) == ("succeeded", 3, 2, 1)
+    assert run.errors == [{"url": "http://x/a", "message": "broken JSON-LD"}]
+    assert run.finished_at is not None and run.finished_at >= run.started_at
+
+
+def test_records_missing_for_several_runs_are_withdrawn_not_deleted(store: Store) -> None:
+    store.upsert_records([fair(), fair(id="t_src:2")], now=T0)
+    for _ in range(2):
+        assert store.mark_missing("t_src", {"t_src:1"}, withdraw_after=3) == 0
+    assert store.mark_missing("t_src", {"t_src:1"}, withdraw_after=3) == 1
+    gone = store.get_record("t_src:2")
+    assert gone is not None and gone.withdrawn
+    # It comes back when the source publishes it again.
+    store.upsert_records([fair(id="t_src:2")], now=T2)
+    back = store.get_record("t_src:2")
+    assert back is not None and not back.withdrawn
+
+
+def test_sources_round_trip(store: Store) -> None:
+    spec = SourceSpec(id="de_example_fairs", name="Example", kind="fair", format="ical",
+                      start_urls=["https://example.org/fairs.ics"])  # fmt: skip
+    store.add_source(spec)
+    assert store.get_source("de_example_fairs") == spec
+    assert [s.id for s in store.list_sources()] == ["de_example_fairs"]
+    store.remove_source("de_example_fairs")
+    assert store.list_sources() == []
+
+
+def test_iter_records_pages_through_everything(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    store.upsert_records([fair(id=f"t_src:{i:04d}") for i in range(2500)])
+    assert sum(1 for _ in store.iter_records(batch=1000)) == 2500

@@ -1,0 +1,106 @@
+"""Server-rendered pages through the in-process client."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+
+from search_api.search.base import SearchBackend
+from search_api.search.indexer import drain_outbox
+from search_api.store import Store
+
+from .factories import fair
+
+YEAR = date.today().year + 1
+HOSTILE_TITLE = "Expo <script>alert('x')</script><img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def loaded(store: Store, backend: SearchBackend) -> None:
+    countries = ["KE", "DE", "FR", "AE", "US", "BR"]
+    sectors = ["food", "textiles", "packaging", "leather", "furniture", "handicrafts"]
+    records = [
+        fair(f"t_src:{i}", f"Trade Fair Number {i} for exporters", country=countries[i % 6],
+             city="Somewhere", start_date=f"{YEAR}-{1 + i % 12:02d}-10",
+             end_date=f"{YEAR}-{1 + i % 12:02d}-12", sectors=[sectors[i % 6]],
+             summary="A long description of the fair " * 8, url=f"https://fair{i}.example.org/")
+        for i in range(45)
+    ]  # fmt: skip
+    records.append(fair("t_src:evil", HOSTILE_TITLE, summary="<b>bold</b> & <script>x()</script>"))
+    store.upsert_records(records)
+    drain_outbox(store, backend)
+
+
+@pytest.mark.usefixtures("loaded")
+def test_home_page_has_a_search_form_and_upcoming_fairs(client: TestClient) -> None:
+    r = client.get("/", headers={"accept": "text/html"})
+    assert r.status_code == 200
+    assert '<form action="/search" method="get"' in r.text
+    assert "Upcoming fairs" in r.text and "Trade Fair Number" in r.text
+
+
+@pytest.mark.usefixtures("loaded")
+def test_results_have_facets_active_filters_and_paging(client: TestClient) -> None:
+    r = client.get("/search", params={"q": "exporters", "market": "KE"})
+    assert r.status_code == 200
+    html = r.text
+    assert "8 results" in html  # 45 fairs, every sixth in Kenya
+    # The active market filter can be removed: its link keeps q and drops market.
+    assert 'href="/search?q=exporters"' in html
+    # A facet link adds a filter to the current search.
+    assert re.search(r'href="/search\?q=exporters&amp;market=KE&amp;sector=food"', html)
+    r = client.get("/search", params={"kind": "fair"})
+    assert "Page 1 of 3" in r.text and 'rel="next" href="/search?kind=fair&amp;page=2"' in r.text
+    r2 = client.get("/search", params={"kind": "fair", "page": 2})
+    assert "Page 2 of 3" in r2.text and 'rel="prev"' in r2.text
+
+
+@pytest.mark.usefixtures("loaded")
+def test_source_html_is_escaped_everywhere(client: TestClient) -> None:
+    for url in ("/search?q=expo", "/records/t_src:evil", "/"):
+        html = client.get(url).text
+        assert "<script>alert" not in html and "<img src=x" not in html, url
+    assert "&lt;script&gt;alert" in client.get("/records/t_src:evil").text
+    html = client.get("/search", params={"q": "<script>alert(1)</script>"}).text
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)" in html
+
+
+@pytest.mark.usefixtures("loaded")
+def test_record_page_shows_provenance(client: TestClient) -> None:
+    html = client.get("/records/t_src:3").text
+    for label in ("Provenance", "Source", "First seen", "Last seen", "Last changed"):
+        assert label in html
+    assert "t_src" in html and "https://fair3.example.org/" in html
+
+
+@pytest.mark.usefixtures("loaded")
+def test_results_page_of_20_stays_under_30kb(client: TestClient) -> None:
+    r = client.get("/search", params={"kind": "fair", "size": 20})
+    assert r.text.count('class="item"') == 20
+    assert len(r.content) < 30_000, len(r.content)
+    r = client.get("/search", params={"kind": "fair"}, headers={"accept-encoding": "gzip"})
+    assert r.headers.get("content-encoding") == "gzip"
+    assert len(gzip.compress(r.content)) < 8_000
+
+
+def test_bad_input_renders_an_html_error_page(client: TestClient) -> None:
+    r = client.get("/search", params={"market": "Narnia"}, headers={"accept": "text/html"})
+    assert r.status_code == 400
+    assert "unknown market" in r.text and "<html" in r.text
+    r = client.get("/records/missing", headers={"accept": "text/html"})
+    assert r.status_code == 404 and "Not found" in r.text
+
+
+def test_pages_work_on_an_empty_index(client: TestClient) -> None:
+    assert client.get("/").status_code == 200
+    r = client.get("/search", params={"q": "anything"})
+    assert r.status_code == 200 and "Nothing found" in r.text
+
+
+def test_static_css_is_served(client: TestClient) -> None:
+    r = client.get("/static/style.css")
+    assert r.status_code == 200 and "@media" in r.text
