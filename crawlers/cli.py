@@ -34,8 +34,10 @@ def index_pending(settings: Settings, store: Any) -> None:
         applied = drain_outbox(store, create_backend(settings))
         log.info("indexed %d pending changes", applied)
     except TradepointError as exc:
-        print(f"note: search index not updated now ({exc.message}); "
-              "a running `tradepoint serve` applies the changes")  # fmt: skip
+        print(
+            f"note: search index not updated now ({exc.message}); "
+            "a running `tradepoint serve` applies the changes"
+        )
 
 
 def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:

@@ -46,8 +46,11 @@ def build_record(raw: dict[str, Any], spec: SourceSpec) -> AnyRecord:
             data[name] = value
     fields = MODEL_BY_KIND[spec.kind].model_fields
     # None means "the source is silent": the model's default applies, not a null.
-    data = {k: v for k, v in data.items()
-            if k in fields and k not in PROVENANCE_FIELDS and v is not None}  # fmt: skip
+    data = {
+        k: v
+        for k, v in data.items()
+        if k in fields and k not in PROVENANCE_FIELDS and v is not None
+    }
     data.update(
         kind=spec.kind,
         source_id=spec.id,

@@ -41,8 +41,12 @@ class CrawlOutcome:
         return self.status == "succeeded"
 
 
-def run_crawl(settings: Settings, source_id: str, store: Store | None = None,
-              env: dict[str, str] | None = None) -> CrawlOutcome:  # fmt: skip
+def run_crawl(
+    settings: Settings,
+    source_id: str,
+    store: Store | None = None,
+    env: dict[str, str] | None = None,
+) -> CrawlOutcome:
     """Crawl one source in a child process and wait for it (parent side)."""
     store = store or Store(settings.sqlalchemy_url)
     store.get_source(source_id)  # NotFound before starting a process
@@ -61,8 +65,11 @@ def run_crawl(settings: Settings, source_id: str, store: Store | None = None,
     run = store.get_run(run_id)
     if run.status == "running":
         # The child died or overran before it could record an outcome.
-        message = (f"killed after exceeding the time limit of {limit}s" if code is None
-                   else f"crawl process exited with status {code} before finishing")  # fmt: skip
+        message = (
+            f"killed after exceeding the time limit of {limit}s"
+            if code is None
+            else f"crawl process exited with status {code} before finishing"
+        )
         store.finish_run(run_id, "failed", RunStats(), message)
         run = store.get_run(run_id)
     return CrawlOutcome(source_id, run_id, run.status, run.message)
@@ -73,19 +80,29 @@ def finalise_run(store: Store, spec: SourceSpec, run_id: int, collector: object)
     from crawlers.collector import RunCollector
 
     assert isinstance(collector, RunCollector)
-    stats = RunStats(pages=collector.pages, items_failed=collector.failed,
-                     errors=list(collector.errors))  # fmt: skip
+    stats = RunStats(
+        pages=collector.pages, items_failed=collector.failed, errors=list(collector.errors)
+    )
     count = len(collector.records)
-    previous = next((r for r in store.list_runs(spec.id, limit=20)
-                     if r.status == "succeeded" and r.id != run_id), None)  # fmt: skip
-    prev_count = (previous.items_new + previous.items_changed + previous.items_unchanged
-                  if previous else 0)  # fmt: skip
+    previous = next(
+        (
+            r
+            for r in store.list_runs(spec.id, limit=20)
+            if r.status == "succeeded" and r.id != run_id
+        ),
+        None,
+    )
+    prev_count = (
+        previous.items_new + previous.items_changed + previous.items_unchanged if previous else 0
+    )
     message: str | None = None
     if count < spec.min_items:
         message = f"yielded {count} records, fewer than min_items={spec.min_items}; nothing changed"
     elif prev_count >= DROP_MIN_PREVIOUS and count < prev_count * DROP_RATIO:
-        message = (f"yielded {count} records, far fewer than the previous run's {prev_count}; "
-                   "nothing changed")  # fmt: skip
+        message = (
+            f"yielded {count} records, far fewer than the previous run's {prev_count}; "
+            "nothing changed"
+        )
     if message:
         store.finish_run(run_id, "failed", stats, message)
         return CrawlOutcome(spec.id, run_id, "failed", message)
@@ -142,8 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         store.finish_run(args.run_id, "failed", RunStats(), f"{type(exc).__name__}: {exc}")
         return 1
     outcome = finalise_run(store, spec, args.run_id, collector)
-    log.info("run %s %s: %s", args.run_id, outcome.status, outcome.message,
-             extra={"source": spec.id})  # fmt: skip
+    log.info(
+        "run %s %s: %s", args.run_id, outcome.status, outcome.message, extra={"source": spec.id}
+    )
     return 0 if outcome.ok else 1
 
 

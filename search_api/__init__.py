@@ -1,1 +1,1 @@
-"""Tradepoint search API: record schema, system of record, search backends, HTTP API and web pages."""
+"""Tradepoint search API: record schema, system of record, search backends, API and web pages."""

@@ -1,4 +1,4 @@
-"""`create_app(settings)`: the FastAPI application with its store, backend and background indexer."""
+"""`create_app(settings)`: the FastAPI app with its store, backend and background indexer."""
 
 from __future__ import annotations
 
@@ -79,8 +79,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         indexer = None
         if background_indexer:
-            indexer = BackgroundIndexer(app.state.store, app.state.backend,
-                                        settings.index_poll_seconds)  # fmt: skip
+            indexer = BackgroundIndexer(
+                app.state.store, app.state.backend, settings.index_poll_seconds
+            )
             indexer.start()
         try:
             yield

@@ -67,8 +67,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from search_api.app import create_app
 
     app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(),
-                proxy_headers=True)  # fmt: skip
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
     return 0
 
 
@@ -120,10 +125,12 @@ def cmd_sources_show(args: argparse.Namespace, settings: Settings) -> int:
     print(yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), sort_keys=False), end="")
     print(f"records: {store.count_records(spec.id)}")
     for run in store.list_runs(spec.id, limit=5):
-        print(f"run {run.id}: {run.status} {run.started_at:%Y-%m-%d %H:%M} pages={run.pages} "
-              f"new={run.items_new} changed={run.items_changed} "
-              f"unchanged={run.items_unchanged} failed={run.items_failed} "
-              f"errors={len(run.errors or [])}")  # fmt: skip
+        print(
+            f"run {run.id}: {run.status} {run.started_at:%Y-%m-%d %H:%M} pages={run.pages} "
+            f"new={run.items_new} changed={run.items_changed} "
+            f"unchanged={run.items_unchanged} failed={run.items_failed} "
+            f"errors={len(run.errors or [])}"
+        )
     return 0
 
 

@@ -40,5 +40,7 @@ def setup_logging(settings: Settings) -> None:
     else:
         handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
+    # The handler filters too: Scrapy resets the root logger to NOTSET when a crawl starts.
+    handler.setLevel(settings.log_level.upper())
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

@@ -1,4 +1,4 @@
-"""THE record and source models: every record and every source, whatever produced it, is one of these.
+"""THE record and source models: every record and source, whatever produced it, is one of these.
 
 Records come in three kinds sharing a common base. Provenance fields (`first_seen`, `last_seen`,
 `last_changed`, `content_hash`) are maintained by the store, never by a source.
@@ -173,9 +173,7 @@ class FairRecord(RecordBase):
     @model_validator(mode="after")
     def _dates(self) -> FairRecord:
         if self.start_date and self.end_date and self.end_date < self.start_date:
-            raise ValueError(
-                f"end_date {self.end_date} is before start_date {self.start_date}"
-            )
+            raise ValueError(f"end_date {self.end_date} is before start_date {self.start_date}")
         if self.start_date and not self.end_date:
             self.end_date = self.start_date
         if self.country and self.country not in self.markets:
@@ -273,7 +271,7 @@ class SelectorSpec(BaseModel):
 
 
 class SourceSpec(BaseModel):
-    """A source is data: built-in YAML, a CLI-imported file and an agency's POST all validate here."""
+    """A source is data: built-in YAML, a CLI-imported file and an agency's POST validate here."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -325,8 +323,10 @@ class SourceSpec(BaseModel):
     @field_validator("defaults")
     @classmethod
     def _defaults(cls, v: dict[str, Any]) -> dict[str, Any]:
-        allowed = set(FairRecord.model_fields) | set(RequirementRecord.model_fields) | set(
-            FinanceRecord.model_fields
+        allowed = (
+            set(FairRecord.model_fields)
+            | set(RequirementRecord.model_fields)
+            | set(FinanceRecord.model_fields)
         )
         allowed -= PROVENANCE_FIELDS | {"id", "kind", "source_id"}
         unknown = sorted(set(v) - allowed)
@@ -345,7 +345,10 @@ def format_validation_error(exc: ValidationError) -> str:
     """One line per problem, naming the field path: what a user needs to fix a source file."""
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+        parts = [str(p) for p in err["loc"] if not str(p).startswith("function-")]
+        if parts and parts[0] in KINDS:  # the discriminated union's tag is not a field
+            parts = parts[1:]
+        loc = ".".join(parts)
         msg = err["msg"].removeprefix("Value error, ")
         lines.append(f"{loc or '(top level)'}: {msg}")
     return "\n".join(lines)

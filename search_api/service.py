@@ -49,15 +49,18 @@ def build_query(p: SearchParams) -> SearchQuery:
     kinds = [k.lower() for k in _split(p.kind)]
     for k in kinds:
         if k not in KINDS:
-            raise BadRequest(f"kind: unknown kind {k!r}; use one of {', '.join(KINDS)}",
-                             code="invalid_parameter")  # fmt: skip
+            raise BadRequest(
+                f"kind: unknown kind {k!r}; use one of {', '.join(KINDS)}", code="invalid_parameter"
+            )
     markets = []
     for m in _split(p.market):
         code = resolve_market(m)
         if code is None:
-            raise BadRequest(f"market: unknown market {m!r}; use an ISO 3166-1 code, "
-                             "a country name or a bloc code such as EU",
-                             code="invalid_parameter")  # fmt: skip
+            raise BadRequest(
+                f"market: unknown market {m!r}; use an ISO 3166-1 code, "
+                "a country name or a bloc code such as EU",
+                code="invalid_parameter",
+            )
         markets.append(code)
     sectors = [s.lower() for s in _split(p.sector)]
     for s in sectors:
@@ -66,30 +69,43 @@ def build_query(p: SearchParams) -> SearchQuery:
     statuses = [s.lower() for s in _split(p.status)]
     for s in statuses:
         if s not in STATUSES:
-            raise BadRequest(f"status: unknown status {s!r}; use one of {', '.join(STATUSES)}",
-                             code="invalid_parameter")  # fmt: skip
+            raise BadRequest(
+                f"status: unknown status {s!r}; use one of {', '.join(STATUSES)}",
+                code="invalid_parameter",
+            )
     hs = None
     if p.hs:
         hs = p.hs.replace(".", "").replace(" ", "")
         if not _HS_PARAM.match(hs):
-            raise BadRequest(f"hs: {p.hs!r} is not an HS code (2 to 6 digits)",
-                             code="invalid_parameter")  # fmt: skip
+            raise BadRequest(
+                f"hs: {p.hs!r} is not an HS code (2 to 6 digits)", code="invalid_parameter"
+            )
     if p.date_from and p.date_to and p.date_from > p.date_to:
         raise BadRequest("date_to: must not be before date_from", code="invalid_parameter")
     if p.page * p.size > MAX_RESULT_WINDOW:
-        raise BadRequest(f"page: page * size must not exceed {MAX_RESULT_WINDOW}; refine the search",
-                         code="invalid_parameter")  # fmt: skip
+        raise BadRequest(
+            f"page: page * size must not exceed {MAX_RESULT_WINDOW}; refine the search",
+            code="invalid_parameter",
+        )
     q = (p.q or "").strip() or None
     sort = p.sort or ("relevance" if q else "date")
     if sort == "relevance" and not q:
         sort = "date"
     try:
         return SearchQuery(
-            q=q, kind=tuple(kinds), markets=tuple(markets), sectors=tuple(sectors),
+            q=q,
+            kind=tuple(kinds),
+            markets=tuple(markets),
+            sectors=tuple(sectors),
             status=tuple(s for s in statuses if s != "withdrawn"),
-            include_withdrawn="withdrawn" in statuses, hs=hs, date_from=p.date_from,
-            date_to=p.date_to, sort=sort, page=p.page, size=p.size,
-        )  # fmt: skip
+            include_withdrawn="withdrawn" in statuses,
+            hs=hs,
+            date_from=p.date_from,
+            date_to=p.date_to,
+            sort=sort,
+            page=p.page,
+            size=p.size,
+        )
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(x) for x in err["loc"])
@@ -100,10 +116,12 @@ def search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
     return backend.search(query)
 
 
-def upcoming_fairs(backend: SearchBackend, today: date, size: int = 20, page: int = 1,
-                   **filters: Any) -> SearchResult:  # fmt: skip
-    query = SearchQuery(kind=("fair",), date_from=today, sort="date", size=size, page=page,
-                        **filters)  # fmt: skip
+def upcoming_fairs(
+    backend: SearchBackend, today: date, size: int = 20, page: int = 1, **filters: Any
+) -> SearchResult:
+    query = SearchQuery(
+        kind=("fair",), date_from=today, sort="date", size=size, page=page, **filters
+    )
     return backend.search(query)
 
 

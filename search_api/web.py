@@ -35,9 +35,12 @@ def _templates(request: Request) -> Jinja2Templates:
     if not hasattr(app.state, "templates"):
         templates = Jinja2Templates(directory=str(app.state.settings.templates_dir))
         templates.env.globals.update(
-            kind_label=KIND_LABEL, facet_label=FACET_LABEL, market_name=market_name,
-            label=label, fmt_date=fmt_date,
-        )  # fmt: skip
+            kind_label=KIND_LABEL,
+            facet_label=FACET_LABEL,
+            market_name=market_name,
+            label=label,
+            fmt_date=fmt_date,
+        )
         app.state.templates = templates
     return app.state.templates
 
@@ -96,22 +99,36 @@ def _view_model(p: SearchParams, result: Any, query: Any) -> dict[str, Any]:
         entries = []
         for fv in values[:12]:
             selected = (param, fv.value) in pairs
-            entries.append({
-                "value": fv.value, "count": fv.count, "selected": selected,
-                "link": _link([x for x in pairs if x != (param, fv.value)] if selected
-                              else [*pairs, (param, fv.value)]),
-            })  # fmt: skip
+            entries.append(
+                {
+                    "value": fv.value,
+                    "count": fv.count,
+                    "selected": selected,
+                    "link": _link(
+                        [x for x in pairs if x != (param, fv.value)]
+                        if selected
+                        else [*pairs, (param, fv.value)]
+                    ),
+                }
+            )
         if entries:
             facets.append({"field": field, "entries": entries})
     pages = max(1, -(-result.total // query.size)) if query.size else 1
     return {
-        "params": p, "result": result, "query": query, "active": active, "facets": facets,
-        "page": query.page, "pages": pages,
+        "params": p,
+        "result": result,
+        "query": query,
+        "active": active,
+        "facets": facets,
+        "page": query.page,
+        "pages": pages,
         "prev_link": _link(pairs, query.page - 1) if query.page > 1 else None,
         "next_link": _link(pairs, query.page + 1) if query.page < pages else None,
-        "sort_links": {s: _link([x for x in pairs if x[0] != "sort"] + [("sort", s)])
-                       for s in ("relevance", "date", "-date")},
-    }  # fmt: skip
+        "sort_links": {
+            s: _link([x for x in pairs if x[0] != "sort"] + [("sort", s)])
+            for s in ("relevance", "date", "-date")
+        },
+    }
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -119,7 +136,8 @@ def home(request: Request, backend: Annotated[SearchBackend, Depends(get_backend
     upcoming = service.upcoming_fairs(backend, date.today(), size=8)
     overview = service.search(backend, service.build_query(SearchParams(size=0)))
     return _templates(request).TemplateResponse(
-        request, "home.html",
+        request,
+        "home.html",
         {"upcoming": upcoming, "overview": overview, "today": date.today().isoformat()},
         headers=CACHE_HEADERS,
     )
@@ -144,7 +162,9 @@ def record_page(
 ) -> Response:
     record = service.get_record(store, record_id)
     return _templates(request).TemplateResponse(
-        request, "record.html", {"r": record.model_dump(mode="json"), "record": record},
+        request,
+        "record.html",
+        {"r": record.model_dump(mode="json"), "record": record},
         headers=CACHE_HEADERS,
     )
 
@@ -156,5 +176,5 @@ def render_error(request: Request, status: int, message: str) -> Response:
         )
     except TradepointError:
         raise
-    except Exception:  # noqa: BLE001 - an error page must never fail itself
+    except Exception:
         return HTMLResponse(f"<h1>Error {status}</h1>", status_code=status)

@@ -31,6 +31,7 @@ class SiteServer:
     root: Path
     base_url: str = ""
     requested: list[str] = field(default_factory=list)
+    user_agents: set[str] = field(default_factory=set)
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
@@ -39,11 +40,12 @@ class SiteServer:
 class _Handler(SimpleHTTPRequestHandler):
     site: SiteServer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:
         self.site.requested.append(self.path)
+        self.site.user_agents.add(self.headers.get("User-Agent", ""))
         super().do_GET()
 
     def guess_type(self, path: str | Path) -> str:

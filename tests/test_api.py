@@ -19,20 +19,55 @@ NEXT_YEAR = date.today().year + 1
 @pytest.fixture
 def loaded(store: Store, backend: SearchBackend) -> None:
     records = [
-        fair("t_src:coffee", "East Africa Coffee Expo", country="KE",
-             start_date=f"{NEXT_YEAR}-03-10", end_date=f"{NEXT_YEAR}-03-12",
-             summary="Roasters and traders.", sectors=["coffee_tea_cocoa", "food"]),
-        fair("t_src:anuga", "Anuga food fair", country="DE", city="Köln",
-             start_date=f"{NEXT_YEAR}-10-09", end_date=f"{NEXT_YEAR}-10-13", sectors=["food"]),
-        fair("t_src:textile", "Andean Textile Fair", country="PE", city="Lima",
-             start_date=f"{NEXT_YEAR}-09-21", end_date=f"{NEXT_YEAR}-09-24",
-             sectors=["textiles"], status="cancelled"),
-        fair("t_src:past", "Past Packaging Week", country="AE", city="Dubai",
-             start_date="2020-05-04", end_date="2020-05-06", sectors=["packaging"]),
-        parse_record({"id": "t_src:req", "kind": "requirement", "title": "Food labelling rules",
-                      "source_id": "t_src", "markets": ["EU"], "hs_codes": ["09"],
-                      "requirement_type": "labelling"}),
-    ]  # fmt: skip
+        fair(
+            "t_src:coffee",
+            "East Africa Coffee Expo",
+            country="KE",
+            start_date=f"{NEXT_YEAR}-03-10",
+            end_date=f"{NEXT_YEAR}-03-12",
+            summary="Roasters and traders.",
+            sectors=["coffee_tea_cocoa", "food"],
+        ),
+        fair(
+            "t_src:anuga",
+            "Anuga food fair",
+            country="DE",
+            city="Köln",
+            start_date=f"{NEXT_YEAR}-10-09",
+            end_date=f"{NEXT_YEAR}-10-13",
+            sectors=["food"],
+        ),
+        fair(
+            "t_src:textile",
+            "Andean Textile Fair",
+            country="PE",
+            city="Lima",
+            start_date=f"{NEXT_YEAR}-09-21",
+            end_date=f"{NEXT_YEAR}-09-24",
+            sectors=["textiles"],
+            status="cancelled",
+        ),
+        fair(
+            "t_src:past",
+            "Past Packaging Week",
+            country="AE",
+            city="Dubai",
+            start_date="2020-05-04",
+            end_date="2020-05-06",
+            sectors=["packaging"],
+        ),
+        parse_record(
+            {
+                "id": "t_src:req",
+                "kind": "requirement",
+                "title": "Food labelling rules",
+                "source_id": "t_src",
+                "markets": ["EU"],
+                "hs_codes": ["09"],
+                "requirement_type": "labelling",
+            }
+        ),
+    ]
     store.upsert_records(records)
     drain_outbox(store, backend)
 
@@ -44,11 +79,21 @@ def titles(resp) -> list[str]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.usefixtures("loaded")
 def test_search_by_words_market_and_dates(client: TestClient) -> None:
-    assert titles(client.get("/api/v1/search", params={"q": "coffee"})) == ["East Africa Coffee Expo"]
+    assert titles(client.get("/api/v1/search", params={"q": "coffee"})) == [
+        "East Africa Coffee Expo"
+    ]
     assert titles(client.get("/api/v1/search", params={"market": "DE"})) == ["Anuga food fair"]
     assert titles(client.get("/api/v1/search", params={"market": "Germany"})) == ["Anuga food fair"]
-    got = titles(client.get("/api/v1/search", params={
-        "kind": "fair", "date_from": f"{NEXT_YEAR}-09-01", "date_to": f"{NEXT_YEAR}-09-30"}))
+    got = titles(
+        client.get(
+            "/api/v1/search",
+            params={
+                "kind": "fair",
+                "date_from": f"{NEXT_YEAR}-09-01",
+                "date_to": f"{NEXT_YEAR}-09-30",
+            },
+        )
+    )
     assert got == ["Andean Textile Fair"]
     body = client.get("/api/v1/search", params={"q": "food"}).json()
     assert body["total"] == 2 and body["page"] == 1 and body["size"] == 20
@@ -58,17 +103,35 @@ def test_search_by_words_market_and_dates(client: TestClient) -> None:
 @pytest.mark.usefixtures("loaded")
 def test_items_carry_record_fields(client: TestClient) -> None:
     item = client.get("/api/v1/search", params={"q": "coffee"}).json()["items"][0]
-    for key in ("id", "title", "start_date", "end_date", "status", "city", "country", "markets",
-                "url", "source_id", "first_seen", "last_seen"):
+    for key in (
+        "id",
+        "title",
+        "start_date",
+        "end_date",
+        "status",
+        "city",
+        "country",
+        "markets",
+        "url",
+        "source_id",
+        "first_seen",
+        "last_seen",
+    ):
         assert key in item
-    assert (item["start_date"], item["country"], item["city"]) == (f"{NEXT_YEAR}-03-10", "KE", "Nairobi")
+    assert (item["start_date"], item["country"], item["city"]) == (
+        f"{NEXT_YEAR}-03-10",
+        "KE",
+        "Nairobi",
+    )
 
 
 @pytest.mark.usefixtures("loaded")
 def test_fairs_are_upcoming_first(client: TestClient) -> None:
     got = titles(client.get("/api/v1/fairs"))
     assert got == ["East Africa Coffee Expo", "Andean Textile Fair", "Anuga food fair"]
-    assert "Past Packaging Week" in titles(client.get("/api/v1/fairs", params={"date_to": "2021-01-01"}))
+    assert "Past Packaging Week" in titles(
+        client.get("/api/v1/fairs", params={"date_to": "2021-01-01"})
+    )
 
 
 @pytest.mark.usefixtures("loaded")
@@ -97,8 +160,9 @@ def test_record_endpoint_and_404(client: TestClient) -> None:
         ({"q": "x" * 600}, 422, "q"),
     ],
 )
-def test_bad_parameters_get_4xx_with_a_message(client: TestClient, params: dict[str, str],
-                                               status: int, fragment: str) -> None:  # fmt: skip
+def test_bad_parameters_get_4xx_with_a_message(
+    client: TestClient, params: dict[str, str], status: int, fragment: str
+) -> None:
     r = client.get("/api/v1/search", params=params)
     assert r.status_code == status, r.text
     error = r.json()["error"]
@@ -106,9 +170,31 @@ def test_bad_parameters_get_4xx_with_a_message(client: TestClient, params: dict[
     assert error["code"] == "invalid_parameter"
 
 
-HOSTILE = ["C++", '"unbalanced', "title:foo AND (", "*", "\x00", "-", "a" * 500, "🙂 fair",
-           "' OR 1=1; DROP TABLE records; --", "<script>alert(1)</script>", "%", "\\", "[1 TO",
-           "NOT", "field:", "~2", "^3", "((((", "))))", "a:b:c", "\u202e", "..", "/regex/"]
+HOSTILE = [
+    "C++",
+    '"unbalanced',
+    "title:foo AND (",
+    "*",
+    "\x00",
+    "-",
+    "a" * 500,
+    "🙂 fair",
+    "' OR 1=1; DROP TABLE records; --",
+    "<script>alert(1)</script>",
+    "%",
+    "\\",
+    "[1 TO",
+    "NOT",
+    "field:",
+    "~2",
+    "^3",
+    "((((",
+    "))))",
+    "a:b:c",
+    "\u202e",
+    "..",
+    "/regex/",
+]
 
 
 @pytest.mark.usefixtures("loaded")
@@ -129,15 +215,34 @@ def test_health_and_readiness(client: TestClient) -> None:
 def test_openapi_documents_the_search(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     params = {p["name"] for p in spec["paths"]["/api/v1/search"]["get"]["parameters"]}
-    assert {"q", "kind", "market", "sector", "status", "hs", "date_from", "date_to", "page",
-            "size", "sort"} <= params
+    assert {
+        "q",
+        "kind",
+        "market",
+        "sector",
+        "status",
+        "hs",
+        "date_from",
+        "date_to",
+        "page",
+        "size",
+        "sort",
+    } <= params
     assert client.get("/docs").status_code == 200
 
 
 def test_dates_overlap_edges(client: TestClient, store: Store, backend: SearchBackend) -> None:
     start = date.today() + timedelta(days=30)
-    store.upsert_records([fair("t_src:x", "Edge Fair", start_date=start.isoformat(),
-                               end_date=(start + timedelta(days=2)).isoformat())])  # fmt: skip
+    store.upsert_records(
+        [
+            fair(
+                "t_src:x",
+                "Edge Fair",
+                start_date=start.isoformat(),
+                end_date=(start + timedelta(days=2)).isoformat(),
+            )
+        ]
+    )
     drain_outbox(store, backend)
     last_day = (start + timedelta(days=2)).isoformat()
     assert titles(client.get("/api/v1/search", params={"date_from": last_day})) == ["Edge Fair"]

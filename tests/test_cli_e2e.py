@@ -24,8 +24,9 @@ TRADEPOINT = [sys.executable, "-m", "search_api.cli"]
 
 
 def tp(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([*TRADEPOINT, *args], env=env, capture_output=True, text=True,
-                          timeout=180, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [*TRADEPOINT, *args], env=env, capture_output=True, text=True, timeout=180, check=False
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"tradepoint {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -40,9 +41,13 @@ def free_port() -> int:
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if not k.startswith("TRADEPOINT_")}
-    return {**keep, "TRADEPOINT_DATA_DIR": str(tmp_path / "var"),
-            "TRADEPOINT_ALLOW_PRIVATE_HOSTS": "1", "TRADEPOINT_CRAWL_DELAY": "0",
-            "TRADEPOINT_INDEX_POLL_SECONDS": "0.5"}  # fmt: skip
+    return {
+        **keep,
+        "TRADEPOINT_DATA_DIR": str(tmp_path / "var"),
+        "TRADEPOINT_ALLOW_PRIVATE_HOSTS": "1",
+        "TRADEPOINT_CRAWL_DELAY": "0",
+        "TRADEPOINT_INDEX_POLL_SECONDS": "0.5",
+    }
 
 
 @pytest.fixture
@@ -55,15 +60,16 @@ def demo_site(tmp_path: Path) -> Iterator[SiteServer]:
     server.server_close()
 
 
-def test_sources_add_crawl_serve_search(tmp_path: Path, env: dict[str, str],
-                                        demo_site: SiteServer) -> None:  # fmt: skip
+def test_sources_add_crawl_serve_search(
+    tmp_path: Path, env: dict[str, str], demo_site: SiteServer
+) -> None:
     html_src = tmp_path / "fairs.yml"
     html_src.write_text(f"""
 id: xx_demo_fairs
 name: Demo calendar
 kind: fair
 format: schema_org
-start_urls: ["{demo_site.url('/fairs/index.html')}"]
+start_urls: ["{demo_site.url("/fairs/index.html")}"]
 follow: {{allow: ["/fairs/"], max_pages: 20}}
 min_items: 3
 """)
@@ -73,7 +79,7 @@ id: xx_demo_feed
 name: Demo feed
 kind: fair
 format: ical
-start_urls: ["{demo_site.url('/fairs.ics')}"]
+start_urls: ["{demo_site.url("/fairs.ics")}"]
 """)
     assert "added source xx_demo_fairs" in tp("sources", "add", str(html_src), env=env).stdout
     tp("sources", "add", str(ics_src), env=env)
@@ -84,11 +90,16 @@ start_urls: ["{demo_site.url('/fairs.ics')}"]
     assert "xx_demo_fairs" in listing and "succeeded" in listing
 
     port = free_port()
-    proc = subprocess.Popen([*TRADEPOINT, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [*TRADEPOINT, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, proc)
+
         def search(**params: str) -> list[str]:
             r = httpx.get(f"{base}/api/v1/search", params=params, timeout=10)
             assert r.status_code == 200, r.text
@@ -99,7 +110,8 @@ start_urls: ["{demo_site.url('/fairs.ics')}"]
         assert search(market="SN") == ["Demo Sahel Leather and Crafts Fair 2027"]
         assert search(market="VN", status="cancelled") == ["Demo Mekong Furniture Days 2027"]
         assert search(date_from="2027-04-01", date_to="2027-04-30") == [
-            "Demo West Africa Mango and Fruit Forum 2027"]
+            "Demo West Africa Mango and Fruit Forum 2027"
+        ]
         page = httpx.get(f"{base}/search", params={"q": "spice"}, timeout=10).text
         assert "Demo Spice Route Trade Show 2027" in page
     finally:

@@ -52,10 +52,16 @@ def test_a_redirect_to_a_private_address_is_refused_too() -> None:
 
 
 @pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/"])
-def test_crawl_with_guard_on_sends_nothing(settings: Settings, store: Store, target: str,
-                                           fair_site: SiteServer) -> None:  # fmt: skip
-    spec = SourceSpec(id="xx_guarded", name="x", kind="fair", format="schema_org",
-                      start_urls=[target, fair_site.url("/fairs/index.html")])  # fmt: skip
+def test_crawl_with_guard_on_sends_nothing(
+    settings: Settings, store: Store, target: str, fair_site: SiteServer
+) -> None:
+    spec = SourceSpec(
+        id="xx_guarded",
+        name="x",
+        kind="fair",
+        format="schema_org",
+        start_urls=[target, fair_site.url("/fairs/index.html")],
+    )
     store.add_source(spec)
     outcome = run_crawl(settings, spec.id, store, env={"TRADEPOINT_ALLOW_PRIVATE_HOSTS": "0"})
     assert outcome.status == "failed"

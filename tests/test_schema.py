@@ -9,8 +9,13 @@ from .factories import fair
 
 
 def spec_error(**kw: object) -> str:
-    base: dict[str, object] = {"id": "de_example_fairs", "name": "X", "kind": "fair",
-                               "format": "schema_org", "start_urls": ["https://example.org/"]}  # fmt: skip
+    base: dict[str, object] = {
+        "id": "de_example_fairs",
+        "name": "X",
+        "kind": "fair",
+        "format": "schema_org",
+        "start_urls": ["https://example.org/"],
+    }
     base.update(kw)
     with pytest.raises(ValidationError) as info:
         SourceSpec.model_validate(base)
@@ -55,22 +60,41 @@ def test_fair_country_joins_markets_and_end_defaults_to_start() -> None:
         ("status", "maybe", "Input should be"),
     ],
 )
-def test_bad_record_fields_are_refused_with_a_message(field: str, value: object, message: str) -> None:
+def test_bad_record_fields_are_refused_with_a_message(
+    field: str, value: object, message: str
+) -> None:
     with pytest.raises(ValidationError) as info:
         fair(**{field: value})
     assert message in format_validation_error(info.value)
 
 
 def test_all_three_kinds_parse() -> None:
-    req = parse_record({"id": "r:1", "kind": "requirement", "title": "Food labelling",
-                        "source_id": "s", "markets": ["EU"], "hs_codes": ["09.01", "1905"],
-                        "requirement_type": "labelling", "status": "in_force",
-                        "legal_reference": "Regulation (EU) No 1169/2011"})  # fmt: skip
+    req = parse_record(
+        {
+            "id": "r:1",
+            "kind": "requirement",
+            "title": "Food labelling",
+            "source_id": "s",
+            "markets": ["EU"],
+            "hs_codes": ["09.01", "1905"],
+            "requirement_type": "labelling",
+            "status": "in_force",
+            "legal_reference": "Regulation (EU) No 1169/2011",
+        }
+    )
     assert req.hs_codes == ["0901", "1905"]
-    fin = parse_record({"id": "f:1", "kind": "finance", "title": "Export credit insurance",
-                        "source_id": "s", "provider": {"name": "ECA", "type": "eca"},
-                        "instruments": ["credit_insurance"], "eligible_exporter_countries": ["ke"],
-                        "max_amount": {"value": 1e6, "currency": "usd"}})  # fmt: skip
+    fin = parse_record(
+        {
+            "id": "f:1",
+            "kind": "finance",
+            "title": "Export credit insurance",
+            "source_id": "s",
+            "provider": {"name": "ECA", "type": "eca"},
+            "instruments": ["credit_insurance"],
+            "eligible_exporter_countries": ["ke"],
+            "max_amount": {"value": 1e6, "currency": "usd"},
+        }
+    )
     assert fin.eligible_exporter_countries == ["KE"]
     assert fin.max_amount is not None and fin.max_amount.currency == "USD"
 

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from search_api.schema import SourceSpec
 from search_api.store import RunStats, Store
@@ -38,12 +40,14 @@ def test_outbox_row_is_written_in_the_same_transaction(store: Store) -> None:
     # A failing batch (duplicate primary key inside one transaction) must leave neither
     # records nor outbox rows behind.
     with store.engine.begin() as conn:
-        conn.execute(text("CREATE TRIGGER boom BEFORE INSERT ON outbox "
-                          "WHEN NEW.record_id = 't_src:bad' BEGIN SELECT RAISE(ABORT, 'x'); END"))  # fmt: skip
-    try:
+        conn.execute(
+            text(
+                "CREATE TRIGGER boom BEFORE INSERT ON outbox "
+                "WHEN NEW.record_id = 't_src:bad' BEGIN SELECT RAISE(ABORT, 'x'); END"
+            )
+        )
+    with pytest.raises(IntegrityError):
         store.upsert_records([fair(), fair(id="t_src:bad")])
-    except Exception:  # noqa: BLE001
-        pass
     assert store.count_records() == 0
     assert store.fetch_outbox() == []
 
@@ -64,8 +68,12 @@ def test_delete_writes_a_delete_to_the_outbox(store: Store) -> None:
 def test_runs_are_recorded_with_stats_and_errors(store: Store) -> None:
     run_id = store.start_run("t_src")
     assert store.get_run(run_id).status == "running"
-    stats = RunStats(pages=3, items_new=2, items_failed=1,
-                     errors=[{"url": "http://x/a", "message": "broken JSON-LD"}])  # fmt: skip
+    stats = RunStats(
+        pages=3,
+        items_new=2,
+        items_failed=1,
+        errors=[{"url": "http://x/a", "message": "broken JSON-LD"}],
+    )
     store.finish_run(run_id, "succeeded", stats, "ok")
     run = store.get_run(run_id)
     assert (run.status, run.pages, run.items_new, run.items_failed) == ("succeeded", 3, 2, 1)
@@ -87,8 +95,13 @@ def test_records_missing_for_several_runs_are_withdrawn_not_deleted(store: Store
 
 
 def test_sources_round_trip(store: Store) -> None:
-    spec = SourceSpec(id="de_example_fairs", name="Example", kind="fair", format="ical",
-                      start_urls=["https://example.org/fairs.ics"])  # fmt: skip
+    spec = SourceSpec(
+        id="de_example_fairs",
+        name="Example",
+        kind="fair",
+        format="ical",
+        start_urls=["https://example.org/fairs.ics"],
+    )
     store.add_source(spec)
     assert store.get_source("de_example_fairs") == spec
     assert [s.id for s in store.list_sources()] == ["de_example_fairs"]

@@ -24,12 +24,19 @@ def loaded(store: Store, backend: SearchBackend) -> None:
     countries = ["KE", "DE", "FR", "AE", "US", "BR"]
     sectors = ["food", "textiles", "packaging", "leather", "furniture", "handicrafts"]
     records = [
-        fair(f"t_src:{i}", f"Trade Fair Number {i} for exporters", country=countries[i % 6],
-             city="Somewhere", start_date=f"{YEAR}-{1 + i % 12:02d}-10",
-             end_date=f"{YEAR}-{1 + i % 12:02d}-12", sectors=[sectors[i % 6]],
-             summary="A long description of the fair " * 8, url=f"https://fair{i}.example.org/")
+        fair(
+            f"t_src:{i}",
+            f"Trade Fair Number {i} for exporters",
+            country=countries[i % 6],
+            city="Somewhere",
+            start_date=f"{YEAR}-{1 + i % 12:02d}-10",
+            end_date=f"{YEAR}-{1 + i % 12:02d}-12",
+            sectors=[sectors[i % 6]],
+            summary="A long description of the fair " * 8,
+            url=f"https://fair{i}.example.org/",
+        )
         for i in range(45)
-    ]  # fmt: skip
+    ]
     records.append(fair("t_src:evil", HOSTILE_TITLE, summary="<b>bold</b> & <script>x()</script>"))
     store.upsert_records(records)
     drain_outbox(store, backend)

@@ -23,7 +23,7 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -46,20 +46,40 @@ def demo_sources(base_url: str) -> list[SourceSpec]:
     # disabled for the scheduler; the demo crawls them explicitly. Its pages carry absolute
     # canonical URLs, so record ids stay the same whatever the port.
     specs = [
-        SourceSpec(id="demo_fairs_schema_org", name="Demo fair calendar (fictional fairs)",
-                   kind="fair", format="schema_org", start_urls=[f"{base_url}/fairs/index.html"],
-                   follow={"allow": ["/fairs/"], "max_pages": 50}, min_items=3,
-                   owner="tradepoint", enabled=False),
-        SourceSpec(id="demo_fairs_ical", name="Demo fair feed (iCalendar, fictional fairs)",
-                   kind="fair", format="ical", start_urls=[f"{base_url}/fairs.ics"], min_items=2,
-                   owner="tradepoint", enabled=False),
-    ]  # fmt: skip
+        SourceSpec(
+            id="demo_fairs_schema_org",
+            name="Demo fair calendar (fictional fairs)",
+            kind="fair",
+            format="schema_org",
+            start_urls=[f"{base_url}/fairs/index.html"],
+            follow={"allow": ["/fairs/"], "max_pages": 50},
+            min_items=3,
+            owner="tradepoint",
+            enabled=False,
+        ),
+        SourceSpec(
+            id="demo_fairs_ical",
+            name="Demo fair feed (iCalendar, fictional fairs)",
+            kind="fair",
+            format="ical",
+            start_urls=[f"{base_url}/fairs.ics"],
+            min_items=2,
+            owner="tradepoint",
+            enabled=False,
+        ),
+    ]
     for path in sorted(DATA_DIR.glob("*.yml")):
-        specs.append(SourceSpec(
-            id=f"starter_{path.stem}", name=f"Tradepoint starter catalogue: {path.stem}",
-            kind=_kind_of(path), format="curated", start_urls=[path.resolve().as_uri()],
-            min_items=1, owner="tradepoint",
-        ))  # fmt: skip
+        specs.append(
+            SourceSpec(
+                id=f"starter_{path.stem}",
+                name=f"Tradepoint starter catalogue: {path.stem}",
+                kind=_kind_of(path),
+                format="curated",
+                start_urls=[path.resolve().as_uri()],
+                min_items=1,
+                owner="tradepoint",
+            )
+        )
     return specs
 
 

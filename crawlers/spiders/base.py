@@ -52,7 +52,7 @@ class SourceSpider(scrapy.Spider):
         self.collector.pages += 1
         try:
             yield from self.parse_page(response)
-        except Exception as exc:  # noqa: BLE001 - one bad page must not end the run
+        except Exception as exc:
             self.logger.exception("failed to parse %s", response.url)
             self.collector.add_error(response.url, f"parse failed: {type(exc).__name__}: {exc}")
 

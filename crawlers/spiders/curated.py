@@ -11,7 +11,6 @@ from scrapy.http import Response
 
 from crawlers.spiders.base import SourceSpider
 
-
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -40,8 +39,10 @@ class CuratedSpider(SourceSpider):
             slug = str(rec.get("id") or "").strip()
             if slug and not _SLUG.match(slug):
                 self.collector.failed += 1
-                self.collector.add_error(response.url, f"record #{n}: id {slug!r} may only "
-                                         "contain letters, digits, '.', '_' and '-'")  # fmt: skip
+                self.collector.add_error(
+                    response.url,
+                    f"record #{n}: id {slug!r} may only contain letters, digits, '.', '_' and '-'",
+                )
                 continue
             item["_id"] = slug or None
             item["_key"] = slug or f"{rec.get('url')}|{rec.get('title')}"

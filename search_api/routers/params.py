@@ -26,6 +26,15 @@ def search_params(
     sort: Annotated[Literal["relevance", "date", "-date"] | None, Query()] = None,
 ) -> SearchParams:
     return SearchParams(
-        q=q, kind=tuple(kind), market=tuple(market), sector=tuple(sector), status=tuple(status),
-        hs=hs, date_from=date_from, date_to=date_to, page=page, size=size, sort=sort,
-    )  # fmt: skip
+        q=q,
+        kind=tuple(kind),
+        market=tuple(market),
+        sector=tuple(sector),
+        status=tuple(status),
+        hs=hs,
+        date_from=date_from,
+        date_to=date_to,
+        page=page,
+        size=size,
+        sort=sort,
+    )

@@ -33,8 +33,13 @@ def search(
 ) -> SearchResponse:
     query = service.build_query(params)
     result = service.search(backend, query)
-    return SearchResponse(total=result.total, page=query.page, size=query.size,
-                          items=result.items, facets=result.facets)  # fmt: skip
+    return SearchResponse(
+        total=result.total,
+        page=query.page,
+        size=query.size,
+        items=result.items,
+        facets=result.facets,
+    )
 
 
 @router.get("/fairs", response_model=SearchResponse, summary="Fairs, upcoming first")
@@ -44,12 +49,23 @@ def fairs(
 ) -> SearchResponse:
     # Upcoming by default: a fair still running today counts as upcoming.
     date_from = params.date_from or (None if params.date_to else date.today())
-    params = SearchParams(**{**params.__dict__, "kind": ("fair",), "date_from": date_from,
-                             "sort": params.sort or "date"})  # fmt: skip
+    params = SearchParams(
+        **{
+            **params.__dict__,
+            "kind": ("fair",),
+            "date_from": date_from,
+            "sort": params.sort or "date",
+        }
+    )
     query = service.build_query(params)
     result = service.search(backend, query)
-    return SearchResponse(total=result.total, page=query.page, size=query.size,
-                          items=result.items, facets=result.facets)  # fmt: skip
+    return SearchResponse(
+        total=result.total,
+        page=query.page,
+        size=query.size,
+        items=result.items,
+        facets=result.facets,
+    )
 
 
 @router.get("/records/{record_id}", summary="One record with its provenance")

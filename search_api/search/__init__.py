@@ -20,11 +20,15 @@ def create_backend(settings: Settings) -> SearchBackend:
         raise TradepointError(
             "the Elasticsearch backend is not available in this version; unset "
             "TRADEPOINT_ELASTICSEARCH_URL and TRADEPOINT_SEARCH_BACKEND to use tantivy",
-            code="backend_unavailable", status_code=503,
+            code="backend_unavailable",
+            status_code=503,
         )
     if settings.search_backend != "tantivy":
-        raise TradepointError(f"unknown search backend {settings.search_backend!r}",
-                              code="bad_setting", status_code=500)  # fmt: skip
+        raise TradepointError(
+            f"unknown search backend {settings.search_backend!r}",
+            code="bad_setting",
+            status_code=500,
+        )
     from search_api.search.tantivy import TantivyBackend
 
     return TantivyBackend(settings.index_dir)

@@ -20,7 +20,7 @@ SortOrder = Literal["relevance", "date", "-date"]
 
 
 class SearchQuery(BaseModel):
-    """A validated search request. All filters combine with AND; values within one filter with OR."""
+    """A validated search request. Filters combine with AND; values within one filter with OR."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -35,7 +35,9 @@ def drain_outbox(store: Store, backend: SearchBackend, batch: int = 500) -> int:
             backend.delete(to_delete)
         store.ack_outbox([row_id for row_id, _, _ in rows])
         applied += len(rows)
-        log.info("indexed %d, deleted %d (outbox rows %d)", len(to_index), len(to_delete), len(rows))
+        log.info(
+            "indexed %d, deleted %d (outbox rows %d)", len(to_index), len(to_delete), len(rows)
+        )
 
 
 def reindex(store: Store, backend: SearchBackend) -> int:

@@ -98,24 +98,45 @@ class Store:
                 row = existing.get(rec.id)
                 if row is None:
                     rec = rec.model_copy(
-                        update={"first_seen": now, "last_seen": now, "last_changed": now,
-                                "content_hash": digest, "withdrawn": False}
-                    )  # fmt: skip
+                        update={
+                            "first_seen": now,
+                            "last_seen": now,
+                            "last_changed": now,
+                            "content_hash": digest,
+                            "withdrawn": False,
+                        }
+                    )
                     row = RecordRow(
-                        id=rec.id, kind=rec.kind, source_id=rec.source_id,
-                        data=rec.model_dump_json(), content_hash=digest, first_seen=now,
-                        last_seen=now, last_changed=now, withdrawn=False, missing_runs=0,
-                    )  # fmt: skip
+                        id=rec.id,
+                        kind=rec.kind,
+                        source_id=rec.source_id,
+                        data=rec.model_dump_json(),
+                        content_hash=digest,
+                        first_seen=now,
+                        last_seen=now,
+                        last_changed=now,
+                        withdrawn=False,
+                        missing_runs=0,
+                    )
                     s.add(row)
                     existing[rec.id] = row
                     s.add(OutboxRow(record_id=rec.id, op="upsert", created_at=now))
                     stats.new += 1
                 elif row.content_hash != digest or row.withdrawn:
                     rec = rec.model_copy(
-                        update={"first_seen": row.first_seen, "last_seen": now,
-                                "last_changed": now, "content_hash": digest, "withdrawn": False}
-                    )  # fmt: skip
-                    row.kind, row.source_id, row.data = rec.kind, rec.source_id, rec.model_dump_json()
+                        update={
+                            "first_seen": row.first_seen,
+                            "last_seen": now,
+                            "last_changed": now,
+                            "content_hash": digest,
+                            "withdrawn": False,
+                        }
+                    )
+                    row.kind, row.source_id, row.data = (
+                        rec.kind,
+                        rec.source_id,
+                        rec.model_dump_json(),
+                    )
                     row.content_hash, row.last_seen, row.last_changed = digest, now, now
                     row.withdrawn, row.missing_runs = False, 0
                     s.add(OutboxRow(record_id=rec.id, op="upsert", created_at=now))
@@ -208,11 +229,22 @@ class Store:
                 raise Conflict(f"source {spec.id!r} already exists", code="source_exists")
             data = spec.model_dump(mode="json", exclude_none=True)
             if row is None:
-                s.add(SourceRow(id=spec.id, spec=data, owner=spec.owner, enabled=spec.enabled,
-                                created_at=now, updated_at=now))  # fmt: skip
+                s.add(
+                    SourceRow(
+                        id=spec.id,
+                        spec=data,
+                        owner=spec.owner,
+                        enabled=spec.enabled,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
             else:
                 row.spec, row.owner, row.enabled, row.updated_at = (
-                    data, spec.owner, spec.enabled, now
+                    data,
+                    spec.owner,
+                    spec.enabled,
+                    now,
                 )
 
     def get_source(self, source_id: str) -> SourceSpec:
@@ -237,8 +269,13 @@ class Store:
 
     def start_run(self, source_id: str) -> int:
         with self.session() as s, s.begin():
-            row = RunRow(source_id=source_id, started_at=utcnow(), status="running",
-                         errors=[], pid=os.getpid())  # fmt: skip
+            row = RunRow(
+                source_id=source_id,
+                started_at=utcnow(),
+                status="running",
+                errors=[],
+                pid=os.getpid(),
+            )
             s.add(row)
             s.flush()
             return row.id
@@ -251,11 +288,16 @@ class Store:
                 update(RunRow)
                 .where(RunRow.id == run_id)
                 .values(
-                    finished_at=utcnow(), status=status, pages=stats.pages,
-                    items_new=stats.items_new, items_changed=stats.items_changed,
-                    items_unchanged=stats.items_unchanged, items_failed=stats.items_failed,
-                    errors=stats.errors[:MAX_RUN_ERRORS], message=message,
-                )  # fmt: skip
+                    finished_at=utcnow(),
+                    status=status,
+                    pages=stats.pages,
+                    items_new=stats.items_new,
+                    items_changed=stats.items_changed,
+                    items_unchanged=stats.items_unchanged,
+                    items_failed=stats.items_failed,
+                    errors=stats.errors[:MAX_RUN_ERRORS],
+                    message=message,
+                )
             )
 
     def get_run(self, run_id: int) -> RunRow:

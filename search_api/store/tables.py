@@ -69,4 +69,3 @@ class OutboxRow(Base):
     record_id: Mapped[str] = mapped_column(String(200))
     op: Mapped[str] = mapped_column(String(8))  # upsert | delete
     created_at: Mapped[datetime] = mapped_column(DateTime)
-

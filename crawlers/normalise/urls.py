@@ -1,0 +1,134 @@
+"""Canonical URLs, so that one page reached several ways is stored once."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
+
+__all__ = ["TRACKING_PARAMS", "canonicalise", "is_tracking_param"]
+
+TRACKING_PARAMS: frozenset[str] = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "mc_cid",
+        "mc_eid",
+        "_ga",
+        "_gl",
+        "ref_src",
+        "ref_url",
+        "igshid",
+        "mkt_tok",
+        "_hsenc",
+        "_hsmi",
+        "__hssc",
+        "__hstc",
+        "__hsfp",
+        "hsctatracking",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "wickedid",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "srsltid",
+        "pk_campaign",
+        "pk_kwd",
+        "pk_source",
+        "pk_medium",
+        "pk_content",
+    }
+)
+_TRACKING_PREFIXES = ("utm_",)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters left alone when re-quoting: the reserved set plus "%" so that
+# existing escapes survive, which keeps canonicalise() idempotent.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = "/%:@!$&'()*+,;=-._~?"
+_HOST_OK = re.compile(r"^[a-z0-9._~!$&'()*+,;=%-]+$|^\[[0-9a-f:.]+\]$")
+
+
+def is_tracking_param(name: str) -> bool:
+    key = unquote(name).strip().lower()
+    return key in TRACKING_PARAMS or key.startswith(_TRACKING_PREFIXES)
+
+
+def _remove_dot_segments(path: str) -> str:
+    # RFC 3986 section 5.2.4, so "/a/./b/../c" and "/a/c" are one URL.
+    if "." not in path:
+        return path
+    out: list[str] = []
+    segments = path.split("/")
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        if seg == ".":
+            if last:
+                out.append("")
+            continue
+        if seg == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+            continue
+        out.append(seg)
+    result = "/".join(out)
+    if path.startswith("/") and not result.startswith("/"):
+        result = "/" + result
+    return result
+
+
+def canonicalise(url: str, base: str | None = None) -> str | None:
+    """Absolute, normalised http(s) URL without fragment or tracking params.
+
+    Returns None for anything that is not a usable http(s) URL. Idempotent.
+    """
+    try:
+        if not isinstance(url, str):
+            return None
+        url = url.strip()
+        if not url or any(c in url for c in "\r\n\t\x00"):
+            # embedded line breaks mean a template or scraping error, not a URL
+            url = re.sub(r"[\r\n\t\x00]", "", url)
+            if not url:
+                return None
+        if base:
+            url = urljoin(base.strip(), url)
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in _DEFAULT_PORTS:
+            return None
+        host = (parts.hostname or "").rstrip(".")
+        if not host:
+            return None
+        if not host.isascii():
+            host = host.encode("idna").decode("ascii")
+        if ":" in host:  # IPv6 literal: urlsplit strips the brackets
+            host = f"[{host}]"
+        if not _HOST_OK.match(host):
+            return None
+        port = parts.port  # raises ValueError for junk ports
+        netloc = host
+        if parts.username is not None:
+            userinfo = parts.username
+            if parts.password is not None:
+                userinfo += ":" + parts.password
+            netloc = f"{userinfo}@{host}"
+        if port is not None and port != _DEFAULT_PORTS[scheme]:
+            netloc += f":{port}"
+        path = quote(_remove_dot_segments(parts.path or "/"), safe=_PATH_SAFE)
+        kept = [
+            quote(piece, safe=_QUERY_SAFE)
+            for piece in parts.query.split("&")
+            if piece and not is_tracking_param(piece.split("=", 1)[0])
+        ]
+        return urlunsplit((scheme, netloc, path, "&".join(kept), ""))
+    except (ValueError, TypeError, UnicodeError):
+        return None

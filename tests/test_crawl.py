@@ -1,0 +1,240 @@
+"""Real Scrapy crawls, in child processes, of a fixture fair site on a loopback HTTP server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawlers.runner import run_crawl
+from search_api.schema import AnyRecord, SourceSpec
+from search_api.settings import Settings
+from search_api.store import Store
+
+from .conftest import SITES, SiteServer
+
+EXPECTED = json.loads((SITES / "fairs" / "expected.json").read_text())
+
+
+def html_source(site: SiteServer, **kw: object) -> SourceSpec:
+    data: dict[str, object] = {
+        "id": "xx_fixture_fairs",
+        "name": "Fixture fairs",
+        "kind": "fair",
+        "format": "schema_org",
+        "start_urls": [site.url("/fairs/index.html")],
+        # /private/ is allowed here on purpose: only robots.txt keeps the crawler out.
+        "follow": {"allow": ["/fairs/", "/private/"], "max_pages": 50},
+        "min_items": 5,
+    }
+    data.update(kw)
+    return SourceSpec.model_validate(data)
+
+
+def crawl(settings: Settings, store: Store, spec: SourceSpec, replace: bool = False):  # type: ignore[no-untyped-def]
+    store.add_source(spec, replace=replace)
+    return run_crawl(settings, spec.id, store)
+
+
+def records_of(store: Store, source_id: str) -> list[AnyRecord]:
+    return [r for r in store.iter_records() if r.source_id == source_id]
+
+
+def as_expected(record: AnyRecord) -> dict[str, object]:
+    assert record.kind == "fair"
+    return {
+        "title": record.title,
+        "start_date": str(record.start_date),
+        "end_date": str(record.end_date),
+        "status": record.status,
+        "city": record.city,
+        "country": record.country,
+        "online": record.online,
+        "sectors": record.sectors,
+        "path": urlsplit(record.url or "").path,
+    }
+
+
+def normalised(expected: dict[str, object]) -> dict[str, object]:
+    # A source that says nothing about status gets the record default, "scheduled".
+    out = {**expected, "status": expected["status"] or "scheduled"}
+    out.pop("uid", None)
+    return out
+
+
+@pytest.fixture
+def crawled(settings: Settings, store: Store, fair_site: SiteServer):  # type: ignore[no-untyped-def]
+    outcome = crawl(settings, store, html_source(fair_site))
+    assert outcome.ok, outcome.message
+    return outcome
+
+
+def test_every_fair_is_extracted_once(crawled, store: Store) -> None:  # type: ignore[no-untyped-def]
+    got = sorted(
+        (as_expected(r) for r in records_of(store, "xx_fixture_fairs")),
+        key=lambda e: str(e["title"]),
+    )
+    want = sorted((normalised(e) for e in EXPECTED["html"]), key=lambda e: str(e["title"]))
+    assert got == want
+
+
+def test_run_is_recorded_with_pages_counts_and_errors(crawled, store: Store) -> None:  # type: ignore[no-untyped-def]
+    run = store.get_run(crawled.run_id)
+    assert run.status == "succeeded" and run.finished_at is not None
+    assert run.items_new == len(EXPECTED["html"]) and run.items_failed == 0
+    # 12 pages: the utm_ twin of agritech.html is recognised before it is fetched.
+    assert run.pages == 12
+    broken = [e for e in run.errors if e["url"].endswith("/fairs/machinery-show.html")]
+    assert len(broken) == 1 and "broken JSON-LD" in broken[0]["message"]
+    robots = [e for e in run.errors if "/private/" in e["url"]]
+    assert robots and robots[0]["message"] == "disallowed by robots.txt"
+
+
+def test_robots_txt_is_obeyed_and_the_crawler_identifies_itself(
+    crawled,
+    fair_site: SiteServer,
+    settings: Settings,  # type: ignore[no-untyped-def]
+) -> None:
+    assert "/robots.txt" in fair_site.requested
+    assert not any(p.startswith("/private/") for p in fair_site.requested)
+    assert fair_site.user_agents == {settings.full_user_agent}
+
+
+def test_hostile_html_is_stored_as_plain_text(crawled, store: Store) -> None:  # type: ignore[no-untyped-def]
+    gift = next(r for r in records_of(store, "xx_fixture_fairs") if "Gift" in r.title)
+    assert gift.summary and "Handmade gifts" in gift.summary
+    for bad in ("<script", "onerror", "javascript:", "<img", "alert("):
+        assert bad not in gift.summary
+
+
+def test_latin1_page_is_decoded(crawled, store: Store) -> None:  # type: ignore[no-untyped-def]
+    salon = next(r for r in records_of(store, "xx_fixture_fairs") if "Salon" in r.title)
+    assert salon.city == "Besançon" and salon.title == "Salon International de l'Agriculture 2027"
+
+
+def test_recrawl_updates_a_renamed_event_without_duplicates(
+    crawled,
+    settings: Settings,
+    store: Store,
+    fair_site: SiteServer,  # type: ignore[no-untyped-def]
+) -> None:
+    before = next(r for r in records_of(store, "xx_fixture_fairs") if "Leather" in r.title)
+    page = fair_site.root / "fairs" / "leather-expo.html"
+    page.write_text(
+        page.read_text().replace(
+            "Dubai Leather & Footwear Expo 2027", "Dubai Leather, Footwear & Bags Expo 2027"
+        )
+    )
+    outcome = run_crawl(settings, "xx_fixture_fairs", store)
+    run = store.get_run(outcome.run_id)
+    assert (run.items_new, run.items_changed) == (0, 1)
+    after = store.get_record(before.id)
+    assert after is not None and after.title == "Dubai Leather, Footwear & Bags Expo 2027"
+    assert store.count_records("xx_fixture_fairs") == len(EXPECTED["html"])
+
+
+def test_recrawl_of_an_unchanged_site_changes_nothing(
+    crawled,
+    settings: Settings,
+    store: Store,  # type: ignore[no-untyped-def]
+) -> None:
+    outcome = run_crawl(settings, "xx_fixture_fairs", store)
+    run = store.get_run(outcome.run_id)
+    assert (run.items_new, run.items_changed, run.items_unchanged) == (0, 0, len(EXPECTED["html"]))
+    assert store.count_records("xx_fixture_fairs") == len(EXPECTED["html"])
+
+
+def test_changed_dates_update_the_same_record(
+    crawled,
+    settings: Settings,
+    store: Store,
+    fair_site: SiteServer,  # type: ignore[no-untyped-def]
+) -> None:
+    before = next(r for r in records_of(store, "xx_fixture_fairs") if "Seafood" in r.title)
+    page = fair_site.root / "fairs" / "seafood-show.html"
+    page.write_text(page.read_text().replace("2027-10-12", "2027-10-13"))
+    outcome = run_crawl(settings, "xx_fixture_fairs", store)
+    run = store.get_run(outcome.run_id)
+    assert (run.items_new, run.items_changed) == (0, 1)
+    after = store.get_record(before.id)
+    assert after is not None and str(after.start_date) == "2027-10-13"
+    assert after.first_seen == before.first_seen and after.last_changed >= before.last_changed  # type: ignore[operator]
+    assert store.count_records("xx_fixture_fairs") == len(EXPECTED["html"])
+
+
+def test_ical_feed(settings: Settings, store: Store, fair_site: SiteServer) -> None:
+    spec = SourceSpec(
+        id="xx_fixture_ics",
+        name="Fixture feed",
+        kind="fair",
+        format="ical",
+        start_urls=[fair_site.url("/fairs.ics")],
+        min_items=3,
+    )
+    outcome = crawl(settings, store, spec)
+    assert outcome.ok, outcome.message
+    got = sorted(
+        (as_expected(r) for r in records_of(store, spec.id)), key=lambda e: str(e["title"])
+    )
+    want = sorted((normalised(e) for e in EXPECTED["ics"]), key=lambda e: str(e["title"]))
+    assert got == want
+    again = run_crawl(settings, spec.id, store)
+    assert store.get_run(again.run_id).items_unchanged == len(EXPECTED["ics"])
+
+
+def test_too_few_items_fails_and_writes_nothing(
+    settings: Settings, store: Store, fair_site: SiteServer
+) -> None:
+    outcome = crawl(settings, store, html_source(fair_site, min_items=100))
+    assert outcome.status == "failed"
+    assert "fewer than min_items=100" in (outcome.message or "")
+    assert store.count_records() == 0 and store.outbox_size() == 0
+
+
+def test_broken_source_is_an_error_not_a_crash(
+    settings: Settings, store: Store, fair_site: SiteServer
+) -> None:
+    spec = SourceSpec(
+        id="xx_missing",
+        name="Gone",
+        kind="fair",
+        format="schema_org",
+        start_urls=[fair_site.url("/nope.html")],
+    )
+    outcome = crawl(settings, store, spec)
+    assert outcome.status == "failed"
+    errors = store.get_run(outcome.run_id).errors
+    assert errors == [{"url": fair_site.url("/nope.html"), "message": "HTTP 404"}]
+
+
+def test_curated_file_loads_through_the_pipeline(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    data = tmp_path / "fairs.yml"
+    data.write_text("""
+as_of: "2026-11-22"
+records:
+  - {id: good-fair, title: Good Fair, url: "https://good.example.org/", country: KE,
+     sectors: [food], usual_month: 3}
+  - {id: bad-fair, title: Bad Fair, country: Narnia}
+  - {id: "bad id/../x", title: Worse}
+""")
+    spec = SourceSpec(
+        id="xx_curated",
+        name="Curated",
+        kind="fair",
+        format="curated",
+        start_urls=[data.as_uri()],
+        owner="agency_a",
+    )
+    outcome = crawl(settings, store, spec)
+    assert outcome.ok
+    run = store.get_run(outcome.run_id)
+    assert run.items_new == 1 and run.items_failed == 2
+    messages = " | ".join(e["message"] for e in run.errors)
+    assert "bad-fair: country: unknown country code 'Narnia' (use ISO 3166-1 alpha-2)" in messages
+    assert "id 'bad id/../x' may only contain" in messages
+    good = store.get_record("xx_curated:good-fair")
+    assert good is not None and str(good.as_of) == "2026-11-22" and good.curated_by == "agency_a"

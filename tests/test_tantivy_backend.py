@@ -1,0 +1,352 @@
+"""Tantivy-specific behaviour: persistence, generations, locks and multi-process visibility.
+
+Backend-independent behaviour is in tests/contract.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from search_api.errors import SearchUnavailable
+from search_api.schema import AnyRecord, parse_record
+from search_api.search.base import SearchQuery
+from search_api.search.tantivy import (
+    POINTER_FILE,
+    RELOAD_INTERVAL,
+    TantivyBackend,
+    query_terms,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def fair(i: int, title: str | None = None, **kw) -> AnyRecord:
+    return parse_record(
+        {
+            "id": f"f{i}",
+            "kind": "fair",
+            "source_id": "test_fairs",
+            "title": title or f"Trade fair number {i}",
+            "country": "DE",
+            **kw,
+        }
+    )
+
+
+def titles(backend: TantivyBackend, q: str | None = None) -> list[str]:
+    return sorted(i["title"] for i in backend.search(SearchQuery(q=q, size=100)).items)
+
+
+def generations(root: Path) -> list[str]:
+    return sorted(p.name for p in root.iterdir() if p.is_dir())
+
+
+def run_py(code: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+@pytest.fixture
+def backend(root: Path) -> Iterator[TantivyBackend]:
+    b = TantivyBackend(root, lock_timeout=0.3)
+    yield b
+    b.close()
+
+
+def wait_reload() -> None:
+    time.sleep(RELOAD_INTERVAL + 0.15)
+
+
+# --------------------------------------------------------------------------- analyzer
+
+
+def test_query_terms_fold_and_ignore_syntax() -> None:
+    assert query_terms("Besançon Café") == ["besancon", "cafe"]
+    assert query_terms('title:foo AND ("bar" OR -baz*)') == [
+        "title",
+        "foo",
+        "and",
+        "bar",
+        "or",
+        "baz",
+    ]
+    assert query_terms("Straße") == ["strasse"]
+    assert query_terms("coffee Coffee COFFEE") == ["coffee"]
+    assert query_terms("") == []
+    assert query_terms("  \t ") == []
+    assert query_terms("*") == []
+    assert query_terms(None) == []
+    assert len(query_terms(" ".join(f"w{i}" for i in range(1000)))) == 32
+
+
+def test_overlong_word_matches_nothing(backend: TantivyBackend) -> None:
+    backend.index([fair(1)])
+    assert backend.search(SearchQuery(q="*")).total == 1  # no words: match all
+    assert backend.search(SearchQuery(q="x" * 300)).total == 0  # a word nobody indexed
+    assert backend.search(SearchQuery(q="fair " + "x" * 300)).total == 0
+
+
+# --------------------------------------------------------------------------- on disk
+
+
+def test_layout_and_persistence_across_reopen(root: Path) -> None:
+    b = TantivyBackend(root)
+    b.index([fair(1), fair(2, "Besançon crafts fair")])
+    b.close()
+    pointer = json.loads((root / POINTER_FILE).read_text())
+    assert generations(root) == [pointer["generation"]]
+
+    again = TantivyBackend(root)
+    assert again.count() == 2
+    assert titles(again, "besancon") == ["Besançon crafts fair"]
+    again.index([fair(3)])
+    assert again.count() == 3
+    again.close()
+
+
+def test_close_then_use_reopens(backend: TantivyBackend) -> None:
+    backend.index([fair(1)])
+    backend.close()
+    assert backend.count() == 1
+    assert backend.ping()
+
+
+def test_ping_false_when_index_is_gone(root: Path, backend: TantivyBackend) -> None:
+    import shutil
+
+    backend.close()
+    shutil.rmtree(root)
+    assert backend.ping() is False
+    with pytest.raises(SearchUnavailable):
+        backend.search(SearchQuery())
+
+
+def test_schema_version_mismatch_needs_rebuild(root: Path, backend: TantivyBackend) -> None:
+    backend.index([fair(1)])
+    backend.close()
+    pointer = json.loads((root / POINTER_FILE).read_text())
+    (root / POINTER_FILE).write_text(json.dumps({**pointer, "schema_version": 0}))
+    b = TantivyBackend(root)  # opening works, so a reindex command can run ...
+    assert b.ping() is False
+    for call in (lambda: b.search(SearchQuery()), b.count, lambda: b.index([fair(2)])):
+        with pytest.raises(SearchUnavailable, match="rebuild"):
+            call()
+    # ... and rebuilding is the way out
+    assert b.rebuild([fair(2)]) == 1
+    assert titles(b) == ["Trade fair number 2"]
+
+
+# --------------------------------------------------------------------------- rebuild
+
+
+def test_rebuild_swaps_generation_and_removes_old(root: Path, backend: TantivyBackend) -> None:
+    backend.index([fair(1)])
+    old = generations(root)
+    assert backend.rebuild([fair(2), fair(3)]) == 2
+    new = generations(root)
+    assert len(new) == 1
+    assert new != old
+    assert titles(backend) == ["Trade fair number 2", "Trade fair number 3"]
+
+
+def test_rebuild_removes_leftovers_of_crashed_rebuilds(root: Path, backend: TantivyBackend) -> None:
+    (root / "index-999999-dead00").mkdir()
+    backend.rebuild([fair(1)])
+    assert len(generations(root)) == 1
+
+
+def test_failed_rebuild_keeps_old_index(root: Path, backend: TantivyBackend) -> None:
+    backend.index([fair(1), fair(2)])
+    before = generations(root)
+
+    def records() -> Iterator[AnyRecord]:
+        yield fair(10)
+        raise RuntimeError("database went away")
+
+    with pytest.raises(Exception, match="database went away"):
+        backend.rebuild(records())
+    assert generations(root) == before
+    assert backend.count() == 2
+    backend.index([fair(3)])  # the writer lock was released
+    assert backend.count() == 3
+
+
+def test_searcher_on_old_generation_survives_rebuild(root: Path) -> None:
+    reader = TantivyBackend(root)
+    writer = TantivyBackend(root)
+    writer.index([fair(1, "Old generation fair")])
+    wait_reload()
+    assert titles(reader) == ["Old generation fair"]
+    writer.rebuild([fair(2, "New generation fair")])
+    # the reader may still answer from the old (deleted) generation for a moment ...
+    assert titles(reader) in (["Old generation fair"], ["New generation fair"])
+    wait_reload()
+    # ... and then follows the pointer to the new one
+    assert titles(reader) == ["New generation fair"]
+    reader.index([fair(3, "Written by reader")])
+    wait_reload()
+    assert titles(writer) == ["New generation fair", "Written by reader"]
+
+
+def test_rebuild_blocks_other_writers(root: Path, backend: TantivyBackend) -> None:
+    other = TantivyBackend(root, lock_timeout=0.2)
+    seen: list[BaseException] = []
+
+    def records() -> Iterator[AnyRecord]:
+        yield fair(1)
+        try:
+            other.index([fair(99, "Written during rebuild")])
+        except SearchUnavailable as exc:
+            seen.append(exc)
+        yield fair(2)
+
+    assert backend.rebuild(records()) == 2
+    assert len(seen) == 1
+    assert "locked" in str(seen[0])
+    other.index([fair(99, "Written after rebuild")])  # goes to the new generation
+    assert other.count() == 3
+    wait_reload()
+    assert backend.count() == 3
+
+
+# --------------------------------------------------------------------------- locks
+
+
+def test_writer_lock_busy_raises_search_unavailable(root: Path, backend: TantivyBackend) -> None:
+    holder = TantivyBackend(root)
+    gen = holder._refresh(force=True)
+    writer = holder._acquire_writer(gen.index, 15_000_000, 1)
+    try:
+        with pytest.raises(SearchUnavailable, match="locked by another writer"):
+            backend.index([fair(1)])
+        with pytest.raises(SearchUnavailable):
+            backend.delete(["f1"])
+    finally:
+        holder._release_writer(writer, commit=False)
+    backend.index([fair(1)])
+    assert backend.count() == 1
+
+
+def test_writer_waits_for_a_briefly_held_lock(root: Path) -> None:
+    patient = TantivyBackend(root, lock_timeout=5)
+    holder = TantivyBackend(root)
+    gen = holder._refresh(force=True)
+    writer = holder._acquire_writer(gen.index, 15_000_000, 1)
+    timer = threading.Timer(0.3, holder._release_writer, args=(writer, False))
+    timer.start()
+    try:
+        patient.index([fair(1)])
+    finally:
+        timer.join()
+    assert patient.count() == 1
+
+
+def test_threads_search_while_writing(backend: TantivyBackend) -> None:
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def searching() -> None:
+        try:
+            while not stop.is_set():
+                backend.search(SearchQuery(q="fair", size=5))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=searching) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(20):
+            backend.index([fair(i)])
+        backend.rebuild(fair(i) for i in range(5))
+        backend.delete(["f0"])
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors
+    assert backend.count() == 4
+
+
+# --------------------------------------------------------------------------- multi-process
+
+WRITER_SCRIPT = """
+import sys
+from pathlib import Path
+from search_api.schema import parse_record
+from search_api.search.tantivy import TantivyBackend
+
+root, action, start, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+b = TantivyBackend(Path(root), lock_timeout=30)
+recs = [parse_record({"id": f"p{i}", "kind": "fair", "source_id": "test_fairs",
+                      "title": f"Process fair {i}"}) for i in range(start, start + n)]
+if action == "index":
+    for r in recs:
+        b.index([r])
+elif action == "rebuild":
+    b.rebuild(recs)
+print(b.count())
+"""
+
+
+def test_commits_from_another_process_become_visible(root: Path, backend: TantivyBackend) -> None:
+    backend.index([fair(1)])
+    assert backend.count() == 1
+    proc = run_py(WRITER_SCRIPT, str(root), "index", "0", "3")
+    assert proc.returncode == 0, proc.stderr
+    wait_reload()
+    assert backend.count() == 4
+    assert len(backend.search(SearchQuery(q="process fair")).items) == 3
+
+
+def test_rebuild_in_another_process_is_followed(root: Path, backend: TantivyBackend) -> None:
+    backend.index([fair(1), fair(2)])
+    proc = run_py(WRITER_SCRIPT, str(root), "rebuild", "0", "5")
+    assert proc.returncode == 0, proc.stderr
+    wait_reload()
+    assert backend.count() == 5
+    assert titles(backend, "fair 3") == ["Process fair 3"]
+    backend.index([fair(1)])  # writes land in the new generation
+    assert backend.count() == 6
+    assert len(generations(root)) == 1
+
+
+def test_concurrent_writer_processes(root: Path, backend: TantivyBackend) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER_SCRIPT, str(root), "index", str(start), "15"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for start in (0, 100, 200)
+    ]
+    for p in procs:
+        _out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    wait_reload()
+    assert backend.count() == 45
