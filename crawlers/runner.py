@@ -131,7 +131,12 @@ def crawl_in_this_process(settings: Settings, spec: SourceSpec) -> object:
     if spider_cls is None:
         raise NotImplementedError(f"format {spec.format!r} has no spider yet")
     collector = RunCollector(spec)
-    process = CrawlerProcess(scrapy_settings(settings), install_root_handler=False)
+    process = CrawlerProcess(scrapy_settings(settings))
+    if settings.log_level.upper() != "DEBUG":
+        # Scrapy's INFO lines (stats dumps, middleware lists) drown the run's own outcome;
+        # its logging setup (above) has just set them to DEBUG.
+        for name in ("scrapy", "twisted", "py.warnings"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     process.crawl(spider_cls, collector=collector)
     process.start()
     return collector
@@ -146,10 +151,6 @@ def main(argv: list[str] | None = None) -> int:
     from search_api.logs import setup_logging
 
     setup_logging(settings)
-    if settings.log_level.upper() != "DEBUG":
-        # Scrapy's INFO lines (stats dumps, middleware lists) drown the run's own outcome.
-        for name in ("scrapy", "twisted", "py.warnings"):
-            logging.getLogger(name).setLevel(logging.WARNING)
     store = Store(settings.sqlalchemy_url)
     spec = store.get_source(args.source_id)
     try:

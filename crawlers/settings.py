@@ -27,6 +27,11 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "REDIRECT_MAX_TIMES": 5,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        # A crawl child process must not open listening ports.
+        "REMOTE_CONTROL_ENABLED": False,
+        "LOG_VERSIONS": [],
+        # Our own handler (search_api.logs) formats everything, Scrapy's lines included.
+        "LOG_INSTALL_ROOT_HANDLER": False,
         "LOG_LEVEL": "WARNING" if settings.log_level.upper() != "DEBUG" else "DEBUG",
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "DOWNLOADER_MIDDLEWARES": {

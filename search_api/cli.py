@@ -136,7 +136,7 @@ def cmd_sources_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sources_remove(args: argparse.Namespace, settings: Settings) -> int:
     _store(settings).remove_source(args.source_id)
-    print(f"removed source {args.source_id} (its records stay until reindexed from sources)")
+    print(f"removed source {args.source_id}; its records stay in the store and the index")
     return 0
 
 

@@ -5,6 +5,7 @@ No JavaScript: facets and filters are plain links, so a page works on any phone 
 
 from __future__ import annotations
 
+import calendar
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -27,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 FACET_PARAM = {"kind": "kind", "markets": "market", "sectors": "sector", "status": "status"}
 FACET_LABEL = {"kind": "Type", "markets": "Market", "sectors": "Sector", "status": "Status"}
 KIND_LABEL = {"fair": "Trade fair", "requirement": "Requirement", "finance": "Finance"}
+PARAM_LABEL = {"q": "words", "date_from": "from", "date_to": "to", "hs": "HS"}
 CACHE_HEADERS = {"Cache-Control": "public, max-age=60"}
 
 
@@ -40,6 +42,8 @@ def _templates(request: Request) -> Jinja2Templates:
             market_name=market_name,
             label=label,
             fmt_date=fmt_date,
+            month_name=month_name,
+            param_label=PARAM_LABEL,
         )
         app.state.templates = templates
     return app.state.templates
@@ -52,6 +56,10 @@ def market_name(code: str) -> str:
 
     country = pycountry.countries.get(alpha_2=code)
     return getattr(country, "common_name", None) or (country.name if country else code)
+
+
+def month_name(month: int | None) -> str:
+    return calendar.month_name[month] if month and 1 <= month <= 12 else ""
 
 
 def label(value: str | None) -> str:

@@ -144,6 +144,24 @@ def test_bad_source_file_is_refused_naming_the_field(tmp_path: Path, env: dict[s
     assert "start_urls: List should have at least 1 item" in proc.stderr
 
 
+def test_a_failed_run_exits_non_zero(
+    tmp_path: Path, env: dict[str, str], demo_site: SiteServer
+) -> None:
+    src = tmp_path / "s.yml"
+    src.write_text(f"""
+id: xx_too_few
+name: Too few
+kind: fair
+format: ical
+start_urls: ["{demo_site.url("/fairs.ics")}"]
+min_items: 50
+""")
+    tp("sources", "add", str(src), env=env)
+    proc = tp("crawl", "xx_too_few", env=env, check=False)
+    assert proc.returncode == 1
+    assert "failed: yielded 3 records, fewer than min_items=50; nothing changed" in proc.stdout
+
+
 def test_crawl_of_unknown_source_fails_clearly(env: dict[str, str]) -> None:
     proc = tp("crawl", "no_such_source", env=env, check=False)
     assert proc.returncode == 2 and "source 'no_such_source' not found" in proc.stderr

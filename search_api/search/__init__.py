@@ -1,7 +1,9 @@
-"""Search backends. `create_backend` is the only place that picks one."""
+"""Search backends. A backend is a module here exposing `create(settings) -> SearchBackend`;
+adding one needs no change outside its own module (and its name in the settings)."""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from search_api.errors import TradepointError
@@ -10,25 +12,29 @@ from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 if TYPE_CHECKING:
     from search_api.settings import Settings
 
-__all__ = ["SearchBackend", "SearchQuery", "SearchResult", "create_backend"]
+__all__ = ["SearchBackend", "SearchQuery", "SearchResult", "backend_name", "create_backend"]
+
+
+def backend_name(settings: Settings) -> str:
+    # Setting an Elasticsearch URL is how operators ask for the scale-out backend.
+    if settings.elasticsearch_url and settings.search_backend == "tantivy":
+        return "elastic"
+    return settings.search_backend
 
 
 def create_backend(settings: Settings) -> SearchBackend:
-    if settings.elasticsearch_url or settings.search_backend == "elasticsearch":
-        # The Elasticsearch backend is planned (scale-out); refuse clearly rather than
-        # silently falling back to the embedded index.
+    name = backend_name(settings)
+    if not name.isidentifier() or name in ("base", "indexer"):
+        raise TradepointError(f"unknown search backend {name!r}", code="bad_setting")
+    try:
+        module = importlib.import_module(f"search_api.search.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"search_api.search.{name}":
+            raise
         raise TradepointError(
-            "the Elasticsearch backend is not available in this version; unset "
-            "TRADEPOINT_ELASTICSEARCH_URL and TRADEPOINT_SEARCH_BACKEND to use tantivy",
+            f"search backend {name!r} is not available in this version; "
+            "unset TRADEPOINT_ELASTICSEARCH_URL and TRADEPOINT_SEARCH_BACKEND to use tantivy",
             code="backend_unavailable",
             status_code=503,
-        )
-    if settings.search_backend != "tantivy":
-        raise TradepointError(
-            f"unknown search backend {settings.search_backend!r}",
-            code="bad_setting",
-            status_code=500,
-        )
-    from search_api.search.tantivy import TantivyBackend
-
-    return TantivyBackend(settings.index_dir)
+        ) from exc
+    return module.create(settings)

@@ -57,6 +57,7 @@ from search_api.search.base import (
     SearchQuery,
     SearchResult,
 )
+from search_api.settings import Settings
 
 SCHEMA_VERSION = 1
 """Bump when the schema or the analyzer changes; an index with another version must be rebuilt."""
@@ -661,3 +662,7 @@ class TantivyBackend(SearchBackend):
         """Drop the reader; a later call reopens lazily."""
         with self._lock:
             self._gen = None
+
+
+def create(settings: Settings) -> TantivyBackend:
+    return TantivyBackend(settings.index_dir)
