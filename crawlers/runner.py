@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 
 from search_api.schema import SourceSpec
 from search_api.settings import Settings
@@ -50,7 +51,9 @@ def run_crawl(
     """Crawl one source in a child process and wait for it (parent side)."""
     store = store or Store(settings.sqlalchemy_url)
     store.get_source(source_id)  # NotFound before starting a process
-    run_id = store.start_run(source_id)
+    run_id = store.start_run(
+        source_id, stale_after=timedelta(seconds=settings.crawl_timeout + 2 * KILL_GRACE_SECONDS)
+    )
     cmd = [sys.executable, "-m", "crawlers.runner", source_id, "--run-id", str(run_id)]
     child_env = {**os.environ, **(env or {})}
     child_env.setdefault("TRADEPOINT_DATA_DIR", str(settings.data_dir))

@@ -23,6 +23,7 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "DOWNLOAD_MAXSIZE": settings.crawl_max_page_bytes,
         "DOWNLOAD_WARNSIZE": 0,
         "CLOSESPIDER_TIMEOUT": settings.crawl_timeout,
+        "CLOSESPIDER_PAGECOUNT": settings.crawl_max_pages,
         "RETRY_TIMES": 2,
         "REDIRECT_MAX_TIMES": 5,
         "COOKIES_ENABLED": False,

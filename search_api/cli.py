@@ -140,6 +140,36 @@ def cmd_sources_remove(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    from search_api.store.keys import create_key
+
+    key = create_key(_store(settings), args.name, args.role)
+    print(key)
+    print(
+        f"created {args.role} key for {args.name}; it is shown only now, store it safely",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    from search_api.store.keys import list_keys
+
+    for row in list_keys(_store(settings)):
+        used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
+        state = " [revoked]" if row.revoked else ""
+        print(f"{row.id:5} {row.name:30} {row.role:7} {row.hint}…  {used}{state}")
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from search_api.store.keys import revoke_key
+
+    revoke_key(_store(settings), args.key_id)
+    print(f"revoked key {args.key_id}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tradepoint", description="Tradepoint: export market information service."
@@ -172,6 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = ssub.add_parser("remove", help="remove a source from the registry")
     p.add_argument("source_id")
     p.set_defaults(handler=cmd_sources_remove)
+
+    keys = sub.add_parser("keys", help="manage API keys for agencies and admins")
+    ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    p = ksub.add_parser("create", help="create a key and print it (shown only once)")
+    p.add_argument("--role", choices=["agency", "admin"], required=True)
+    p.add_argument("--name", required=True, help="agency name, e.g. kenya_epc")
+    p.set_defaults(handler=cmd_keys_create)
+    p = ksub.add_parser("list", help="list keys (never the keys themselves)")
+    p.set_defaults(handler=cmd_keys_list)
+    p = ksub.add_parser("revoke", help="revoke a key by its number")
+    p.add_argument("key_id", type=int)
+    p.set_defaults(handler=cmd_keys_revoke)
 
     for ep in entry_points(group="tradepoint.commands"):
         ep.load()(sub)

@@ -26,6 +26,16 @@ class NotFound(TradepointError):
     code = "not_found"
 
 
+class Unauthorized(TradepointError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(TradepointError):
+    status_code = 403
+    code = "forbidden"
+
+
 class Conflict(TradepointError):
     status_code = 409
     code = "conflict"

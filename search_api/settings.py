@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +64,40 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Log level.")
     log_json: bool = Field(False, description="Log as JSON lines instead of text.")
+    crawl_max_pages: int = Field(
+        2000, ge=1, description="Most pages one crawl run fetches, whatever the source asks."
+    )
+    preview_max_pages: int = Field(
+        3, ge=1, le=20, description="Pages fetched by a source preview (nothing is written)."
+    )
+    session_secret: SecretStr | None = Field(
+        None,
+        description="Key signing web session cookies; default: generated once into DATA_DIR.",
+    )
+    smtp_host: str | None = Field(None, description="SMTP server for email; unset: no email.")
+    smtp_port: int = Field(25, description="SMTP port.")
+    smtp_user: str | None = Field(None, description="SMTP user name, if the server needs one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password (never logged).")
+    smtp_from: str = Field(
+        "Tradepoint <tradepoint@localhost>", description="Sender address of emails."
+    )
+    smtp_starttls: bool = Field(False, description="Use STARTTLS on the SMTP connection.")
+    digest_daily_cron: str = Field(
+        "0 6 * * *", description="When daily digests are sent (cron, UTC)."
+    )
+    digest_weekly_cron: str = Field(
+        "0 6 * * 1", description="When weekly digests are sent (cron, UTC)."
+    )
+    scheduler_jitter_seconds: int = Field(
+        300, ge=0, description="Random delay added to scheduled crawls, spreading load."
+    )
+    scheduler_misfire_grace_seconds: int = Field(
+        3600, ge=1, description="A crawl missed by at most this much still runs (once)."
+    )
+    crawl_retries: int = Field(2, ge=0, description="Retries of a failed scheduled crawl.")
+    crawl_retry_backoff_seconds: int = Field(
+        300, ge=1, description="Delay before the first retry; doubles for each further one."
+    )
     templates_dir: Path = Field(
         PROJECT_ROOT / "templates", description="Directory of the Jinja2 templates."
     )

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, delete, event, func, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from search_api.errors import Conflict, NotFound
@@ -267,18 +269,57 @@ class Store:
 
     # ------------------------------------------------------------------ runs
 
-    def start_run(self, source_id: str) -> int:
-        with self.session() as s, s.begin():
-            row = RunRow(
-                source_id=source_id,
-                started_at=utcnow(),
-                status="running",
-                errors=[],
-                pid=os.getpid(),
+    def start_run(self, source_id: str, *, stale_after: timedelta | None = None) -> int:
+        """Record a new running run; Conflict if one is already running for this source.
+
+        A running run is stale (and marked interrupted) when the process that started it is
+        gone from this host, or when it is older than `stale_after`.
+        """
+        for attempt in (1, 2):
+            try:
+                with self.session() as s, s.begin():
+                    row = RunRow(
+                        source_id=source_id,
+                        started_at=utcnow(),
+                        status="running",
+                        errors=[],
+                        pid=os.getpid(),
+                        host=socket.gethostname(),
+                    )
+                    s.add(row)
+                    s.flush()
+                    return row.id
+            except IntegrityError:
+                if attempt == 2 or not self._clear_stale_run(source_id, stale_after):
+                    running = self.running_run(source_id)
+                    raise Conflict(
+                        f"a run of source {source_id!r} is already running"
+                        + (
+                            f" (run {running.id}, since {running.started_at:%Y-%m-%d %H:%M} UTC)"
+                            if running
+                            else ""
+                        ),
+                        code="run_in_progress",
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def running_run(self, source_id: str) -> RunRow | None:
+        with self.session() as s:
+            return s.scalar(
+                select(RunRow).where(RunRow.source_id == source_id, RunRow.status == "running")
             )
-            s.add(row)
-            s.flush()
-            return row.id
+
+    def _clear_stale_run(self, source_id: str, stale_after: timedelta | None) -> bool:
+        run = self.running_run(source_id)
+        if run is None:
+            return True
+        too_old = stale_after is not None and utcnow() - run.started_at > stale_after
+        gone = run.host == socket.gethostname() and run.pid is not None and not _alive(run.pid)
+        if not (too_old or gone):
+            return False
+        reason = "its process is gone" if gone else "it exceeded the time limit"
+        self.finish_run(run.id, "interrupted", RunStats(), f"marked interrupted: {reason}")
+        return True
 
     def finish_run(
         self, run_id: int, status: str, stats: RunStats, message: str | None = None
@@ -338,6 +379,16 @@ class Store:
                     s.add(OutboxRow(record_id=row.id, op="upsert", created_at=now))
                     withdrawn += 1
         return withdrawn
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _row_to_record(row: RecordRow) -> AnyRecord:

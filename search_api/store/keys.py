@@ -1,0 +1,114 @@
+"""API keys. A key is shown once when created; only its SHA-256 is stored.
+
+Keys are 256-bit random tokens, so a fast hash is enough: there is nothing to brute-force.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import Boolean, DateTime, Integer, String, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from search_api.errors import BadRequest, NotFound
+from search_api.store.core import Store, utcnow
+from search_api.store.tables import Base
+
+Role = Literal["agency", "admin"]
+ROLES: tuple[str, ...] = ("agency", "admin")
+KEY_PREFIX = "tp_"
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,79}$")
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The agency (or admin) the key acts for; sources and curated records are owned by it.
+    name: Mapped[str] = mapped_column(String(80), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))  # first characters, to tell keys apart
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the agency name (or admin) behind a valid key."""
+
+    key_id: int
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def may_edit(self, owner: str | None) -> bool:
+        return self.is_admin or (owner is not None and owner == self.name)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(store: Store, name: str, role: str) -> str:
+    """Create a key and return it; this is the only time the key itself is available."""
+    if role not in ROLES:
+        raise BadRequest(f"role: must be one of {', '.join(ROLES)}")
+    if not _NAME_RE.match(name):
+        raise BadRequest("name: 2-80 lowercase letters, digits, '_' or '-' (e.g. kenya_epc)")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    with store.session() as s, s.begin():
+        s.add(
+            ApiKeyRow(
+                name=name,
+                role=role,
+                key_hash=hash_key(key),
+                hint=key[:7],
+                created_at=utcnow(),
+                revoked=False,
+            )
+        )
+    return key
+
+
+def verify_key(store: Store, key: str) -> Principal | None:
+    if not key.startswith(KEY_PREFIX) or len(key) > 200:
+        return None
+    digest = hash_key(key)
+    with store.session() as s, s.begin():
+        row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))
+        # compare_digest: the lookup is by hash already, but keep the check constant-time.
+        if row is None or row.revoked or not hmac.compare_digest(row.key_hash, digest):
+            return None
+        row.last_used_at = utcnow()
+        return Principal(key_id=row.id, name=row.name, role=row.role)
+
+
+def get_principal(store: Store, key_id: int) -> Principal | None:
+    with store.session() as s:
+        row = s.get(ApiKeyRow, key_id)
+        if row is None or row.revoked:
+            return None
+        return Principal(key_id=row.id, name=row.name, role=row.role)
+
+
+def list_keys(store: Store) -> list[ApiKeyRow]:
+    with store.session() as s:
+        return list(s.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id)).all())
+
+
+def revoke_key(store: Store, key_id: int) -> None:
+    with store.session() as s, s.begin():
+        res = s.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(revoked=True))
+        if res.rowcount == 0:  # type: ignore[attr-defined]
+            raise NotFound(f"key {key_id} not found")
