@@ -37,7 +37,7 @@ Kind = Literal["fair", "requirement", "finance"]
 KINDS: tuple[str, ...] = ("fair", "requirement", "finance")
 SOURCE_FORMATS = ("schema_org", "ical", "feed", "html", "table", "pdf", "curated")
 PROVENANCE_FIELDS = frozenset(
-    {"first_seen", "last_seen", "last_changed", "content_hash", "withdrawn"}
+    {"first_seen", "last_seen", "last_changed", "content_hash", "withdrawn", "version"}
 )
 _HS_RE = re.compile(r"^\d{2}(\d{2}){0,2}$")
 
@@ -101,6 +101,7 @@ class RecordBase(BaseModel):
     last_changed: datetime | None = None
     content_hash: str | None = None
     withdrawn: bool = False
+    version: int = Field(1, ge=1, description="Bumped on every change (iCal SEQUENCE).")
 
     @field_validator("url", "source_url")
     @classmethod

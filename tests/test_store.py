@@ -33,6 +33,7 @@ def test_upsert_maintains_provenance_and_outbox(store: Store) -> None:
     assert changed is not None and changed.title == "Tea Fair 2027"
     assert (changed.first_seen, changed.last_seen, changed.last_changed) == (T0, T1, T1)
     assert changed.content_hash == changed.content_fingerprint()
+    assert (unchanged.version, changed.version) == (1, 2)
     assert store.count_records() == 2
 
 

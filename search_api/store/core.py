@@ -106,6 +106,7 @@ class Store:
                             "last_changed": now,
                             "content_hash": digest,
                             "withdrawn": False,
+                            "version": 1,
                         }
                     )
                     row = RecordRow(
@@ -119,6 +120,7 @@ class Store:
                         last_changed=now,
                         withdrawn=False,
                         missing_runs=0,
+                        version=1,
                     )
                     s.add(row)
                     existing[rec.id] = row
@@ -132,8 +134,10 @@ class Store:
                             "last_changed": now,
                             "content_hash": digest,
                             "withdrawn": False,
+                            "version": row.version + 1,
                         }
                     )
+                    row.version += 1
                     row.kind, row.source_id, row.data = (
                         rec.kind,
                         rec.source_id,
@@ -374,8 +378,9 @@ class Store:
                     data = json.loads(row.data)
                     data["withdrawn"] = True
                     data["last_changed"] = now.isoformat()
+                    data["version"] = row.version + 1
                     row.data = json.dumps(data, ensure_ascii=False)
-                    row.withdrawn, row.last_changed = True, now
+                    row.withdrawn, row.last_changed, row.version = True, now, row.version + 1
                     s.add(OutboxRow(record_id=row.id, op="upsert", created_at=now))
                     withdrawn += 1
         return withdrawn

@@ -25,6 +25,7 @@ class RecordRow(Base):
     last_seen: Mapped[datetime] = mapped_column(DateTime)
     last_changed: Mapped[datetime] = mapped_column(DateTime)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
     # Successful runs of its source in a row that did not yield this record.
     missing_runs: Mapped[int] = mapped_column(Integer, default=0)
 
