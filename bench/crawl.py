@@ -1,0 +1,105 @@
+"""Crawl speed: a loopback fixture site of N schema.org pages crawled by the project (child
+process, validation, normalisation, store, index) versus a bare Scrapy spider extracting the
+same JSON-LD. Same concurrency for both. Target: project <= 1.3x the bare spider's time.
+
+    python -m bench.crawl --pages 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from bench.common import DATA, save
+from crawlers.demo import serve_directory
+
+LIST_SIZE = 50
+
+
+def build_site(root: Path, pages: int) -> None:
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "fairs").mkdir(parents=True)
+    (root / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
+    countries = ["DE", "FR", "KE", "AE", "US", "BR", "IN", "CN"]
+    for i in range(pages):
+        start = date(2027, 1, 1) + timedelta(days=i % 365)
+        event = {"@context": "https://schema.org", "@type": "ExhibitionEvent",
+                 "name": f"Synthetic Trade Fair {i}", "startDate": start.isoformat(),
+                 "endDate": (start + timedelta(days=2)).isoformat(),
+                 "description": "Exhibitors and buyers of food, textiles and packaging. " * 5,
+                 "keywords": "food, textiles, packaging",
+                 "location": {"@type": "Place", "name": f"Hall {i % 12}",
+                              "address": {"@type": "PostalAddress", "addressLocality": "City",
+                                          "addressCountry": countries[i % len(countries)]}}}  # fmt: skip
+        (root / "fairs" / f"fair-{i}.html").write_text(
+            f"<!doctype html><html><head><meta charset='utf-8'><title>Fair {i}</title>"
+            f"<script type='application/ld+json'>{json.dumps(event)}</script></head>"
+            f"<body><h1>Fair {i}</h1><p>{'Filler text. ' * 80}</p>"
+            "<a href='index-0.html'>calendar</a></body></html>"
+        )
+    lists = (pages + LIST_SIZE - 1) // LIST_SIZE
+    for n in range(lists):
+        links = "".join(f"<li><a href='fair-{i}.html'>Fair {i}</a></li>"
+                        for i in range(n * LIST_SIZE, min(pages, (n + 1) * LIST_SIZE)))  # fmt: skip
+        nxt = f"<a rel='next' href='index-{n + 1}.html'>next</a>" if n + 1 < lists else ""
+        (root / "fairs" / f"index-{n}.html").write_text(
+            f"<!doctype html><html><head><meta charset='utf-8'><title>List {n}</title></head>"
+            f"<body><ul>{links}</ul>{nxt}</body></html>"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pages", type=int, default=1000)
+    ap.add_argument("--concurrency", type=int, default=8)
+    args = ap.parse_args()
+    root = DATA / "crawl-site"
+    build_site(root, args.pages)
+    data_dir = DATA / "crawl-data"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    env = {**os.environ, "TRADEPOINT_DATA_DIR": str(data_dir), "TRADEPOINT_ALLOW_PRIVATE_HOSTS": "1",
+           "TRADEPOINT_CRAWL_DELAY": "0", "TRADEPOINT_LOG_LEVEL": "WARNING",
+           "TRADEPOINT_CRAWL_CONCURRENCY_PER_HOST": str(args.concurrency)}  # fmt: skip
+    tp = [sys.executable, "-m", "search_api.cli"]
+    with serve_directory(root) as base:
+        start = f"{base}/fairs/index-0.html"
+        t = time.perf_counter()
+        bare = subprocess.run([sys.executable, "-m", "bench.bare_spider", start,
+                               str(args.concurrency)], capture_output=True, text=True,
+                              check=True, cwd=Path(__file__).parent.parent)  # fmt: skip
+        bare_s = time.perf_counter() - t
+        spec = data_dir / "source.json"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        spec.write_text(json.dumps({"id": "bench_crawl", "name": "bench", "kind": "fair",
+                                    "format": "schema_org", "start_urls": [start],
+                                    "follow": {"allow": ["/fairs/"], "max_pages": args.pages * 2},
+                                    "min_items": 1}))  # fmt: skip
+        subprocess.run([*tp, "sources", "add", str(spec)], env=env, check=True, capture_output=True)
+        t = time.perf_counter()
+        out = subprocess.run([*tp, "crawl", "bench_crawl"], env=env, check=True,
+                             capture_output=True, text=True).stdout  # fmt: skip
+        project_s = time.perf_counter() - t
+    save(
+        "crawl",
+        {
+            "pages": args.pages,
+            "concurrency_per_host": args.concurrency,
+            "bare_scrapy_s": round(bare_s, 2),
+            "bare_events": json.loads(bare.stdout)["events"],
+            "project_s": round(project_s, 2),
+            "project_outcome": out.strip().splitlines()[0],
+            "ratio": round(project_s / bare_s, 3),
+            "target_ratio": 1.3,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
