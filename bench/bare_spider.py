@@ -34,9 +34,15 @@ class BareSpider(scrapy.Spider):
 
 def main() -> None:
     start, concurrency = sys.argv[1], int(sys.argv[2])
-    process = CrawlerProcess({"LOG_LEVEL": "WARNING", "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
-                              "ROBOTSTXT_OBEY": True, "TELNETCONSOLE_ENABLED": False,
-                              "REMOTE_CONTROL_ENABLED": False})  # fmt: skip
+    process = CrawlerProcess(
+        {
+            "LOG_LEVEL": "WARNING",
+            "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+            "ROBOTSTXT_OBEY": True,
+            "TELNETCONSOLE_ENABLED": False,
+            "REMOTE_CONTROL_ENABLED": False,
+        }
+    )
     crawler = process.create_crawler(BareSpider)
     process.crawl(crawler, start_url=start)
     process.start()

@@ -29,13 +29,21 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 def summarise_ms(seconds: Sequence[float]) -> dict[str, float]:
     ms = [s * 1000 for s in seconds]
-    return {"p50_ms": round(percentile(ms, 50), 3), "p99_ms": round(percentile(ms, 99), 3),
-            "mean_ms": round(statistics.fmean(ms), 3), "n": len(ms)}  # fmt: skip
+    return {
+        "p50_ms": round(percentile(ms, 50), 3),
+        "p99_ms": round(percentile(ms, 99), 3),
+        "mean_ms": round(statistics.fmean(ms), 3),
+        "n": len(ms),
+    }
 
 
 def machine() -> dict[str, Any]:
-    return {"cpus": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(), "processor": platform.processor() or platform.machine()}  # fmt: skip
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+    }
 
 
 def save(section: str, data: dict[str, Any]) -> None:
@@ -59,9 +67,25 @@ def start_uvicorn(
     """Serve `module:app` (a factory when it ends with `()`) the way production would."""
     port = free_port()
     factory = app.endswith("()")
-    cmd = [sys.executable, "-m", "uvicorn", app.removesuffix("()"), "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-           "--no-access-log", "--loop", "uvloop", "--http", "httptools"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app.removesuffix("()"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+    ]
     if factory:
         cmd.append("--factory")
     proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=BENCH_DIR.parent)

@@ -30,14 +30,24 @@ def build_site(root: Path, pages: int) -> None:
     countries = ["DE", "FR", "KE", "AE", "US", "BR", "IN", "CN"]
     for i in range(pages):
         start = date(2027, 1, 1) + timedelta(days=i % 365)
-        event = {"@context": "https://schema.org", "@type": "ExhibitionEvent",
-                 "name": f"Synthetic Trade Fair {i}", "startDate": start.isoformat(),
-                 "endDate": (start + timedelta(days=2)).isoformat(),
-                 "description": "Exhibitors and buyers of food, textiles and packaging. " * 5,
-                 "keywords": "food, textiles, packaging",
-                 "location": {"@type": "Place", "name": f"Hall {i % 12}",
-                              "address": {"@type": "PostalAddress", "addressLocality": "City",
-                                          "addressCountry": countries[i % len(countries)]}}}  # fmt: skip
+        event = {
+            "@context": "https://schema.org",
+            "@type": "ExhibitionEvent",
+            "name": f"Synthetic Trade Fair {i}",
+            "startDate": start.isoformat(),
+            "endDate": (start + timedelta(days=2)).isoformat(),
+            "description": "Exhibitors and buyers of food, textiles and packaging. " * 5,
+            "keywords": "food, textiles, packaging",
+            "location": {
+                "@type": "Place",
+                "name": f"Hall {i % 12}",
+                "address": {
+                    "@type": "PostalAddress",
+                    "addressLocality": "City",
+                    "addressCountry": countries[i % len(countries)],
+                },
+            },
+        }
         (root / "fairs" / f"fair-{i}.html").write_text(
             f"<!doctype html><html><head><meta charset='utf-8'><title>Fair {i}</title>"
             f"<script type='application/ld+json'>{json.dumps(event)}</script></head>"
@@ -46,8 +56,10 @@ def build_site(root: Path, pages: int) -> None:
         )
     lists = (pages + LIST_SIZE - 1) // LIST_SIZE
     for n in range(lists):
-        links = "".join(f"<li><a href='fair-{i}.html'>Fair {i}</a></li>"
-                        for i in range(n * LIST_SIZE, min(pages, (n + 1) * LIST_SIZE)))  # fmt: skip
+        links = "".join(
+            f"<li><a href='fair-{i}.html'>Fair {i}</a></li>"
+            for i in range(n * LIST_SIZE, min(pages, (n + 1) * LIST_SIZE))
+        )
         nxt = f"<a rel='next' href='index-{n + 1}.html'>next</a>" if n + 1 < lists else ""
         (root / "fairs" / f"index-{n}.html").write_text(
             f"<!doctype html><html><head><meta charset='utf-8'><title>List {n}</title></head>"
@@ -64,27 +76,46 @@ def main() -> None:
     build_site(root, args.pages)
     data_dir = DATA / "crawl-data"
     shutil.rmtree(data_dir, ignore_errors=True)
-    env = {**os.environ, "TRADEPOINT_DATA_DIR": str(data_dir), "TRADEPOINT_ALLOW_PRIVATE_HOSTS": "1",
-           "TRADEPOINT_CRAWL_DELAY": "0", "TRADEPOINT_LOG_LEVEL": "WARNING",
-           "TRADEPOINT_CRAWL_CONCURRENCY_PER_HOST": str(args.concurrency)}  # fmt: skip
+    env = {
+        **os.environ,
+        "TRADEPOINT_DATA_DIR": str(data_dir),
+        "TRADEPOINT_ALLOW_PRIVATE_HOSTS": "1",
+        "TRADEPOINT_CRAWL_DELAY": "0",
+        "TRADEPOINT_LOG_LEVEL": "WARNING",
+        "TRADEPOINT_CRAWL_CONCURRENCY_PER_HOST": str(args.concurrency),
+    }
     tp = [sys.executable, "-m", "search_api.cli"]
     with serve_directory(root) as base:
         start = f"{base}/fairs/index-0.html"
         t = time.perf_counter()
-        bare = subprocess.run([sys.executable, "-m", "bench.bare_spider", start,
-                               str(args.concurrency)], capture_output=True, text=True,
-                              check=True, cwd=Path(__file__).parent.parent)  # fmt: skip
+        bare = subprocess.run(
+            [sys.executable, "-m", "bench.bare_spider", start, str(args.concurrency)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent.parent,
+        )
         bare_s = time.perf_counter() - t
         spec = data_dir / "source.json"
         data_dir.mkdir(parents=True, exist_ok=True)
-        spec.write_text(json.dumps({"id": "bench_crawl", "name": "bench", "kind": "fair",
-                                    "format": "schema_org", "start_urls": [start],
-                                    "follow": {"allow": ["/fairs/"], "max_pages": args.pages * 2},
-                                    "min_items": 1}))  # fmt: skip
+        spec.write_text(
+            json.dumps(
+                {
+                    "id": "bench_crawl",
+                    "name": "bench",
+                    "kind": "fair",
+                    "format": "schema_org",
+                    "start_urls": [start],
+                    "follow": {"allow": ["/fairs/"], "max_pages": args.pages * 2},
+                    "min_items": 1,
+                }
+            )
+        )
         subprocess.run([*tp, "sources", "add", str(spec)], env=env, check=True, capture_output=True)
         t = time.perf_counter()
-        out = subprocess.run([*tp, "crawl", "bench_crawl"], env=env, check=True,
-                             capture_output=True, text=True).stdout  # fmt: skip
+        out = subprocess.run(
+            [*tp, "crawl", "bench_crawl"], env=env, check=True, capture_output=True, text=True
+        ).stdout
         project_s = time.perf_counter() - t
     save(
         "crawl",

@@ -31,8 +31,13 @@ def main() -> None:
     shutil.rmtree(data_dir, ignore_errors=True)
     store = Store(f"sqlite:///{data_dir / 'tradepoint.db'}")
     backend = TantivyBackend(data_dir / "index")
-    spec = SourceSpec(id="bench_synthetic", name="bench", kind="fair", format="curated",
-                      start_urls=["file:///dev/null"])  # fmt: skip
+    spec = SourceSpec(
+        id="bench_synthetic",
+        name="bench",
+        kind="fair",
+        format="curated",
+        start_urls=["file:///dev/null"],
+    )
     rng = random.Random(7)
     raw = []
     for i in range(args.records):

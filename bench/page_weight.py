@@ -21,8 +21,12 @@ def main() -> None:
     data_dir = DATA / "demo"
     env = {"TRADEPOINT_DATA_DIR": str(data_dir), "TRADEPOINT_LOG_LEVEL": "WARNING"}
     if not (data_dir / "tradepoint.db").exists():
-        subprocess.run([sys.executable, "-m", "search_api.cli", "demo", "--no-serve"],
-                       env={**os.environ, **env}, check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "search_api.cli", "demo", "--no-serve"],
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
     proc, base = start_uvicorn("search_api.app:create_app()", env, workers=1)
     try:
         first = httpx.get(f"{base}/api/v1/search", params={"kind": "fair", "size": 1}).json()
@@ -40,11 +44,13 @@ def main() -> None:
             )
             body = r.content
             figures[name] = {
-                "path": path, "status": r.status_code, "bytes": len(body),
+                "path": path,
+                "status": r.status_code,
+                "bytes": len(body),
                 "gzip_bytes": len(gzip.compress(body)),
                 "script_tags": len(re.findall(rb"<script", body)),
                 "items": body.count(b'class="item"'),
-            }  # fmt: skip
+            }
         css = httpx.get(f"{base}/static/style.css")
         figures["stylesheet_bytes"] = len(css.content)
         figures["target_bytes"] = 30_000

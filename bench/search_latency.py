@@ -12,6 +12,7 @@ in-process, <= 50 ms over HTTP, search throughput >= 50% of the trivial endpoint
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 import subprocess
 import tempfile
@@ -30,10 +31,12 @@ QUERY_MIX: dict[str, list[str]] = {
     "text": ["q=coffee", "q=textile", "q=international+fair", "q=salon+cuir", "q=feria"],
     "text_market": ["q=coffee&market=DE", "q=fair&market=US", "q=packaging&market=FR"],
     "facets": ["market=DE", "kind=fair&sector=food", "kind=requirement"],
-    "date_range": ["kind=fair&date_from=2027-03-01&date_to=2027-03-31",
-                   "date_from=2026-06-01&date_to=2026-12-31&market=AE"],
+    "date_range": [
+        "kind=fair&date_from=2027-03-01&date_to=2027-03-31",
+        "date_from=2026-06-01&date_to=2026-12-31&market=AE",
+    ],
     "hs_prefix": ["hs=0901", "hs=090121&market=EU", "hs=09"],
-}  # fmt: skip
+}
 
 
 def params_of(qs: str) -> SearchParams:
@@ -101,13 +104,21 @@ def wrk(base: str, paths: list[str], seconds: int, connections: int) -> dict[str
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
-    out = subprocess.run(["wrk", "--latency", "-t2", f"-c{connections}", f"-d{seconds}s",
-                          "-s", f.name, base], capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        ["wrk", "--latency", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", f.name, base],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     lat = {m[0]: float(m[1]) * UNIT[m[2]] for m in WRK_LATENCY.findall(out)}
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"p50_ms": lat["50"], "p99_ms": lat["99"], "requests_per_s": rps,
-            "non_2xx": int(errors.group(1)) if errors else 0}  # fmt: skip
+    return {
+        "p50_ms": lat["50"],
+        "p99_ms": lat["99"],
+        "requests_per_s": rps,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
 
 
 def peak_rss_mb(proc: subprocess.Popen[bytes]) -> float:
@@ -126,7 +137,7 @@ def peak_rss_mb(proc: subprocess.Popen[bytes]) -> float:
 
 
 def over_http(data_dir: Path, seconds: int, connections: int) -> dict[str, Any]:
-    paths = [f"/api/v1/search?{qs}" for qs in sum(QUERY_MIX.values(), [])]
+    paths = [f"/api/v1/search?{qs}" for qs in itertools.chain.from_iterable(QUERY_MIX.values())]
     env = {"TRADEPOINT_DATA_DIR": str(data_dir), "TRADEPOINT_LOG_LEVEL": "WARNING"}
     proc, base = start_uvicorn("search_api.app:create_app()", env)
     try:
@@ -141,9 +152,14 @@ def over_http(data_dir: Path, seconds: int, connections: int) -> dict[str, Any]:
         trivial = wrk(base, ["/api/v1/trivial"], seconds, connections)
     finally:
         stop(proc)
-    return {"search": search, "trivial": trivial, "api_peak_rss_mb": rss,
-            "throughput_ratio": round(search["requests_per_s"] / trivial["requests_per_s"], 3),
-            "connections": connections, "workers": 2}  # fmt: skip
+    return {
+        "search": search,
+        "trivial": trivial,
+        "api_peak_rss_mb": rss,
+        "throughput_ratio": round(search["requests_per_s"] / trivial["requests_per_s"], 3),
+        "connections": connections,
+        "workers": 2,
+    }
 
 
 def main() -> None:
@@ -155,9 +171,12 @@ def main() -> None:
     args = ap.parse_args()
     for n in args.sizes:
         data_dir = build(n)
-        figures = {"records": n, "in_process": in_process(data_dir, args.rounds),
-                   "http": over_http(data_dir, args.seconds, args.connections),
-                   "targets": {"in_process_p99_ms": 10, "http_p99_ms": 50, "throughput_ratio": 0.5}}  # fmt: skip
+        figures = {
+            "records": n,
+            "in_process": in_process(data_dir, args.rounds),
+            "http": over_http(data_dir, args.seconds, args.connections),
+            "targets": {"in_process_p99_ms": 10, "http_p99_ms": 50, "throughput_ratio": 0.5},
+        }
         save(f"search_{n}", figures)
 
 
