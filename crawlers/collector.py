@@ -19,6 +19,9 @@ class RunCollector:
     unmapped: dict[str, int] = field(default_factory=dict)
     pages: int = 0
     failed: int = 0
+    # Set when a page limit or the time limit stopped the run: what it did not reach is not
+    # evidence that a record was withdrawn.
+    truncated: bool = False
 
     def add_error(self, url: str, message: str) -> None:
         if len(self.errors) < MAX_ERRORS:

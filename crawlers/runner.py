@@ -47,8 +47,13 @@ def run_crawl(
     source_id: str,
     store: Store | None = None,
     env: dict[str, str] | None = None,
+    timeout: float | None = None,
 ) -> CrawlOutcome:
-    """Crawl one source in a child process and wait for it (parent side)."""
+    """Crawl one source in a child process and wait for it (parent side).
+
+    `timeout` overrides the hard limit after which the child is killed (default: the crawl
+    timeout plus a grace period for the child to stop and write by itself).
+    """
     store = store or Store(settings.sqlalchemy_url)
     store.get_source(source_id)  # NotFound before starting a process
     run_id = store.start_run(
@@ -59,7 +64,7 @@ def run_crawl(
     child_env.setdefault("TRADEPOINT_DATA_DIR", str(settings.data_dir))
     if settings.database_url:
         child_env.setdefault("TRADEPOINT_DATABASE_URL", settings.database_url)
-    limit = settings.crawl_timeout + KILL_GRACE_SECONDS
+    limit = timeout if timeout is not None else settings.crawl_timeout + KILL_GRACE_SECONDS
     try:
         proc = subprocess.run(cmd, env=child_env, timeout=limit, check=False)
         code: int | None = proc.returncode
@@ -69,7 +74,7 @@ def run_crawl(
     if run.status == "running":
         # The child died or overran before it could record an outcome.
         message = (
-            f"killed after exceeding the time limit of {limit}s"
+            f"killed after exceeding the time limit of {limit:g}s"
             if code is None
             else f"crawl process exited with status {code} before finishing"
         )
@@ -111,10 +116,14 @@ def finalise_run(store: Store, spec: SourceSpec, run_id: int, collector: object)
         return CrawlOutcome(spec.id, run_id, "failed", message)
     up = store.upsert_records(list(collector.records.values()))
     stats.items_new, stats.items_changed, stats.items_unchanged = up.new, up.changed, up.unchanged
-    withdrawn = store.mark_missing(spec.id, set(collector.records), WITHDRAW_AFTER_MISSES)
+    withdrawn = 0
+    if not collector.truncated:
+        withdrawn = store.mark_missing(spec.id, set(collector.records), WITHDRAW_AFTER_MISSES)
     parts = [f"{count} records: {up.new} new, {up.changed} changed, {up.unchanged} unchanged"]
     if withdrawn:
         parts.append(f"{withdrawn} withdrawn")
+    if collector.truncated:
+        parts.append("stopped at a page or time limit, so no record was counted as missing")
     if collector.unmapped:
         parts.append("unmapped: " + ", ".join(sorted(collector.unmapped)))
     message = "; ".join(parts)

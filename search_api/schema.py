@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -51,6 +52,17 @@ def _upper_codes(values: list[str]) -> list[str]:
         if code not in out:
             out.append(code)
     return out
+
+
+# Record dates outside this range are typing errors, and the search index cannot hold them
+# (a record it refuses would block the outbox behind it).
+MIN_RECORD_DATE, MAX_RECORD_DATE = date(1900, 1, 1), date(2200, 12, 31)
+
+
+def _date_in_range(v: date | None) -> date | None:
+    if v is not None and not MIN_RECORD_DATE <= v <= MAX_RECORD_DATE:
+        raise ValueError(f"{v} is out of range ({MIN_RECORD_DATE} to {MAX_RECORD_DATE})")
+    return v
 
 
 class Money(BaseModel):
@@ -151,15 +163,18 @@ class FairRecord(RecordBase):
     end_date: date | None = None
     status: Literal[FAIR_STATUSES] = "scheduled"  # type: ignore[valid-type]
     online: bool = False
-    city: str | None = None
+    # Bounded like the columns that snapshot them (subscription digests); PostgreSQL enforces it.
+    city: str | None = Field(None, max_length=200)
     country: str | None = None
-    venue: str | None = None
-    organiser: str | None = None
+    venue: str | None = Field(None, max_length=500)
+    organiser: str | None = Field(None, max_length=500)
     frequency: Literal["annual", "biennial", "triennial", "twice_yearly", "other"] | None = None
     usual_month: int | None = Field(None, ge=1, le=12)
     audience: Literal["trade", "public", "mixed"] | None = None
     scope: Literal["international", "national", "regional"] | None = None
     stats: FairStats | None = None
+
+    _fair_dates = field_validator("start_date", "end_date")(_date_in_range)
 
     @field_validator("country")
     @classmethod
@@ -192,6 +207,10 @@ class RequirementRecord(RecordBase):
     effective_date: date | None = None
     comment_deadline: date | None = None
     origins: list[str] = Field(default_factory=list)
+
+    _requirement_dates = field_validator("published_date", "effective_date", "comment_deadline")(
+        _date_in_range
+    )
 
     @field_validator("origins")
     @classmethod
@@ -271,6 +290,44 @@ class SelectorSpec(BaseModel):
     detail: dict[str, str] | None = None
 
 
+_NESTED_MODELS: dict[str, type[BaseModel]] = {
+    "provider": Provider,
+    "min_amount": Money,
+    "max_amount": Money,
+    "stats": FairStats,
+}
+
+
+def source_field_names(kind: str) -> set[str]:
+    """Record fields a source may fill for `kind`; nested ones dotted (provider.name)."""
+    model = {"fair": FairRecord, "requirement": RequirementRecord, "finance": FinanceRecord}[kind]
+    names = set(model.model_fields) - PROVENANCE_FIELDS
+    names -= {"id", "kind", "source_id", "source_url", "curated_by"}
+    for parent, nested in _NESTED_MODELS.items():
+        if parent in names:
+            names |= {f"{parent}.{child}" for child in nested.model_fields}
+    return names
+
+
+class TableSpec(BaseModel):
+    """How the rows of a `table` source (CSV, JSON, XLSX) become records."""
+
+    model_config = ConfigDict(extra="forbid")
+    format: Literal["csv", "json", "xlsx"] | None = Field(
+        None, description="default: from the URL's extension, the Content-Type, then the bytes"
+    )
+    columns: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="column -> record field (dotted: provider.name, min_amount.currency; id: "
+        "the row's stable key); null ignores a column; columns named like a field map to it",
+    )
+    path: str | None = Field(None, description="JSON: dotted path to the array, e.g. data.items")
+    sheet: str | None = Field(None, description="XLSX: sheet name (default: the first sheet)")
+    delimiter: str | None = Field(
+        None, min_length=1, max_length=1, description="CSV: default sniffed"
+    )
+
+
 class SourceSpec(BaseModel):
     """A source is data: built-in YAML, a CLI-imported file and an agency's POST validate here."""
 
@@ -283,6 +340,7 @@ class SourceSpec(BaseModel):
     start_urls: list[str] = Field(min_length=1)
     follow: FollowSpec | None = None
     selectors: SelectorSpec | None = None
+    table: TableSpec | None = None
     defaults: dict[str, Any] = Field(default_factory=dict)
     schedule: str | None = Field(None, description="cron expression, UTC")
     min_items: int = Field(1, ge=0)
@@ -333,6 +391,24 @@ class SourceSpec(BaseModel):
         unknown = sorted(set(v) - allowed)
         if unknown:
             raise ValueError(f"unknown record field(s) in defaults: {', '.join(unknown)}")
+        return v
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, v: TableSpec | None, info: ValidationInfo) -> TableSpec | None:
+        if v is None:
+            return None
+        fmt, kind = info.data.get("format"), info.data.get("kind")
+        if fmt is not None and fmt != "table":
+            raise ValueError(f"table options apply to format 'table', not {fmt!r}")
+        if kind in KINDS:
+            known = source_field_names(kind) | {"id"}
+            for column, target in v.columns.items():
+                if target and target not in known:
+                    raise ValueError(
+                        f"column {column!r} maps to {target!r}, which is not a field of "
+                        f"{kind} records"
+                    )
         return v
 
     @model_validator(mode="after")

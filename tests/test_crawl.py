@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from crawlers.runner import run_crawl
 from search_api.schema import AnyRecord, SourceSpec
@@ -238,3 +239,47 @@ records:
     assert "id 'bad id/../x' may only contain" in messages
     good = store.get_record("xx_curated:good-fair")
     assert good is not None and str(good.as_of) == "2026-11-22" and good.curated_by == "agency_a"
+
+
+def test_a_run_stopped_by_its_page_limit_withdraws_nothing(
+    crawled,
+    settings: Settings,
+    store: Store,
+    fair_site: SiteServer,  # type: ignore[no-untyped-def]
+) -> None:
+    # Three runs that stop before the last pages would otherwise withdraw the fairs there.
+    store.add_source(
+        html_source(fair_site, follow={"allow": ["/fairs/"], "max_pages": 9}, min_items=1),
+        replace=True,
+    )
+    for _ in range(3):
+        outcome = run_crawl(settings, "xx_fixture_fairs", store)
+        assert outcome.ok and "stopped at a page or time limit" in (outcome.message or "")
+    assert not any(r.withdrawn for r in records_of(store, "xx_fixture_fairs"))
+
+
+def test_a_drop_from_100_to_3_items_fails_and_keeps_the_100(
+    settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    data = tmp_path / "fairs.yml"
+
+    def publish(n: int) -> None:
+        rows = [{"id": f"fair-{i}", "title": f"Fair {i}", "country": "KE"} for i in range(n)]
+        data.write_text(yaml.safe_dump({"as_of": "2026-11-22", "records": rows}))
+
+    spec = SourceSpec(
+        id="xx_shrinking",
+        name="Shrinking",
+        kind="fair",
+        format="curated",
+        start_urls=[data.as_uri()],
+    )
+    publish(100)
+    assert crawl(settings, store, spec).ok
+    before = {r.id: r for r in records_of(store, spec.id)}
+    publish(3)
+    outcome = run_crawl(settings, spec.id, store)
+    assert outcome.status == "failed"
+    assert "far fewer than the previous run's 100; nothing changed" in (outcome.message or "")
+    after = {r.id: r for r in records_of(store, spec.id)}
+    assert after == before  # same records, same provenance, none withdrawn

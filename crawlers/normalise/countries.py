@@ -5,14 +5,15 @@ from __future__ import annotations
 import gettext
 import importlib.resources
 import re
-import threading
-import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 import pycountry
+
+from search_api.markets import country_from_name
+from search_api.markets import fold_name as _fold
 
 __all__ = [
     "Location",
@@ -23,113 +24,6 @@ __all__ = [
     "to_country",
     "us_state_code",
 ]
-
-# Languages whose country names we recognise. EN/FR/ES are what trade-fair
-# organisers in our target markets publish; DE/PT/IT are cheap extras.
-_LANGS = ("fr", "es", "de", "pt", "it")
-
-_ALIASES: dict[str, str] = {
-    "usa": "US",
-    "us": "US",
-    "america": "US",
-    "united states": "US",
-    "united states of america": "US",
-    "the united states": "US",
-    "etats unis": "US",
-    "etats unis d amerique": "US",
-    "estados unidos": "US",
-    "eeuu": "US",
-    "ee uu": "US",
-    "uk": "GB",
-    "great britain": "GB",
-    "britain": "GB",
-    "england": "GB",
-    "scotland": "GB",
-    "wales": "GB",
-    "northern ireland": "GB",
-    "united kingdom": "GB",
-    "royaume uni": "GB",
-    "reino unido": "GB",
-    "gb": "GB",
-    "russia": "RU",
-    "russie": "RU",
-    "rusia": "RU",
-    "south korea": "KR",
-    "korea": "KR",
-    "republic of korea": "KR",
-    "korea south": "KR",
-    "coree du sud": "KR",
-    "corea del sur": "KR",
-    "north korea": "KP",
-    "korea north": "KP",
-    "turkey": "TR",
-    "turkiye": "TR",
-    "turquie": "TR",
-    "turquia": "TR",
-    "ivory coast": "CI",
-    "cote d ivoire": "CI",
-    "costa de marfil": "CI",
-    "czech republic": "CZ",
-    "czechia": "CZ",
-    "republique tcheque": "CZ",
-    "vietnam": "VN",
-    "viet nam": "VN",
-    "iran": "IR",
-    "persia": "IR",
-    "uae": "AE",
-    "emirates": "AE",
-    "united arab emirates": "AE",
-    "the uae": "AE",
-    "holland": "NL",
-    "the netherlands": "NL",
-    "netherlands": "NL",
-    "pays bas": "NL",
-    "paises bajos": "NL",
-    "syria": "SY",
-    "laos": "LA",
-    "bolivia": "BO",
-    "venezuela": "VE",
-    "tanzania": "TZ",
-    "moldova": "MD",
-    "taiwan": "TW",
-    "macedonia": "MK",
-    "north macedonia": "MK",
-    "palestine": "PS",
-    "vatican": "VA",
-    "vatican city": "VA",
-    "brunei": "BN",
-    "cape verde": "CV",
-    "swaziland": "SZ",
-    "eswatini": "SZ",
-    "burma": "MM",
-    "myanmar": "MM",
-    "dr congo": "CD",
-    "drc": "CD",
-    "democratic republic of the congo": "CD",
-    "congo kinshasa": "CD",
-    "rdc": "CD",
-    "republic of the congo": "CG",
-    "congo brazzaville": "CG",
-    "east timor": "TL",
-    "micronesia": "FM",
-    "hong kong": "HK",
-    "macau": "MO",
-    "macao": "MO",
-    "the gambia": "GM",
-    "the bahamas": "BS",
-    "saudi arabia": "SA",
-    "ksa": "SA",
-    "south africa": "ZA",
-    "rsa": "ZA",
-    "china": "CN",
-    "prc": "CN",
-    "mainland china": "CN",
-    "deutschland": "DE",
-    "brasil": "BR",
-    "espana": "ES",
-    "mexico": "MX",
-    "kenya": "KE",
-}
 
 _US_STATES: dict[str, str] = {
     "alabama": "AL",
@@ -196,63 +90,11 @@ _STREETISH = re.compile(
     re.IGNORECASE,
 )
 
-_lock = threading.Lock()
-_names: dict[str, str] | None = None
-
 
 class Location(NamedTuple):
     venue: str | None
     city: str | None
     country: str | None
-
-
-def _fold(text: str) -> str:
-    """casefold + accent fold + punctuation to spaces, for name lookups."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.replace("&", " and ").replace(".", "")
-    text = re.sub(r"[^\w]+", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _build_names() -> dict[str, str]:
-    names: dict[str, str] = {}
-
-    def add(name: str | None, code: str) -> None:
-        if name:
-            names.setdefault(_fold(name), code)
-
-    translations: list[gettext.NullTranslations] = []
-    for lang in _LANGS:
-        try:
-            translations.append(
-                gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang])
-            )
-        except OSError:
-            continue
-    countries = list(pycountry.countries)
-    # English first so that a translated name never shadows an English one.
-    for c in countries:
-        for attr in ("name", "common_name", "official_name"):
-            add(getattr(c, attr, None), c.alpha_2)
-    for tr in translations:
-        for c in countries:
-            for attr in ("name", "common_name", "official_name"):
-                value = getattr(c, attr, None)
-                if value:
-                    add(tr.gettext(value), c.alpha_2)
-    for alias, code in _ALIASES.items():
-        names[_fold(alias)] = code
-    return names
-
-
-def _name_map() -> dict[str, str]:
-    global _names
-    if _names is None:
-        with _lock:
-            if _names is None:
-                _names = _build_names()
-    return _names
 
 
 def _alpha2(code: str) -> str | None:
@@ -269,7 +111,7 @@ def _code_or_name(text: str) -> str | None:
     if not raw:
         return None
     if re.fullmatch(r"[A-Za-z]{2}", raw):
-        return _alpha2(raw) or _ALIASES.get(raw.lower())
+        return _alpha2(raw) or country_from_name(raw)
     if re.fullmatch(r"[A-Za-z]{3}", raw):
         try:
             c = pycountry.countries.get(alpha_3=raw.upper())
@@ -277,7 +119,7 @@ def _code_or_name(text: str) -> str | None:
             c = None
         if c:
             return c.alpha_2
-    return _name_map().get(_fold(raw))
+    return country_from_name(raw)
 
 
 def us_state_code(text: str) -> str | None:
@@ -327,7 +169,9 @@ def clean_city(part: object, *, strict: bool = False) -> str | None:
 
 def _split_parts(text: str) -> list[str]:
     parts = re.split(r"[,;\n\r|]+", text)
-    return [re.sub(r"\s+", " ", p).strip(" \t,;") for p in parts if p.strip(" \t,;")]
+    # Filter after collapsing: a part of only odd whitespace ("\x1f") must not become "".
+    cleaned = (re.sub(r"\s+", " ", p).strip(" \t,;") for p in parts)
+    return [p for p in cleaned if p]
 
 
 def split_location(text: object, hint: str | None = None) -> Location:

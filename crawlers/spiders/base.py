@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -43,10 +44,15 @@ class SourceSpider(scrapy.Spider):
 
     def _request(self, url: str) -> scrapy.Request | None:
         key = canonicalise(url) or url
-        if key in self._scheduled or len(self._scheduled) >= self.max_pages:
+        if key in self._scheduled:
+            return None
+        if len(self._scheduled) >= self.max_pages:
+            self.collector.truncated = True
             return None
         self._scheduled.add(key)
-        return scrapy.Request(url, callback=self._parse, errback=self._errback)
+        # `_scheduled` dedups our requests; Scrapy's dupefilter would also silently drop a
+        # redirect back to an already requested URL (a redirect loop), leaving no error.
+        return scrapy.Request(url, callback=self._parse, errback=self._errback, dont_filter=True)
 
     def _parse(self, response: Response) -> Iterable[Any]:
         self.collector.pages += 1
@@ -77,6 +83,20 @@ class SourceSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
+    def closed(self, reason: str) -> None:
+        """A run cut short by a limit keeps what it got, but says so on the run."""
+        limits = {
+            "closespider_timeout": "the time limit of {} s (TRADEPOINT_CRAWL_TIMEOUT)",
+            "closespider_pagecount": "the limit of {} pages (TRADEPOINT_CRAWL_MAX_PAGES)",
+        }
+        if reason in limits:
+            self.collector.truncated = True
+            setting = "CLOSESPIDER_" + reason.removeprefix("closespider_").upper()
+            limit = limits[reason].format(self.settings.getint(setting))
+            self.collector.add_error(
+                self.spec.start_urls[0], f"crawl stopped at {limit}; later pages were not fetched"
+            )
+
     def _errback(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
@@ -87,6 +107,15 @@ class SourceSpider(scrapy.Spider):
             message = str(exc)
         elif type(exc).__name__ == "IgnoreRequest" and "robots" in str(exc).lower():
             message = "disallowed by robots.txt"
+        elif isinstance(exc, DownloadCancelledError) and not str(exc):
+            # Scrapy cancels a body that grows past DOWNLOAD_MAXSIZE without saying why.
+            limit = self.settings.getint("DOWNLOAD_MAXSIZE")
+            message = f"download cancelled: larger than the page size limit of {limit} bytes"
         else:
             message = f"{type(exc).__name__}: {exc}".strip()
+        redirects = request.meta.get("redirect_urls") if request is not None else None
+        if redirects:
+            # Report the URL the source links to; the chain ends where the error happened.
+            message = f"{message} (after {len(redirects)} redirects, at {url})"
+            url = redirects[0]
         self.collector.add_error(url, message)
