@@ -23,7 +23,8 @@ from search_api.store.tables import Base
 Role = Literal["agency", "admin"]
 ROLES: tuple[str, ...] = ("agency", "admin")
 KEY_PREFIX = "tp_"
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,79}$")
+# 70 at most: curated records of an agency live in source `curated_<name>` (80 characters max).
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,69}$")
 
 
 class ApiKeyRow(Base):
@@ -65,7 +66,7 @@ def create_key(store: Store, name: str, role: str) -> str:
     if role not in ROLES:
         raise BadRequest(f"role: must be one of {', '.join(ROLES)}")
     if not _NAME_RE.match(name):
-        raise BadRequest("name: 2-80 lowercase letters, digits, '_' or '-' (e.g. kenya_epc)")
+        raise BadRequest("name: 2-70 lowercase letters, digits, '_' or '-' (e.g. kenya_epc)")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     with store.session() as s, s.begin():
         s.add(

@@ -1,0 +1,112 @@
+"""Crawl health of a source, derived from its recorded runs (nothing extra is stored).
+
+A source is healthy when its last finished run succeeded. Agencies watch three signals: when it
+last succeeded, how many runs failed since, and whether the number of records it yields is
+drifting (a redesigned site often still "succeeds" with fewer items before it fails outright).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from search_api.store import Store
+from search_api.store.tables import RunRow
+
+TREND_RUNS = 5
+# Enough history to find the last success behind a long run of failures.
+HISTORY_RUNS = 50
+FAILED_STATUSES = ("failed", "interrupted")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def run_total(run: RunRow) -> int:
+    return (run.items_new or 0) + (run.items_changed or 0) + (run.items_unchanged or 0)
+
+
+def run_dict(run: RunRow) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "source_id": run.source_id,
+        "status": run.status,
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "pages": run.pages,
+        "items": run_total(run),
+        "items_new": run.items_new,
+        "items_changed": run.items_changed,
+        "items_unchanged": run.items_unchanged,
+        "items_failed": run.items_failed,
+        "message": run.message,
+        "errors": list(run.errors or []),
+    }
+
+
+def _summary(run: RunRow) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "status": run.status,
+        "finished_at": _iso(run.finished_at),
+        "items": run_total(run),
+        "errors": len(run.errors or []),
+        "message": run.message,
+    }
+
+
+def health_from_runs(runs: Sequence[RunRow]) -> dict[str, Any]:
+    """Health from runs, newest first (as `Store.list_runs` returns them)."""
+    finished = [r for r in runs if r.status != "running"]
+    running = next((r for r in runs if r.status == "running"), None)
+    last_success = next((r for r in finished if r.status == "succeeded"), None)
+    failures = 0
+    for run in finished:
+        if run.status == "succeeded":
+            break
+        if run.status in FAILED_STATUSES:
+            failures += 1
+    successes = [r for r in finished if r.status == "succeeded"][:TREND_RUNS]
+    last_error = None
+    for run in finished:
+        if run.status in FAILED_STATUSES:
+            last_error = {
+                "run_id": run.id,
+                "at": _iso(run.finished_at or run.started_at),
+                "url": (run.errors or [{}])[0].get("url"),
+                "message": run.message or "run failed",
+            }
+            break
+        if run.errors:
+            first = run.errors[0]
+            last_error = {
+                "run_id": run.id,
+                "at": _iso(run.finished_at or run.started_at),
+                "url": first.get("url"),
+                "message": first.get("message"),
+            }
+            break
+    if not finished:
+        state = "never_run"
+    elif failures:
+        state = "failing"
+    else:
+        state = "ok"
+    return {
+        "state": state,
+        "running_run_id": running.id if running else None,
+        "last_run": _summary(finished[0]) if finished else None,
+        "last_success": _iso(last_success.finished_at) if last_success else None,
+        "consecutive_failures": failures,
+        # Oldest first, so it reads like a sparkline.
+        "item_trend": [run_total(r) for r in reversed(successes)],
+        "last_error": last_error,
+    }
+
+
+def source_health(store: Store, source_id: str) -> dict[str, Any]:
+    health = health_from_runs(store.list_runs(source_id, limit=HISTORY_RUNS))
+    health["records"] = store.count_records(source_id)
+    return health
