@@ -10,17 +10,26 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
+from search_api import markets as mk
 from search_api.errors import BadRequest, NotFound
 from search_api.schema import KINDS, AnyRecord
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 from search_api.store import Store
-from search_api.vocab import FAIR_STATUSES, REQUIREMENT_STATUSES, SECTORS, resolve_market
+from search_api.vocab import (
+    FAIR_STATUSES,
+    FINANCE_INSTRUMENTS,
+    PROVIDER_TYPES,
+    REQUIREMENT_STATUSES,
+    SECTORS,
+)
 
 STATUSES = (*FAIR_STATUSES, *REQUIREMENT_STATUSES, "withdrawn")
 MAX_RESULT_WINDOW = 10_000
 _HS_PARAM = re.compile(r"^\d{2,6}$")
+_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+DEFAULT_CURRENCY = "USD"
 
 
 @dataclass(frozen=True)
@@ -38,10 +47,79 @@ class SearchParams:
     page: int = 1
     size: int = 20
     sort: str | None = None
+    instrument: tuple[str, ...] = ()
+    provider_type: tuple[str, ...] = ()
+    origin: str | None = None
+    sme_focus: bool | None = None
+    amount_min: float | None = None
+    amount_max: float | None = None
+    currency: str | None = None
+
+
+class UserQuery(SearchQuery):
+    """A SearchQuery plus what the user asked before expansion, to explain matches.
+    Backends see a plain SearchQuery (markets already include blocs and members)."""
+
+    asked_markets: tuple[str, ...] = Field((), description="Markets as asked, not expanded.")
 
 
 def _split(values: tuple[str, ...] | list[str]) -> list[str]:
     return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
+def _vocabulary(name: str, values: tuple[str, ...], allowed: tuple[str, ...]) -> list[str]:
+    out = [v.lower() for v in _split(values)]
+    for v in out:
+        if v not in allowed:
+            raise BadRequest(
+                f"{name}: unknown value {v!r}; use one of {', '.join(allowed)}",
+                code="invalid_parameter",
+            )
+    return out
+
+
+def resolve_origin(value: str | None) -> str | None:
+    """The exporter's country from what a user typed; a 400 naming `origin` otherwise."""
+    if value is None or not value.strip():
+        return None
+    code = mk.resolve_market(value)
+    if code is None:
+        raise BadRequest(
+            f"origin: unknown country {value!r}; use an ISO 3166-1 code or a country name",
+            code="invalid_parameter",
+        )
+    if mk.is_bloc(code):
+        raise BadRequest(
+            f"origin: {value!r} is a bloc; give the exporter's country", code="invalid_parameter"
+        )
+    return code
+
+
+def _finance_filters(p: SearchParams) -> dict[str, Any]:
+    origin = resolve_origin(p.origin)
+    for name in ("amount_min", "amount_max"):
+        value = getattr(p, name)
+        if value is not None and not 0 <= value < float("inf"):
+            raise BadRequest(f"{name}: must be a number of 0 or more", code="invalid_parameter")
+    if p.amount_min is not None and p.amount_max is not None and p.amount_min > p.amount_max:
+        raise BadRequest("amount_max: must not be below amount_min", code="invalid_parameter")
+    currency = None
+    if p.amount_min is not None or p.amount_max is not None or p.currency:
+        currency = (p.currency or DEFAULT_CURRENCY).strip().upper()
+        if not _CURRENCY.match(currency):
+            raise BadRequest(
+                f"currency: {p.currency!r} is not an ISO 4217 code such as USD",
+                code="invalid_parameter",
+            )
+    return {
+        "instruments": tuple(_vocabulary("instrument", p.instrument, FINANCE_INSTRUMENTS)),
+        "provider_types": tuple(_vocabulary("provider_type", p.provider_type, PROVIDER_TYPES)),
+        "origins": mk.expand_all([origin]) if origin else (),
+        "sme_focus": p.sme_focus,
+        "amount_min": p.amount_min,
+        "amount_max": p.amount_max,
+        "currency": currency,
+    }
 
 
 def build_query(p: SearchParams) -> SearchQuery:
@@ -54,14 +132,15 @@ def build_query(p: SearchParams) -> SearchQuery:
             )
     markets = []
     for m in _split(p.market):
-        code = resolve_market(m)
+        code = mk.resolve_market(m)
         if code is None:
             raise BadRequest(
                 f"market: unknown market {m!r}; use an ISO 3166-1 code, "
                 "a country name or a bloc code such as EU",
                 code="invalid_parameter",
             )
-        markets.append(code)
+        if code not in markets:
+            markets.append(code)
     sectors = [s.lower() for s in _split(p.sector)]
     for s in sectors:
         if s not in SECTORS:
@@ -91,11 +170,14 @@ def build_query(p: SearchParams) -> SearchQuery:
     sort = p.sort or ("relevance" if q else "date")
     if sort == "relevance" and not q:
         sort = "date"
+    finance = _finance_filters(p)
     try:
-        return SearchQuery(
+        return UserQuery(
             q=q,
             kind=tuple(kinds),
-            markets=tuple(markets),
+            # a country also finds its blocs' rules; a bloc also finds its members' records
+            markets=mk.expand_all(markets),
+            asked_markets=tuple(markets),
             sectors=tuple(sectors),
             status=tuple(s for s in statuses if s != "withdrawn"),
             include_withdrawn="withdrawn" in statuses,
@@ -105,6 +187,7 @@ def build_query(p: SearchParams) -> SearchQuery:
             sort=sort,
             page=p.page,
             size=p.size,
+            **finance,
         )
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -113,7 +196,14 @@ def build_query(p: SearchParams) -> SearchQuery:
 
 
 def search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
-    return backend.search(query)
+    """Run a search; with a market filter, each item says why it matched (`matched_market`:
+    {"market": asked, "code": the record's market, "via": "direct" | "bloc" | "member"})."""
+    result = backend.search(query)
+    asked = getattr(query, "asked_markets", ())
+    if asked:
+        for item in result.items:
+            item["matched_market"] = mk.match_reason(item.get("markets") or [], asked)
+    return result
 
 
 def upcoming_fairs(

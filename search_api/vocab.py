@@ -178,15 +178,7 @@ def is_market_code(code: str) -> bool:
 
 
 def resolve_market(value: str) -> str | None:
-    """A market code from what a user typed: alpha-2, alpha-3, bloc code or English name."""
-    v = value.strip()
-    if not v:
-        return None
-    if v.upper() in BLOCS or (len(v) == 2 and v.upper() in country_codes()):
-        return v.upper()
-    import pycountry
+    """Kept for older imports: see `search_api.markets.resolve_market`."""
+    from search_api.markets import resolve_market as _resolve  # markets imports this module
 
-    try:
-        return pycountry.countries.lookup(v).alpha_2
-    except LookupError:
-        return None
+    return _resolve(value)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from search_api.schema import AnyRecord
+from search_api.schema import MAX_RECORD_DATE, MIN_RECORD_DATE, AnyRecord
 
 FACET_FIELDS: tuple[str, ...] = ("kind", "markets", "sectors", "status")
 SortOrder = Literal["relevance", "date", "-date"]
@@ -30,8 +30,19 @@ class SearchQuery(BaseModel):
     sectors: tuple[str, ...] = ()
     status: tuple[str, ...] = ()
     hs: str | None = Field(None, description="HS code; matches its prefixes and its sub-codes.")
-    date_from: date | None = None
-    date_to: date | None = None
+    # Finance filters. `origins` also applies to requirements (see SearchBackend).
+    instruments: tuple[str, ...] = ()
+    provider_types: tuple[str, ...] = ()
+    origins: tuple[str, ...] = ()
+    sme_focus: bool | None = None
+    amount_min: float | None = Field(None, ge=0)
+    amount_max: float | None = Field(None, ge=0)
+    currency: str | None = Field(
+        None, min_length=3, max_length=3, description="ISO 4217 code of amount_min/amount_max"
+    )
+    # The span records may have (schema.MIN/MAX_RECORD_DATE); every backend can index it.
+    date_from: date | None = Field(None, ge=MIN_RECORD_DATE, le=MAX_RECORD_DATE)
+    date_to: date | None = Field(None, ge=MIN_RECORD_DATE, le=MAX_RECORD_DATE)
     include_withdrawn: bool = False
     sort: SortOrder = "relevance"
     page: int = Field(1, ge=1)
@@ -59,7 +70,16 @@ class SearchBackend(abc.ABC):
     """Date filters match records whose [start, end] interval overlaps [date_from, date_to]:
     fairs use start_date/end_date, requirements effective_date (else published_date); records
     without a date never match a date filter. `sort="date"` puts the earliest start first and
-    undated records last; `relevance` without `q` falls back to `date`."""
+    undated records last; `relevance` without `q` falls back to `date`.
+
+    Finance filters: `instruments` and `provider_types` match finance records having one of the
+    values. `origins` (exporter countries, bloc codes included by the caller) matches finance
+    records whose `eligible_exporter_countries` contains one of them or is empty (open to
+    all), requirements whose `origins` does (or is empty), and every fair. `sme_focus=True`
+    matches finance records flagged for SMEs, `False` finance records not flagged (false or
+    unknown). `amount_min`/`amount_max` match finance records whose [min_amount, max_amount]
+    overlaps the range; a missing bound, or one in another currency than `currency` (when
+    given), never excludes a record: amounts are never converted."""
 
     name: str = "abstract"
 
@@ -85,6 +105,11 @@ class SearchBackend(abc.ABC):
     @abc.abstractmethod
     def ping(self) -> bool:
         """True when the backend can answer searches."""
+
+    def needs_rebuild(self) -> bool:
+        """True when the index was built by an older version of this code (another schema) and
+        must be rebuilt from the system of record before it can be used."""
+        return False
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass

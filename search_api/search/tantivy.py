@@ -36,6 +36,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import tantivy
 from tantivy import (
     Filter,
@@ -59,7 +60,7 @@ from search_api.search.base import (
 )
 from search_api.settings import Settings
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bump when the schema or the analyzer changes; an index with another version must be rebuilt."""
 
 ANALYZER_NAME = "tp_folded"
@@ -80,6 +81,10 @@ _UNDATED_ASC = 2**62  # sorts after every real date in ascending order
 _UNDATED_DESC = -(2**62)  # sorts after every real date in descending order
 
 _FILTER_FIELDS = ("kind", "markets", "sectors", "status")
+# query attribute -> keyword field, for finance filters (OR within, AND across)
+_FINANCE_TERM_FIELDS = {"instruments": "instruments", "provider_types": "provider_type"}
+_OPEN_TO_ALL = "*"
+"""`eligible` token of records without an origin restriction (fairs, empty lists)."""
 _TEXT_FIELDS = ("title", "summary", "text")
 
 
@@ -108,6 +113,11 @@ def _build_schema() -> tantivy.Schema:
     # keyword fields: raw tokenizer, fast for terms aggregations; multi-valued
     for name in (*_FILTER_FIELDS, "hs_codes"):
         sb.add_text_field(name, stored=False, fast=True, tokenizer_name="raw")
+    # finance: eligible exporter countries (requirements: origins), SME flag, amounts
+    for name in ("instruments", "provider_type", "eligible", "sme", "min_currency", "max_currency"):
+        sb.add_text_field(name, stored=False, tokenizer_name="raw")
+    sb.add_float_field("min_value", indexed=True, fast=True)
+    sb.add_float_field("max_value", indexed=True, fast=True)
     for name in _TEXT_FIELDS:
         # "freq": BM25 needs term frequencies but we never run phrase queries.
         sb.add_text_field(name, stored=False, tokenizer_name=ANALYZER_NAME, index_option="freq")
@@ -152,8 +162,33 @@ def _extra_text(record: AnyRecord) -> list[str]:
     return [v for v in values if v]
 
 
+def _add_finance_fields(doc: tantivy.Document, record: AnyRecord) -> None:
+    if record.kind == "requirement":
+        origins = record.origins  # type: ignore[union-attr]
+    elif record.kind == "finance":
+        origins = record.eligible_exporter_countries  # type: ignore[union-attr]
+    else:
+        origins = []
+    for code in origins or [_OPEN_TO_ALL]:
+        doc.add_text("eligible", code)
+    if record.kind != "finance":
+        return
+    for instrument in record.instruments:  # type: ignore[union-attr]
+        doc.add_text("instruments", instrument)
+    provider = record.provider  # type: ignore[union-attr]
+    if provider is not None and provider.type:
+        doc.add_text("provider_type", provider.type)
+    doc.add_text("sme", "yes" if record.sme_focus else "no")  # type: ignore[union-attr]
+    for side in ("min", "max"):
+        money = getattr(record, f"{side}_amount")
+        if money is not None:
+            doc.add_float(f"{side}_value", float(money.value))
+            doc.add_text(f"{side}_currency", money.currency)
+
+
 def _to_document(record: AnyRecord) -> tantivy.Document:
     doc = tantivy.Document()
+    _add_finance_fields(doc, record)
     doc.add_text("id", record.id)
     doc.add_text("kind", record.kind)
     for m in record.markets:
@@ -209,6 +244,60 @@ def _hs_query(schema: tantivy.Schema, hs: str) -> Query:
     # ... or that the asked code is a prefix of ("090111" for "09"); digits only, regex-safe
     down = Query.regex_query(schema, "hs_codes", f"{code}[0-9]+")
     return Query.boolean_query([(Occur.Should, up), (Occur.Should, down)])
+
+
+def _finance_filters(schema: tantivy.Schema, query: SearchQuery) -> list[Query]:
+    filters: list[Query] = []
+    for attr, field in _FINANCE_TERM_FIELDS.items():
+        values = [v.strip() for v in getattr(query, attr) if v and v.strip()]
+        if values:
+            filters.append(Query.term_set_query(schema, field, list(dict.fromkeys(values))))
+    if query.origins:
+        codes = [c.strip().upper() for c in query.origins if c and c.strip()]
+        filters.append(Query.term_set_query(schema, "eligible", [*codes, _OPEN_TO_ALL]))
+    if query.sme_focus is not None:
+        filters.append(Query.term_query(schema, "sme", "yes" if query.sme_focus else "no"))
+    if query.amount_min is not None or query.amount_max is not None:
+        # Overlap of [min_amount, max_amount] with the asked range: exclude programmes whose
+        # minimum is above the range or whose maximum is below it, in the asked currency.
+        clauses: list[tuple[Occur, Query]] = [
+            (Occur.Must, Query.term_query(schema, "kind", "finance"))
+        ]
+        float_type = tantivy.FieldType.Float
+        outside: list[tuple[str, Query]] = []
+        if query.amount_max is not None:  # minimum above the range
+            outside.append(
+                (
+                    "min_currency",
+                    Query.range_query(
+                        schema,
+                        "min_value",
+                        float_type,
+                        lower_bound=float(query.amount_max),
+                        include_lower=False,
+                    ),
+                )
+            )
+        if query.amount_min is not None:  # maximum below the range
+            outside.append(
+                (
+                    "max_currency",
+                    Query.range_query(
+                        schema,
+                        "max_value",
+                        float_type,
+                        upper_bound=float(query.amount_min),
+                        include_upper=False,
+                    ),
+                )
+            )
+        for currency_field, out in outside:
+            if query.currency:
+                same = Query.term_query(schema, currency_field, query.currency.upper())
+                out = Query.boolean_query([(Occur.Must, out), (Occur.Must, same)])
+            clauses.append((Occur.MustNot, out))
+        filters.append(Query.boolean_query(clauses))
+    return filters
 
 
 def _is_lock_busy(exc: BaseException) -> bool:
@@ -553,6 +642,7 @@ class TantivyBackend(SearchBackend):
                 filters.append(Query.term_set_query(schema, field, list(dict.fromkeys(values))))
         if query.hs is not None and query.hs.strip():
             filters.append(_hs_query(schema, query.hs))
+        filters.extend(_finance_filters(schema, query))
         if query.date_from and query.date_to and query.date_from > query.date_to:
             filters.append(Query.empty_query())
         if query.date_from:  # overlap: end >= from
@@ -601,7 +691,7 @@ class TantivyBackend(SearchBackend):
             items: list[dict[str, Any]] = []
             if fetch:
                 for _key, address in result.hits:
-                    items.append(json.loads(searcher.doc(address).get_first("doc")))
+                    items.append(orjson.loads(searcher.doc(address).get_first("doc")))
             facets = self._cached_facets(view, tq, query) if query.facets else {}
         except (OSError, ValueError, RuntimeError) as exc:
             raise SearchUnavailable(f"search failed: {exc}") from exc
@@ -615,6 +705,11 @@ class TantivyBackend(SearchBackend):
             tuple(query_terms(query.q)),
             *(tuple(sorted(getattr(query, f))) for f in _FILTER_FIELDS),
             query.hs,
+            *(tuple(sorted(getattr(query, f))) for f in (*_FINANCE_TERM_FIELDS, "origins")),
+            query.sme_focus,
+            query.amount_min,
+            query.amount_max,
+            query.currency,
             query.date_from,
             query.date_to,
             query.include_withdrawn,
@@ -650,6 +745,12 @@ class TantivyBackend(SearchBackend):
             return self._live().view.searcher.num_docs
         except (OSError, ValueError, RuntimeError) as exc:
             raise SearchUnavailable(f"search index unavailable: {exc}") from exc
+
+    def needs_rebuild(self) -> bool:
+        try:
+            return self._refresh().version != SCHEMA_VERSION
+        except (OSError, ValueError, RuntimeError):
+            return False
 
     def ping(self) -> bool:
         try:
