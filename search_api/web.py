@@ -5,72 +5,67 @@ No JavaScript: facets and filters are plain links, so a page works on any phone 
 
 from __future__ import annotations
 
-import calendar
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from search_api import service
+from search_api import markets, service
 from search_api.deps import get_backend, get_store
-from search_api.errors import TradepointError
+from search_api.errors import BadRequest, TradepointError
+from search_api.i18n import N_, LocalisedTemplates
 from search_api.routers.params import search_params
 from search_api.search.base import SearchBackend
 from search_api.service import SearchParams
 from search_api.store import Store
-from search_api.vocab import BLOCS
 
 router = APIRouter(include_in_schema=False)
 
 FACET_PARAM = {"kind": "kind", "markets": "market", "sectors": "sector", "status": "status"}
-FACET_LABEL = {"kind": "Type", "markets": "Market", "sectors": "Sector", "status": "Status"}
-KIND_LABEL = {"fair": "Trade fair", "requirement": "Requirement", "finance": "Finance"}
-PARAM_LABEL = {"q": "words", "date_from": "from", "date_to": "to", "hs": "HS"}
+# English msgids: each render gets them translated under the same names (search_api/i18n.py).
+FACET_LABEL = {
+    "kind": N_("Type"),
+    "markets": N_("Market"),
+    "sectors": N_("Sector"),
+    "status": N_("Status"),
+}
+KIND_LABEL = {"fair": N_("Trade fair"), "requirement": N_("Requirement"), "finance": N_("Finance")}
+PARAM_LABEL = {
+    "q": N_("words"),
+    "kind": N_("type"),
+    "market": N_("market"),
+    "sector": N_("sector"),
+    "status": N_("status"),
+    "date_from": N_("from"),
+    "date_to": N_("to"),
+    "hs": N_("HS"),
+    "instrument": N_("instrument"),
+    "provider_type": N_("provider"),
+    "origin": N_("exporters from"),
+    "sme_focus": N_("for SMEs"),
+    "amount_min": N_("amount from"),
+    "amount_max": N_("amount up to"),
+    "currency": N_("currency"),
+}
 CACHE_HEADERS = {"Cache-Control": "public, max-age=60"}
 
 
-def _templates(request: Request) -> Jinja2Templates:
+def _templates(request: Request) -> LocalisedTemplates:
+    """The shared templates; each response is rendered in the request's language, and the
+    helpers (label, fmt_date, month_name, market_name, ...) come from search_api/i18n.py."""
     app = request.app
     if not hasattr(app.state, "templates"):
-        templates = Jinja2Templates(directory=str(app.state.settings.templates_dir))
-        templates.env.globals.update(
-            kind_label=KIND_LABEL,
-            facet_label=FACET_LABEL,
-            market_name=market_name,
-            label=label,
-            fmt_date=fmt_date,
-            month_name=month_name,
-            param_label=PARAM_LABEL,
+        app.state.templates = LocalisedTemplates(
+            str(app.state.settings.templates_dir),
+            label_maps={
+                "kind_label": KIND_LABEL,
+                "facet_label": FACET_LABEL,
+                "param_label": PARAM_LABEL,
+            },
         )
-        app.state.templates = templates
     return app.state.templates
-
-
-def market_name(code: str) -> str:
-    if code in BLOCS:
-        return code
-    import pycountry
-
-    country = pycountry.countries.get(alpha_2=code)
-    return getattr(country, "common_name", None) or (country.name if country else code)
-
-
-def month_name(month: int | None) -> str:
-    return calendar.month_name[month] if month and 1 <= month <= 12 else ""
-
-
-def label(value: str | None) -> str:
-    return (value or "").replace("_", " ").capitalize()
-
-
-def fmt_date(value: Any) -> str:
-    if not value:
-        return ""
-    d = date.fromisoformat(str(value)[:10])
-    return f"{d.day} {d:%b %Y}"
 
 
 def _pairs(p: SearchParams) -> list[tuple[str, str]]:
@@ -78,8 +73,11 @@ def _pairs(p: SearchParams) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     if p.q:
         pairs.append(("q", p.q))
-    for name in ("kind", "market", "sector", "status"):
+    for name in ("kind", "market", "sector", "status", "instrument", "provider_type"):
         pairs += [(name, v) for v in getattr(p, name)]
+    for name in ("origin", "sme_focus", "amount_min", "amount_max", "currency"):
+        if getattr(p, name) is not None:
+            pairs.append((name, str(getattr(p, name))))
     for name in ("hs", "date_from", "date_to", "sort"):
         if getattr(p, name):
             pairs.append((name, str(getattr(p, name))))
@@ -174,6 +172,54 @@ def record_page(
         "record.html",
         {"r": record.model_dump(mode="json"), "record": record},
         headers=CACHE_HEADERS,
+    )
+
+
+@router.get("/markets", response_class=HTMLResponse)
+def market_form(
+    market: Annotated[str, Query(min_length=1, max_length=100)],
+    product: Annotated[str | None, Query(max_length=200)] = None,
+    origin: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """The home page's market form: resolve what was typed ("Allemagne") to the market page."""
+    code = markets.resolve_market(market)
+    if code is None:
+        raise BadRequest(
+            f"market: unknown market {market!r}; use a country name, an ISO code or "
+            "a bloc such as EU",
+            code="invalid_parameter",
+        )
+    extra = {k: v for k, v in (("product", product), ("origin", origin)) if v and v.strip()}
+    target = f"/markets/{code}" + (f"?{urlencode(extra)}" if extra else "")
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/markets/{code}", response_class=HTMLResponse)
+def market_page(
+    request: Request,
+    code: str,
+    backend: Annotated[SearchBackend, Depends(get_backend)],
+    hs: Annotated[str | None, Query(max_length=12)] = None,
+    origin: Annotated[str | None, Query(max_length=100)] = None,
+    product: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """The "Export to {market}" page: the overview of GET /api/v1/markets/{code}. Words in
+    `product` list HS codes to pick (as links); an HS code in `product` is used directly."""
+    from search_api import products
+    from search_api.routers.markets import market_overview
+
+    product = (product or "").strip() or None
+    suggestions: list[dict[str, Any]] = []
+    if product:
+        as_code = products.normalise_code(product)
+        if as_code:
+            hs = as_code
+        else:
+            suggestions = products.suggest(product, 10)
+    overview = market_overview(backend, code, hs=hs, origin=origin)
+    context = {**overview, "suggestions": suggestions, "product": product}
+    return _templates(request).TemplateResponse(
+        request, "market.html", context, headers=CACHE_HEADERS
     )
 
 
