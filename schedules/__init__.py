@@ -1,0 +1,1 @@
+"""Scheduled work: crawls derived from the source registry, retries and email digests."""

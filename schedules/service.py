@@ -1,0 +1,341 @@
+"""`tradepoint scheduler`: APScheduler 3 with its jobs persisted in the system of record.
+
+Crawls run through `crawlers.runner.run_crawl`, each in its own child process with a hard time
+limit; the database refuses a second running run of a source, so the scheduler, the API and the
+CLI never crawl one source twice at once. Missed runs are coalesced (a scheduler that was down for
+ten periods crawls once), failed runs are retried with exponential backoff, and a shutdown lets
+running crawls finish for a bounded time, then marks them interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from itertools import pairwise
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.util import ref_to_obj
+
+from crawlers.cli import index_pending
+from crawlers.runner import CrawlOutcome, run_crawl
+from schedules.jobs import (
+    CRAWL_FUNC,
+    RETRY_PREFIX,
+    SYNC_JOB_ID,
+    SyncPlan,
+    ensure_digest_jobs,
+    retry_delay,
+    retry_job_id,
+    sync_jobs,
+)
+from search_api.errors import Conflict, NotFound
+from search_api.settings import Settings
+from search_api.store import RunStats, Store
+
+log = logging.getLogger(__name__)
+
+JOBS_TABLE = "apscheduler_jobs"
+DIGEST_REF = "schedules.digests:send_digests"
+SYNC_INTERVAL_SECONDS = 30.0
+DEFAULT_SHUTDOWN_GRACE = 60.0
+# After a shutdown has killed unfinished crawls, how long to wait for their threads to return.
+REAP_SECONDS = 30.0
+INTERRUPTED_MESSAGE = "interrupted: the scheduler stopped before the crawl finished"
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# The persistent job store keeps job functions by name with picklable arguments, so a stored job
+# cannot hold the live service (its store, settings and clock). The jobs below find the service
+# of this process here; `start()` sets it and `stop()` clears it.
+_active: SchedulerService | None = None
+
+
+def _service() -> SchedulerService:
+    if _active is None:
+        raise RuntimeError("no scheduler service is running in this process")
+    return _active
+
+
+def crawl_job(source_id: str, attempt: int = 0) -> None:
+    _service().run_crawl_job(source_id, attempt)
+
+
+def digest_job(frequency: str) -> None:
+    _service().run_digest_job(frequency)
+
+
+def sync_job() -> None:
+    _service().sync()
+
+
+class SchedulerService:
+    """One scheduler process's jobs, crawls, retries and shutdown.
+
+    `now` is the clock used to place retries; `crawl_time_limit` overrides the hard limit of a
+    crawl child (default: the crawl timeout plus the runner's grace); `digest_ref` names the
+    digest function as "module:function", imported only when a digest job runs.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        *,
+        now: Clock = utc_now,
+        crawl_time_limit: float | None = None,
+        crawl_env: dict[str, str] | None = None,
+        digest_ref: str = DIGEST_REF,
+        sync_interval: float = SYNC_INTERVAL_SECONDS,
+        max_crawls: int = 4,
+    ) -> None:
+        self.settings = settings
+        self.store = store or Store(settings.sqlalchemy_url)
+        self.now = now
+        self.crawl_time_limit = crawl_time_limit
+        self.crawl_env = crawl_env
+        self.digest_ref = digest_ref
+        self.sync_interval = sync_interval
+        self._stopping = threading.Event()
+        self._cond = threading.Condition()
+        self._crawling: Counter[str] = Counter()
+        self.scheduler = BackgroundScheduler(
+            jobstores={
+                # Our engine, so the job store shares the store's SQLite busy timeout while
+                # crawl children write to the same database.
+                "default": SQLAlchemyJobStore(engine=self.store.engine, tablename=JOBS_TABLE),
+                # The registry sync is internal plumbing, rebuilt at each start.
+                "internal": MemoryJobStore(),
+            },
+            executors={
+                "default": ThreadPoolExecutor(max_crawls),
+                # Digests and the sync must not queue behind long crawls.
+                "internal": ThreadPoolExecutor(2),
+            },
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": settings.scheduler_misfire_grace_seconds,
+            },
+            timezone=UTC,
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> SyncPlan:
+        """Start taking jobs: sync with the registry first, then run what is due."""
+        global _active
+        if _active is not None and _active is not self:
+            raise RuntimeError("another scheduler service is already running in this process")
+        _active = self
+        # Paused while syncing, so that a job about to be replaced cannot fire in between.
+        self.scheduler.start(paused=True)
+        plan = self.sync()
+        ensure_digest_jobs(
+            self.scheduler,
+            {"daily": self.settings.digest_daily_cron, "weekly": self.settings.digest_weekly_cron},
+            executor="internal",
+        )
+        self.scheduler.add_job(
+            "schedules.service:sync_job",
+            IntervalTrigger(seconds=self.sync_interval, timezone=UTC),
+            id=SYNC_JOB_ID,
+            name="sync jobs with the source registry",
+            jobstore="internal",
+            executor="internal",
+            replace_existing=True,
+        )
+        self.scheduler.resume()
+        log.info("scheduler started with %d jobs", len(self.jobs()))
+        return plan
+
+    def sync(self) -> SyncPlan:
+        return sync_jobs(
+            self.scheduler, self.store.list_sources(), self.settings.scheduler_jitter_seconds
+        )
+
+    def jobs(self) -> list[Any]:
+        return list(self.scheduler.get_jobs(jobstore="default"))
+
+    def stop(
+        self, grace: float = DEFAULT_SHUTDOWN_GRACE, hurry: threading.Event | None = None
+    ) -> list[int]:
+        """Stop taking jobs, give running crawls `grace` seconds to finish, then mark the
+        unfinished ones interrupted and kill their children. Returns the interrupted run ids."""
+        global _active
+        self._stopping.set()
+        if self.scheduler.running:
+            self.scheduler.pause()
+            # APScheduler 3's loop looks at its job stores once more after shutdown() and advances
+            # any due job it can no longer submit, so that run would be lost. Detached first, due
+            # jobs stay due and run (once) at the next start, within the misfire grace time.
+            for alias in ("default", "internal"):
+                self.scheduler.remove_jobstore(alias, shutdown=False)
+        # wait=False: running jobs go on; queued ones see `_stopping` and do nothing.
+        with suppress(SchedulerNotRunningError):
+            self.scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + grace
+        with self._cond:
+            while self._crawling and not (hurry is not None and hurry.is_set()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(min(remaining, 0.5))
+            unfinished = list(self._crawling)
+        interrupted = [run_id for s in unfinished if (run_id := self._interrupt(s)) is not None]
+        with self._cond:
+            self._cond.wait_for(lambda: not self._crawling, timeout=REAP_SECONDS)
+            if self._crawling:
+                log.error("crawl threads still busy after shutdown: %s", sorted(self._crawling))
+        if _active is self:
+            _active = None
+        log.info("scheduler stopped; %d unfinished run(s) marked interrupted", len(interrupted))
+        return interrupted
+
+    def _interrupt(self, source_id: str) -> int | None:
+        run = self.store.running_run(source_id)
+        # Only runs this process started: a crawl from the API or CLI is not ours to stop.
+        if run is None or run.pid != os.getpid() or run.host != socket.gethostname():
+            return None
+        # Marked first, then killed: a killed child writes nothing, and run_crawl sees that the
+        # run is no longer running and leaves the status alone.
+        self.store.finish_run(run.id, "interrupted", RunStats(), INTERRUPTED_MESSAGE)
+        for pid in crawl_child_pids(run.id):
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        log.warning("run %s marked interrupted", run.id, extra={"source": source_id})
+        return run.id
+
+    # ------------------------------------------------------------------ jobs
+
+    @contextmanager
+    def _tracking(self, source_id: str) -> Iterator[None]:
+        with self._cond:
+            self._crawling[source_id] += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._crawling[source_id] -= 1
+                if self._crawling[source_id] <= 0:
+                    del self._crawling[source_id]
+                self._cond.notify_all()
+
+    def run_crawl_job(self, source_id: str, attempt: int = 0) -> CrawlOutcome | None:
+        """Crawl one source now; schedule a retry when the run failed. None when skipped."""
+        ctx = {"source": source_id, "attempt": attempt}
+        if self._stopping.is_set():
+            log.info("crawl not started: the scheduler is stopping", extra=ctx)
+            return None
+        with self._tracking(source_id):
+            try:
+                spec = self.store.get_source(source_id)
+            except NotFound:
+                log.warning("crawl skipped: the source is gone", extra=ctx)
+                return None
+            if not spec.enabled:
+                log.info("crawl skipped: the source is disabled", extra=ctx)
+                return None
+            try:
+                outcome = run_crawl(
+                    self.settings,
+                    source_id,
+                    self.store,
+                    env=self.crawl_env,
+                    timeout=self.crawl_time_limit,
+                )
+            except Conflict as exc:
+                # Never two runs at once: the one already running (scheduled, API or CLI) wins.
+                log.warning("crawl skipped: %s", exc.message, extra=ctx)
+                return None
+        log.info("run %s %s: %s", outcome.run_id, outcome.status, outcome.message or "", extra=ctx)
+        if outcome.status == "succeeded":
+            # Keep the index current even when no `serve` runs; it is best effort (the outbox
+            # keeps every change if the index is busy or down).
+            index_pending(self.settings, self.store)
+            self._drop_retries(source_id)
+        elif outcome.status == "failed":
+            self._schedule_retry(source_id, attempt + 1)
+        return outcome
+
+    def _schedule_retry(self, source_id: str, attempt: int) -> None:
+        ctx = {"source": source_id, "attempt": attempt}
+        if attempt > self.settings.crawl_retries:
+            log.warning("no retry left after %d retries", self.settings.crawl_retries, extra=ctx)
+            return
+        if self._stopping.is_set():
+            log.info("no retry scheduled: the scheduler is stopping", extra=ctx)
+            return
+        run_at = self.now() + retry_delay(attempt, self.settings.crawl_retry_backoff_seconds)
+        self.scheduler.add_job(
+            CRAWL_FUNC,
+            DateTrigger(run_date=run_at, timezone=UTC),
+            id=retry_job_id(source_id, attempt),
+            name=f"retry {attempt} of {source_id}",
+            args=[source_id, attempt],
+            replace_existing=True,
+        )
+        log.info("retry %d scheduled at %s", attempt, run_at.isoformat(), extra=ctx)
+
+    def _drop_retries(self, source_id: str) -> None:
+        if self._stopping.is_set():
+            return  # job stores detached; a leftover retry at the next start is one extra crawl
+        prefix = f"{RETRY_PREFIX}{source_id}:"
+        for job in self.jobs():
+            if job.id.startswith(prefix):
+                with suppress(JobLookupError):
+                    self.scheduler.remove_job(job.id)
+
+    def run_digest_job(self, frequency: str) -> int:
+        send: Callable[..., int] = ref_to_obj(self.digest_ref)
+        sent = send(self.settings, frequency, now=self.now())
+        log.info("%s digests: %d sent", frequency, sent)
+        return sent
+
+
+def crawl_child_pids(run_id: int) -> list[int]:
+    """Pids of this process's `crawlers.runner` children working on `run_id` (Linux /proc)."""
+    me = os.getpid()
+    found: list[int] = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        log.warning("cannot list /proc: crawl children of run %s are not killed", run_id)
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue  # exited meanwhile, or not ours to read
+        # The command name may contain spaces and parentheses: fields follow the last ')'.
+        ppid = int(stat.rsplit(b")", 1)[1].split()[1])
+        if ppid != me or b"crawlers.runner" not in argv:
+            continue
+        if any(a == b"--run-id" and b == str(run_id).encode() for a, b in pairwise(argv)):
+            found.append(int(entry))
+    return found

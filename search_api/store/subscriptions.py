@@ -1,0 +1,539 @@
+"""Advisors' subscriptions: a saved search, an email address and what was last sent to it.
+
+Three tables:
+
+- `subscriptions`: the saved search, frequency, language and two random tokens. `token` is the
+  owner's key (confirm, view, unsubscribe, delete); `feed_token` only reads the calendar and
+  Atom feeds, so a calendar URL pasted into a shared calendar cannot cancel the subscription.
+- `subscription_items`: per subscription and record, a snapshot of the fields a digest reports
+  as they were last sent (or when the subscription was confirmed), so the next digest holds
+  only what is new, changed or cancelled since.
+- `subscription_digests`: one row per digest. A row is written `pending` before the email is
+  handed to SMTP and turned `sent` (with the new snapshots) afterwards; see `schedules.digests`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from email.headerregistry import Address
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    delete,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from search_api.errors import TradepointError
+from search_api.schema import KINDS, MAX_RECORD_DATE, MIN_RECORD_DATE, AnyRecord
+from search_api.store.core import Store, utcnow
+from search_api.store.tables import Base
+from search_api.vocab import SECTORS
+
+if TYPE_CHECKING:
+    from search_api.search.base import SearchQuery
+
+LANGUAGES: tuple[str, ...] = ("en", "fr", "es")
+FREQUENCIES: tuple[str, ...] = ("daily", "weekly")
+MAX_DAYS_AHEAD = 730
+CONFIRM_WITHIN = timedelta(days=7)
+# At most this many unconfirmed subscriptions per address a day: the subscribe form must not
+# become a way to flood someone's inbox with confirmation emails.
+MAX_PENDING_PER_EMAIL = 5
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
+_HS_RE = re.compile(r"^\d{2,6}$")
+
+
+class TooManyRequests(TradepointError):
+    status_code = 429
+    code = "too_many_requests"
+
+
+# --------------------------------------------------------------------------- tables
+
+
+class SubscriptionRow(Base):
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token: Mapped[str] = mapped_column(String(100), unique=True)
+    feed_token: Mapped[str] = mapped_column(String(100), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    search: Mapped[dict] = mapped_column(JSON)  # SavedSearch as JSON
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    frequency: Mapped[str] = mapped_column(String(8), default="weekly")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_digest_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    @property
+    def state(self) -> str:
+        if self.unsubscribed_at is not None:
+            return "unsubscribed"
+        return "active" if self.confirmed_at is not None else "pending_confirmation"
+
+    @property
+    def saved_search(self) -> SavedSearch:
+        return SavedSearch.model_validate(self.search)
+
+
+class SentItemRow(Base):
+    __tablename__ = "subscription_items"
+
+    subscription_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    title: Mapped[str] = mapped_column(String(500))
+    start_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    end_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    venue: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    city: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The record was reported withdrawn (or deleted) at its source; not reported again.
+    gone: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DigestRow(Base):
+    __tablename__ = "subscription_digests"
+    __table_args__ = (
+        # One digest in flight per subscription, enforced by the database, so two digest runs
+        # (a scheduler and a manual run) can never both send the same changes.
+        Index(
+            "uq_digest_one_pending",
+            "subscription_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent
+    message_id: Mapped[str] = mapped_column(String(255))
+    # {"entries": [...what the email reports...], "snapshots": [...state after sending...]}
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+# --------------------------------------------------------------------------- saved searches
+
+
+class SavedSearch(BaseModel):
+    """What a subscription watches. Validated once, when subscribing; errors name the field."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    q: str | None = Field(None, max_length=200, description="Words to search for.")
+    kind: list[str] = Field(default_factory=lambda: ["fair"], description="fair, requirement…")
+    markets: list[str] = Field(default_factory=list, description="ISO codes, names or blocs")
+    sectors: list[str] = Field(default_factory=list)
+    hs: str | None = Field(None, description="HS code, 2 to 6 digits")
+    days_ahead: int | None = Field(
+        None, ge=1, le=MAX_DAYS_AHEAD, description="Relative window: from today, N days ahead."
+    )
+    date_from: date | None = Field(
+        None, ge=MIN_RECORD_DATE, le=MAX_RECORD_DATE, description="Absolute window start."
+    )
+    date_to: date | None = Field(
+        None, ge=MIN_RECORD_DATE, le=MAX_RECORD_DATE, description="Absolute window end."
+    )
+
+    @field_validator("kind", "markets", "sectors", mode="before")
+    @classmethod
+    def _split(cls, v: Any) -> Any:
+        # Web forms and query strings send "DE,FR" or repeated values; accept both.
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list | tuple):
+            return [p.strip() for x in v for p in str(x).split(",") if p.strip()]
+        return v
+
+    @field_validator("kind")
+    @classmethod
+    def _kinds(cls, v: list[str]) -> list[str]:
+        out = list(dict.fromkeys(k.lower() for k in v))
+        bad = [k for k in out if k not in KINDS]
+        if bad:
+            raise ValueError(f"unknown kind(s) {bad}; use {', '.join(KINDS)}")
+        return out or ["fair"]
+
+    @field_validator("markets")
+    @classmethod
+    def _markets(cls, v: list[str]) -> list[str]:
+        from search_api.markets import resolve_market
+
+        out: list[str] = []
+        for m in v:
+            code = resolve_market(m)
+            if code is None:
+                raise ValueError(
+                    f"unknown market {m!r}; use an ISO 3166-1 code, a country name or a bloc"
+                )
+            if code not in out:
+                out.append(code)
+        return out
+
+    @field_validator("sectors")
+    @classmethod
+    def _sectors(cls, v: list[str]) -> list[str]:
+        out = list(dict.fromkeys(s.lower() for s in v))
+        bad = [s for s in out if s not in SECTORS]
+        if bad:
+            raise ValueError(f"unknown sector(s) {bad}")
+        return out
+
+    @field_validator("hs")
+    @classmethod
+    def _hs(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        code = v.replace(".", "").replace(" ", "")
+        if not _HS_RE.match(code):
+            raise ValueError(f"{v!r} is not an HS code (2 to 6 digits)")
+        return code
+
+    @field_validator("q")
+    @classmethod
+    def _q(cls, v: str | None) -> str | None:
+        return v or None
+
+    @model_validator(mode="after")
+    def _window(self) -> SavedSearch:
+        if self.days_ahead is not None and (self.date_from or self.date_to):
+            raise ValueError("days_ahead: give either days_ahead or date_from/date_to, not both")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_to: must not be before date_from")
+        return self
+
+    def window(self, today: date) -> tuple[date | None, date | None]:
+        """The dates searched on `today`: relative windows move with the calendar."""
+        if self.days_ahead is not None:
+            return today, today + timedelta(days=self.days_ahead)
+        if self.date_from or self.date_to:
+            return self.date_from, self.date_to
+        return today, None  # upcoming: a fair still running today counts
+
+    def to_query(self, today: date, *, size: int = 100) -> SearchQuery:
+        """The search this subscription runs on `today`, through the same validation as the API."""
+        from search_api import service  # service imports the store package
+
+        date_from, date_to = self.window(today)
+        params = service.SearchParams(
+            q=self.q,
+            kind=tuple(self.kind),
+            market=tuple(self.markets),
+            sector=tuple(self.sectors),
+            hs=self.hs,
+            date_from=date_from,
+            date_to=date_to,
+            size=size,
+            sort="date",
+        )
+        return service.build_query(params).model_copy(update={"facets": False})
+
+
+def normalise_email(value: str) -> str:
+    """A plain addr-spec (no display name), lowercased domain; ValueError says what is wrong."""
+    raw = (value or "").strip()
+    if not raw:
+        raise ValueError("an email address is required")
+    if len(raw) > 254:
+        raise ValueError("too long (at most 254 characters)")
+    if any(ord(c) < 33 or c in '<>()[],;:\\"' for c in raw):
+        # Also rules out CR/LF: an address is put in a mail header.
+        raise ValueError("must be a plain address such as name@example.org")
+    try:
+        addr = Address(addr_spec=raw)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise ValueError("must be a plain address such as name@example.org") from exc
+    local, domain = addr.username, addr.domain
+    if (
+        not local
+        or len(local) > 64
+        or "." not in domain
+        or domain.startswith(".")
+        or ".." in domain
+    ):
+        raise ValueError("must be a plain address such as name@example.org")
+    return f"{local}@{domain.lower()}"
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The fields of a record a digest reports, as last sent."""
+
+    record_id: str
+    version: int
+    content_hash: str | None
+    title: str
+    start_date: str | None
+    end_date: str | None
+    status: str | None
+    venue: str | None
+    city: str | None
+    gone: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Snapshot:
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+
+
+def snapshot_of(record: AnyRecord, *, gone: bool = False) -> Snapshot:
+    def _s(name: str) -> str | None:
+        value = getattr(record, name, None)
+        return None if value is None else str(value)
+
+    return Snapshot(
+        record_id=record.id,
+        version=record.version,
+        content_hash=record.content_hash,
+        title=record.title,
+        start_date=_s("start_date"),
+        end_date=_s("end_date"),
+        status=_s("status"),
+        venue=_s("venue"),
+        city=_s("city"),
+        gone=gone or record.withdrawn,
+    )
+
+
+def _snapshot_from_row(row: SentItemRow) -> Snapshot:
+    return Snapshot(**{k: getattr(row, k) for k in Snapshot.__dataclass_fields__})
+
+
+# --------------------------------------------------------------------------- subscriptions
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def create_subscription(
+    store: Store,
+    *,
+    email: str,
+    search: SavedSearch,
+    frequency: str,
+    language: str,
+    now: datetime | None = None,
+) -> SubscriptionRow:
+    now = now or utcnow()
+    with store.session() as s, s.begin():
+        recent = s.scalar(
+            select(func.count())
+            .select_from(SubscriptionRow)
+            .where(
+                SubscriptionRow.email == email,
+                SubscriptionRow.confirmed_at.is_(None),
+                SubscriptionRow.created_at > now - timedelta(days=1),
+            )
+        )
+        if (recent or 0) >= MAX_PENDING_PER_EMAIL:
+            raise TooManyRequests(
+                "email: too many unconfirmed subscriptions for this address today; "
+                "confirm one of them or try again tomorrow"
+            )
+        row = SubscriptionRow(
+            token=new_token(),
+            feed_token=new_token(),
+            email=email,
+            search=search.model_dump(mode="json", exclude_none=True),
+            language=language,
+            frequency=frequency,
+            created_at=now,
+        )
+        s.add(row)
+    return row
+
+
+def _by(store: Store, column: Any, token: str) -> SubscriptionRow | None:
+    if not token or not _TOKEN_RE.match(token):
+        return None
+    with store.session() as s:
+        return s.scalar(select(SubscriptionRow).where(column == token))
+
+
+def get_by_token(store: Store, token: str) -> SubscriptionRow | None:
+    return _by(store, SubscriptionRow.token, token)
+
+
+def get_by_feed_token(store: Store, feed_token: str) -> SubscriptionRow | None:
+    return _by(store, SubscriptionRow.feed_token, feed_token)
+
+
+def list_for_email(store: Store, email: str) -> list[SubscriptionRow]:
+    with store.session() as s:
+        return list(
+            s.scalars(
+                select(SubscriptionRow)
+                .where(SubscriptionRow.email == email)
+                .order_by(SubscriptionRow.id)
+            ).all()
+        )
+
+
+def active_subscriptions(store: Store, frequency: str) -> list[SubscriptionRow]:
+    with store.session() as s:
+        return list(
+            s.scalars(
+                select(SubscriptionRow)
+                .where(
+                    SubscriptionRow.frequency == frequency,
+                    SubscriptionRow.confirmed_at.is_not(None),
+                    SubscriptionRow.unsubscribed_at.is_(None),
+                )
+                .order_by(SubscriptionRow.id)
+            ).all()
+        )
+
+
+def confirm(
+    store: Store, subscription_id: int, baseline: list[Snapshot], now: datetime | None = None
+) -> bool:
+    """Confirm and record what the subscriber already knows (the current results, shown on the
+    confirmation page and in the feed), so the first digest reports changes, not the catalogue.
+    Returns False when it was already confirmed (a second click changes nothing)."""
+    now = now or utcnow()
+    with store.session() as s, s.begin():
+        row = s.get(SubscriptionRow, subscription_id)
+        if row is None or row.confirmed_at is not None or row.unsubscribed_at is not None:
+            return False
+        row.confirmed_at = now
+        _put_snapshots(s, subscription_id, baseline, now)
+    return True
+
+
+def unsubscribe(store: Store, subscription_id: int, now: datetime | None = None) -> bool:
+    with store.session() as s, s.begin():
+        row = s.get(SubscriptionRow, subscription_id)
+        if row is None or row.unsubscribed_at is not None:
+            return False
+        row.unsubscribed_at = now or utcnow()
+    return True
+
+
+def delete_subscription(store: Store, subscription_id: int) -> None:
+    """Erase the subscription, its address and its history (not just unsubscribe)."""
+    with store.session() as s, s.begin():
+        # Explicit deletes: foreign-key cascades are off on some SQLite connections.
+        s.execute(delete(DigestRow).where(DigestRow.subscription_id == subscription_id))
+        s.execute(delete(SentItemRow).where(SentItemRow.subscription_id == subscription_id))
+        s.execute(delete(SubscriptionRow).where(SubscriptionRow.id == subscription_id))
+
+
+def load_snapshots(store: Store, subscription_id: int) -> dict[str, Snapshot]:
+    with store.session() as s:
+        rows = s.scalars(
+            select(SentItemRow).where(SentItemRow.subscription_id == subscription_id)
+        ).all()
+        return {r.record_id: _snapshot_from_row(r) for r in rows}
+
+
+def _put_snapshots(s: Any, subscription_id: int, snaps: list[Snapshot], now: datetime) -> None:
+    for snap in snaps:
+        row = s.get(SentItemRow, (subscription_id, snap.record_id))
+        if row is None:
+            row = SentItemRow(subscription_id=subscription_id, record_id=snap.record_id)
+            s.add(row)
+        for name in Snapshot.__dataclass_fields__:
+            if name != "record_id":
+                setattr(row, name, getattr(snap, name))
+        row.sent_at = now
+
+
+# --------------------------------------------------------------------------- digests
+
+
+def pending_digest(store: Store, subscription_id: int) -> DigestRow | None:
+    with store.session() as s:
+        return s.scalar(
+            select(DigestRow).where(
+                DigestRow.subscription_id == subscription_id, DigestRow.status == "pending"
+            )
+        )
+
+
+def start_digest(
+    store: Store,
+    subscription_id: int,
+    *,
+    entries: list[dict[str, Any]],
+    snapshots: list[Snapshot],
+    message_id: str,
+    now: datetime,
+) -> DigestRow | None:
+    """Write the pending row (committed before anything is sent); None if one is in flight."""
+    try:
+        with store.session() as s, s.begin():
+            row = DigestRow(
+                subscription_id=subscription_id,
+                status="pending",
+                message_id=message_id,
+                payload={"entries": entries, "snapshots": [x.to_json() for x in snapshots]},
+                created_at=now,
+            )
+            s.add(row)
+        return row
+    except IntegrityError:
+        return None
+
+
+def finish_digest(store: Store, digest_id: int, now: datetime) -> None:
+    """The email was accepted: mark it sent and store the snapshots, in one transaction."""
+    with store.session() as s, s.begin():
+        row = s.get(DigestRow, digest_id)
+        if row is None or row.status != "pending":
+            return
+        snaps = [Snapshot.from_json(x) for x in row.payload.get("snapshots", [])]
+        _put_snapshots(s, row.subscription_id, snaps, now)
+        row.status, row.sent_at = "sent", now
+        sub = s.get(SubscriptionRow, row.subscription_id)
+        if sub is not None:
+            sub.last_digest_at = now
+
+
+def drop_digest(store: Store, digest_id: int) -> None:
+    """Forget a pending digest that was not sent; the next run computes it again."""
+    with store.session() as s, s.begin():
+        s.execute(delete(DigestRow).where(DigestRow.id == digest_id, DigestRow.status == "pending"))
+
+
+def digests_of(store: Store, subscription_id: int, status: str | None = None) -> list[DigestRow]:
+    with store.session() as s:
+        q = select(DigestRow).where(DigestRow.subscription_id == subscription_id)
+        if status:
+            q = q.where(DigestRow.status == status)
+        return list(s.scalars(q.order_by(DigestRow.id)).all())
+
+
+Frequency = Literal["daily", "weekly"]
+Language = Literal["en", "fr", "es"]

@@ -1,0 +1,399 @@
+"""Subscriptions against a real SMTP server (aiosmtpd on a loopback port): double opt-in,
+owner views through the token, one-click unsubscribe, and refusals of bad input.
+
+The SMTP fixtures and helpers here are also used by test_feeds.py and test_digests.py.
+"""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+
+from schedules.digests import send_digests
+from search_api.app import create_app
+from search_api.search.base import SearchBackend
+from search_api.search.indexer import drain_outbox
+from search_api.settings import Settings
+from search_api.store import Store
+from search_api.store import subscriptions as subs
+
+from .factories import fair
+
+BASE_URL = "https://tradepoint.example"
+
+
+# --------------------------------------------------------------------------- SMTP server
+
+
+class Mailbox:
+    """aiosmtpd handler keeping every accepted message; can refuse chosen recipients."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []
+        self.refuse: set[str] = set()
+        self._lock = threading.Lock()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return "550 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=default_policy)
+        with self._lock:
+            self.messages.append(msg)  # type: ignore[arg-type]
+            self.raw.append(envelope.content)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    for attempt in range(5):
+        controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+        try:
+            controller.start()
+            break
+        except (OSError, RuntimeError):
+            if attempt == 4:
+                raise
+    box.port = controller.port  # type: ignore[attr-defined]
+    yield box
+    controller.stop()
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, mailbox: Mailbox) -> Settings:
+    return settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mailbox.port,  # type: ignore[attr-defined]
+            "smtp_from": "Tradepoint <alerts@tradepoint.example>",
+            "base_url": BASE_URL,
+        }
+    )
+
+
+@pytest.fixture
+def mail_client(
+    mail_settings: Settings, store: Store, backend: SearchBackend
+) -> Iterator[TestClient]:
+    app = create_app(mail_settings, store=store, backend=backend, background_indexer=False)
+    with TestClient(app) as c:
+        yield c
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def text_of(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain",))
+    assert part is not None
+    return part.get_content()
+
+
+def html_of(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("html",))
+    assert part is not None
+    return part.get_content()
+
+
+def path_of(url: str) -> str:
+    """Our links use BASE_URL; the test client serves the same paths."""
+    assert url.startswith(BASE_URL), url
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def link_after(text: str, marker: str) -> str:
+    for line in text.splitlines()[text.splitlines().index(marker) + 1 :]:
+        if line.startswith("http"):
+            return line.strip()
+    raise AssertionError(f"no link after {marker!r}")
+
+
+def confirm_link(msg: EmailMessage) -> str:
+    return next(
+        line.strip() for line in text_of(msg).splitlines() if line.strip().endswith("/confirm")
+    )
+
+
+def upcoming(days: int) -> str:
+    return (date.today() + timedelta(days=days)).isoformat()
+
+
+def seed(store: Store, backend: SearchBackend, *records: Any) -> None:
+    store.upsert_records(list(records))
+    drain_outbox(store, backend)
+
+
+def german_food_fair(id: str = "t_src:berlin", **kw: Any) -> Any:
+    data = {
+        "title": "Berlin Food Fair",
+        "country": "DE",
+        "city": "Berlin",
+        "venue": "Messe Berlin",
+        "sectors": ["food"],
+        "start_date": upcoming(100),
+        "end_date": upcoming(102),
+    }
+    data.update(kw)
+    return fair(id, **data)
+
+
+def subscribe(client: TestClient, mailbox: Mailbox, **body: Any) -> EmailMessage:
+    """Subscribe and return the confirmation email."""
+    payload = {"email": "advisor@example.org", "markets": ["DE"], "sectors": ["food"], **body}
+    before = len(mailbox.messages)
+    r = client.post("/api/v1/subscriptions", json=payload)
+    assert r.status_code == 202, r.text
+    assert len(mailbox.messages) == before + 1
+    return mailbox.messages[-1]
+
+
+def subscribe_and_confirm(client: TestClient, mailbox: Mailbox, **body: Any) -> dict[str, Any]:
+    """Returns the owner's view (GET /api/v1/subscriptions/{token}) after confirming."""
+    msg = subscribe(client, mailbox, **body)
+    link = confirm_link(msg)
+    r = client.get(path_of(link), headers={"accept": "text/html"})
+    assert r.status_code == 200, r.text
+    token = urlsplit(link).path.split("/")[2]
+    view = client.get(f"/api/v1/subscriptions/{token}").json()
+    view["token"] = token
+    return view
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_subscribe_sends_one_confirmation_and_nothing_else_until_confirmed(
+    mail_client: TestClient,
+    mailbox: Mailbox,
+    mail_settings: Settings,
+    store: Store,
+    backend: SearchBackend,
+) -> None:
+    seed(store, backend, german_food_fair())
+    r = mail_client.post(
+        "/api/v1/subscriptions",
+        json={"email": " Advisor@Example.ORG ", "markets": ["Germany"], "sectors": ["food"]},
+    )
+    assert r.status_code == 202
+    body = r.json()
+    assert body["status"] == "pending_confirmation"
+    # The token only travels by email: the response cannot be used to skip the opt-in.
+    assert "token" not in r.text and "feeds/" not in r.text
+
+    [msg] = mailbox.messages
+    assert msg["To"] == "Advisor@example.org"
+    assert msg["From"] == "Tradepoint <alerts@tradepoint.example>"
+    assert msg.is_multipart() and msg.get_content_type() == "multipart/alternative"
+    link = confirm_link(msg)
+    assert link.startswith(f"{BASE_URL}/subscriptions/") and link in html_of(msg)
+    assert msg["List-Unsubscribe"].startswith(f"<{BASE_URL}/subscriptions/")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # Mail clients read the URL from the raw header: it must not be RFC 2047-encoded.
+    assert b"\nList-Unsubscribe: <https://tradepoint.example/subscriptions/" in mailbox.raw[0]
+    assert "Germany" in text_of(msg) and "food" in text_of(msg)
+
+    # Changes before confirmation: no digest goes out.
+    seed(store, backend, german_food_fair(status="cancelled"), german_food_fair("t_src:new"))
+    assert send_digests(mail_settings, "weekly", store=store, backend=backend) == 0
+    assert len(mailbox.messages) == 1
+
+    page = mail_client.get(path_of(link), headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "confirmed" in page.text and "webcal://tradepoint.example/feeds/" in page.text
+    assert page.headers["cache-control"] == "no-store"
+
+    token = urlsplit(link).path.split("/")[2]
+    view = mail_client.get(f"/api/v1/subscriptions/{token}").json()
+    assert view["status"] == "active"
+    assert view["email"] == "Advisor@example.org"
+    assert view["search"]["markets"] == ["DE"] and view["frequency"] == "weekly"
+    assert view["links"]["ics"].endswith(".ics") and view["links"]["atom"].endswith(".atom")
+    # The feed token is not the owner's token: a shared calendar URL cannot unsubscribe.
+    assert token not in view["links"]["ics"]
+
+    # A second click changes nothing and says so.
+    again = mail_client.get(path_of(link), headers={"accept": "text/html"})
+    assert "already confirmed" in again.text
+
+
+def test_one_click_unsubscribe(
+    mail_client: TestClient,
+    mailbox: Mailbox,
+    mail_settings: Settings,
+    store: Store,
+    backend: SearchBackend,
+) -> None:
+    seed(store, backend, german_food_fair())
+    view = subscribe_and_confirm(mail_client, mailbox)
+    unsubscribe = mailbox.messages[0]["List-Unsubscribe"].strip("<>")
+    assert unsubscribe == view["links"]["unsubscribe"]
+
+    # Following the link (as a mail scanner does) only shows a button.
+    page = mail_client.get(path_of(unsubscribe), headers={"accept": "text/html"})
+    assert page.status_code == 200 and 'method="post"' in page.text
+    assert mail_client.get(f"/api/v1/subscriptions/{view['token']}").json()["status"] == "active"
+
+    # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click" to the header's URL.
+    r = mail_client.post(
+        path_of(unsubscribe),
+        content="List-Unsubscribe=One-Click",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200 and "unsubscribed" in r.text
+    assert (
+        mail_client.get(f"/api/v1/subscriptions/{view['token']}").json()["status"] == "unsubscribed"
+    )
+
+    seed(store, backend, german_food_fair(status="cancelled"))
+    assert send_digests(mail_settings, "weekly", store=store, backend=backend) == 0
+    assert len(mailbox.messages) == 1  # the confirmation only
+    assert mail_client.get(path_of(view["links"]["ics"])).status_code == 410
+
+
+def test_delete_erases_the_subscription(mail_client: TestClient, mailbox: Mailbox) -> None:
+    view = subscribe_and_confirm(mail_client, mailbox)
+    r = mail_client.delete(f"/api/v1/subscriptions/{view['token']}")
+    assert r.status_code == 204
+    r = mail_client.get(f"/api/v1/subscriptions/{view['token']}")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    assert mail_client.get(path_of(view["links"]["ics"])).status_code == 404
+
+
+def test_owner_sees_their_other_subscriptions(mail_client: TestClient, mailbox: Mailbox) -> None:
+    first = subscribe_and_confirm(mail_client, mailbox)
+    second = subscribe_and_confirm(mail_client, mailbox, markets=["FR"], frequency="daily")
+    others = mail_client.get(f"/api/v1/subscriptions/{second['token']}").json()["others"]
+    assert [o["manage"] for o in others] == [first["links"]["manage"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "not an address"}, "email"),
+        ({"email": "a@b.org\r\nBcc: victim@example.org"}, "email"),
+        ({"email": "a@b.org", "markets": ["Atlantis"]}, "markets"),
+        ({"email": "a@b.org", "sectors": ["spaceships"]}, "sectors"),
+        ({"email": "a@b.org", "hs": "12x"}, "hs"),
+        ({"email": "a@b.org", "kind": ["party"]}, "kind"),
+        ({"email": "a@b.org", "frequency": "hourly"}, "frequency"),
+        ({"email": "a@b.org", "language": "de"}, "language"),
+        ({"email": "a@b.org", "days_ahead": 0}, "days_ahead"),
+        ({"email": "a@b.org", "days_ahead": 30, "date_from": "2027-01-01"}, "days_ahead"),
+        ({"email": "a@b.org", "date_from": "2027-02-01", "date_to": "2027-01-01"}, "date_to"),
+        ({"email": "a@b.org", "colour": "blue"}, "colour"),
+        ({"markets": ["DE"]}, "email"),
+    ],
+)
+def test_bad_input_is_refused_naming_the_field(
+    mail_client: TestClient, mailbox: Mailbox, store: Store, body: dict, field: str
+) -> None:
+    r = mail_client.post("/api/v1/subscriptions", json=body)
+    assert 400 <= r.status_code < 500, r.text
+    error = r.json()["error"]
+    assert error["code"] and field in error["message"]
+    assert mailbox.messages == []
+    assert subs.list_for_email(store, "a@b.org") == []
+
+
+def test_unknown_tokens_are_not_found(mail_client: TestClient) -> None:
+    for path in ("/api/v1/subscriptions/nope", "/api/v1/subscriptions/" + "x" * 43):
+        r = mail_client.get(path)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    r = mail_client.get("/subscriptions/" + "x" * 43 + "/confirm", headers={"accept": "text/html"})
+    assert r.status_code == 404 and "<h1>" in r.text
+
+
+def test_without_smtp_subscribing_is_refused_clearly(client: TestClient, store: Store) -> None:
+    r = client.post("/api/v1/subscriptions", json={"email": "a@b.org", "markets": ["DE"]})
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "email_unavailable"
+    assert "TRADEPOINT_SMTP_HOST" in r.json()["error"]["message"]
+    assert subs.list_for_email(store, "a@b.org") == []
+
+
+def test_confirmation_emails_to_one_address_are_limited(
+    mail_client: TestClient, mailbox: Mailbox
+) -> None:
+    for _ in range(subs.MAX_PENDING_PER_EMAIL):
+        subscribe(mail_client, mailbox)
+    r = mail_client.post("/api/v1/subscriptions", json={"email": "advisor@example.org"})
+    assert r.status_code == 429 and "email" in r.json()["error"]["message"]
+    assert len(mailbox.messages) == subs.MAX_PENDING_PER_EMAIL
+
+
+def test_smtp_refusal_stores_nothing(
+    mail_client: TestClient, mailbox: Mailbox, store: Store
+) -> None:
+    mailbox.refuse.add("advisor@example.org")
+    r = mail_client.post("/api/v1/subscriptions", json={"email": "advisor@example.org"})
+    assert r.status_code == 503 and r.json()["error"]["code"] == "email_failed"
+    assert subs.list_for_email(store, "advisor@example.org") == []
+
+
+def test_results_page_offers_subscribe_and_calendar(
+    mail_client: TestClient, mailbox: Mailbox, store: Store, backend: SearchBackend
+) -> None:
+    seed(store, backend, german_food_fair())
+    page = mail_client.get(
+        "/search",
+        params={"market": "DE", "sector": "food", "q": '"><script>alert(1)</script>'},
+        headers={"accept": "text/html"},
+    )
+    assert page.status_code == 200
+    html = page.text
+    assert 'action="/subscriptions"' in html
+    assert '<input type="hidden" name="market" value="DE">' in html
+    assert '<input type="hidden" name="sector" value="food">' in html
+    assert "webcal://tradepoint.example/api/v1/fairs.ics?" in html
+    assert "<script>alert(1)</script>" not in html
+
+    r = mail_client.post(
+        "/subscriptions",
+        data={
+            "email": "advisor@example.org",
+            "kind": "fair",
+            "market": "DE",
+            "sector": "food",
+            "frequency": "daily",
+            "language": "fr",
+        },
+        headers={"accept": "text/html"},
+    )
+    assert r.status_code == 200 and "Check your email" in r.text
+    [msg] = mailbox.messages
+    assert msg["Subject"] == "Confirmez votre abonnement Tradepoint"
+    assert "Allemagne" in text_of(msg)
+
+    bad = mail_client.post(
+        "/subscriptions", data={"email": "nope", "market": "DE"}, headers={"accept": "text/html"}
+    )
+    assert bad.status_code == 400 and "email" in bad.text
+    assert len(mailbox.messages) == 1
