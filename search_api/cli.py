@@ -170,6 +170,53 @@ def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from search_api.migrations import head_revision
+    from search_api.store import Store
+
+    store = Store(settings.sqlalchemy_url)  # brings the schema to head on start
+    store.close()
+    print(f"{_db_name(settings)}: {store.schema_action}, at revision {head_revision()} (head)")
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    from search_api.migrations import current_revision, head_revision
+
+    url, head = settings.sqlalchemy_url, head_revision()
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        rev = None  # do not create an empty file just to look
+    else:
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                rev = current_revision(conn)
+        finally:
+            engine.dispose()
+    print(f"{_db_name(settings)}: revision {rev or 'none'}, head {head}")
+    if rev != head:
+        print("run `tradepoint db upgrade` to bring it up to date", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_db_revision(args: argparse.Namespace, settings: Settings) -> int:
+    from search_api.migrations import write_revision
+
+    for path in write_revision(args.message):
+        print(f"wrote {path}: read it, edit it, and add a test if it moves data")
+    return 0
+
+
+def _db_name(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tradepoint", description="Tradepoint: export market information service."
@@ -214,6 +261,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = ksub.add_parser("revoke", help="revoke a key by its number")
     p.add_argument("key_id", type=int)
     p.set_defaults(handler=cmd_keys_revoke)
+
+    db = sub.add_parser("db", help="manage the database schema (Alembic migrations)")
+    dsub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    p = dsub.add_parser("upgrade", help="create or migrate the schema to the latest revision")
+    p.set_defaults(handler=cmd_db_upgrade)
+    p = dsub.add_parser("current", help="show the schema revision (exit 1 if not the latest)")
+    p.set_defaults(handler=cmd_db_current)
+    p = dsub.add_parser("revision", help="developers: write a migration for changed tables")
+    p.add_argument("-m", "--message", required=True, help="what changed, e.g. 'add x to y'")
+    p.set_defaults(handler=cmd_db_revision)
 
     for ep in entry_points(group="tradepoint.commands"):
         ep.load()(sub)

@@ -32,8 +32,8 @@ def create_backend(settings: Settings) -> SearchBackend:
         if exc.name != f"search_api.search.{name}":
             raise
         raise TradepointError(
-            f"search backend {name!r} is not available in this version; "
-            "unset TRADEPOINT_ELASTICSEARCH_URL and TRADEPOINT_SEARCH_BACKEND to use tantivy",
+            f"unknown search backend {name!r}: TRADEPOINT_SEARCH_BACKEND names a module in "
+            "search_api/search/ (tantivy or elastic)",
             code="backend_unavailable",
             status_code=503,
         ) from exc

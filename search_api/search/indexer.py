@@ -10,16 +10,47 @@ import logging
 
 from search_api.search.base import SearchBackend
 from search_api.store import Store
+from search_api.store.leases import Lease
 
 log = logging.getLogger(__name__)
 
+# Only one process drains at a time (every API worker runs an indexer): two drainers could
+# write an older version of a record over a newer one. The lease is renewed before every
+# batch is written, so it only lapses when a drainer stalls for this long.
+OUTBOX_LEASE = "outbox"
+OUTBOX_LEASE_SECONDS = 120.0
 
-def drain_outbox(store: Store, backend: SearchBackend, batch: int = 500) -> int:
+
+def drain_outbox(
+    store: Store, backend: SearchBackend, batch: int = 500, *, lease: Lease | None = None
+) -> int:
     """Index every pending change; returns how many outbox rows were applied.
+
+    Takes the outbox lease first; when another process holds it, returns 0 at once: that
+    process applies the pending changes.
+    """
+    if not store.fetch_outbox(1) and not backend.needs_rebuild():
+        return 0  # idle: no lease taken, so polling workers only read
+    lease = lease or Lease(store, OUTBOX_LEASE, seconds=OUTBOX_LEASE_SECONDS)
+    if not lease.acquire():
+        log.debug("outbox: another process is draining it")
+        return 0
+    try:
+        return _drain(store, backend, batch, lease)
+    finally:
+        lease.release()
+
+
+def _drain(store: Store, backend: SearchBackend, batch: int, lease: Lease) -> int:
+    """Drain under the lease.
 
     Rows are acknowledged only after the backend accepted the batch: if the backend fails,
     the changes stay in the outbox for the next drain.
     """
+    if backend.needs_rebuild():
+        # An index from an older version of the code: rebuilding covers every pending change.
+        log.warning("search index schema is outdated; rebuilding it from the system of record")
+        return reindex(store, backend)
     applied = 0
     while True:
         rows = store.fetch_outbox(batch)
@@ -29,6 +60,11 @@ def drain_outbox(store: Store, backend: SearchBackend, batch: int = 500) -> int:
         records = store.get_records(ids)
         to_index = [records[i] for i in ids if i in records]
         to_delete = [i for i in ids if i not in records]
+        # Renewed after reading and before writing: if we stalled past the lease and another
+        # drainer took over, what we read may be older than what it wrote; leave it to them.
+        if not lease.renew():
+            log.warning("outbox: lease lost to %s; stopping", lease.current_holder())
+            return applied
         if to_index:
             backend.index(to_index)
         if to_delete:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from search_api.errors import Conflict, NotFound
 from search_api.schema import AnyRecord, SourceSpec, parse_record
-from search_api.store.tables import Base, OutboxRow, RecordRow, RunRow, SourceRow
+from search_api.store.tables import OutboxRow, RecordRow, RunRow, SourceRow
 
 MAX_RUN_ERRORS = 200
 
@@ -63,16 +63,33 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _postgresql_session(dbapi_conn: Any, _record: Any) -> None:
+    # Timestamps are naive UTC (see utcnow); a session in UTC keeps them so whatever the
+    # server's TimeZone, also when an aware value or now() slips in.
+    with dbapi_conn.cursor() as cur:
+        cur.execute("SET TIME ZONE 'UTC'")
+    dbapi_conn.commit()
+
+
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, future=True)
+        # A server may drop idle connections (restarts, proxies): test each one before use.
+        self.engine: Engine = create_engine(
+            url, future=True, pool_pre_ping=not url.startswith("sqlite")
+        )
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        elif self.engine.dialect.name == "postgresql":
+            event.listen(self.engine, "connect", _postgresql_session)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
-        Base.metadata.create_all(self.engine)
+        # Alembic manages the schema (imported late: it imports every table module, and those
+        # import this one). What was done: current | created | adopted | upgraded.
+        from search_api.migrations import ensure_schema
+
+        self.schema_action = ensure_schema(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -189,6 +206,17 @@ class Store:
             if source_id:
                 q = q.where(RecordRow.source_id == source_id)
             return s.scalar(q) or 0
+
+    def list_records(self, source_id: str, limit: int = 500) -> list[AnyRecord]:
+        """Records of one source, most recently changed first."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(RecordRow)
+                .where(RecordRow.source_id == source_id)
+                .order_by(RecordRow.last_changed.desc(), RecordRow.id)
+                .limit(limit)
+            ).all()
+            return [_row_to_record(row) for row in rows]
 
     def delete_record(self, record_id: str) -> None:
         with self.session() as s, s.begin():
@@ -351,6 +379,11 @@ class Store:
             if row is None:
                 raise NotFound(f"run {run_id} not found")
             return row
+
+    def set_run_pid(self, run_id: int, pid: int) -> None:
+        """Point a run at the process doing it, so a dead crawl is detected as stale."""
+        with self.session() as s, s.begin():
+            s.execute(update(RunRow).where(RunRow.id == run_id).values(pid=pid))
 
     def list_runs(self, source_id: str | None = None, limit: int = 50) -> list[RunRow]:
         with self.session() as s:

@@ -24,9 +24,17 @@ def _tantivy(tmp_path: Path) -> SearchBackend:
     return TantivyBackend(tmp_path / "index")
 
 
+def _elastic(tmp_path: Path) -> SearchBackend:
+    # noida-db started once per session, or TRADEPOINT_ELASTICSEARCH_URL; skips if neither
+    from tests.es_server import fresh_backend
+
+    return fresh_backend()
+
+
 # name -> factory(tmp_path) returning a fresh, empty backend. Add new backends here.
 BACKEND_FACTORIES: dict[str, Callable[[Path], SearchBackend]] = {
     "tantivy": _tantivy,
+    "elastic": _elastic,
 }
 
 

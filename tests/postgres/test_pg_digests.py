@@ -1,0 +1,3 @@
+"""tests/test_digests.py on PostgreSQL."""
+
+from tests.test_digests import *  # noqa: F403

@@ -1,0 +1,3 @@
+"""tests/test_indexer.py on PostgreSQL."""
+
+from tests.test_indexer import *  # noqa: F403
