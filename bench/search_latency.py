@@ -59,7 +59,7 @@ def params_of(qs: str) -> SearchParams:
 def build(n: int) -> Path:
     data_dir = DATA / f"search-{n}"
     backend = TantivyBackend(data_dir / "index")
-    if backend.count() != n:
+    if backend.needs_rebuild() or backend.count() != n:
         t = time.perf_counter()
         backend.rebuild(generate(n))
         print(f"indexed {n} records in {time.perf_counter() - t:.1f}s")

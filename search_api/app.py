@@ -13,9 +13,21 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
 
+from search_api import web, web_agency
 from search_api.errors import TradepointError
-from search_api.routers import health, search
+from search_api.routers import (
+    feeds,
+    health,
+    records_write,
+    search,
+    sources,
+    subscriptions,
+)
+from search_api.routers import markets as markets_router
+from search_api.routers import products as products_router
+from search_api.routers import scheduler as scheduler_router
 from search_api.search import create_backend
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
@@ -123,11 +135,22 @@ def create_app(
         return _error_response(request, 500, "internal_error", "internal error; it was logged")
 
     app.add_middleware(GZipMiddleware, minimum_size=1000)
-    app.include_router(search.router)
-    app.include_router(health.router)
-
-    from search_api import web
-
-    app.include_router(web.router)
+    # Web pages come after the JSON routers: their paths (/search, /records/...) must not shadow
+    # /api/v1/... and the static mount is last.
+    for module in (
+        search,
+        health,
+        feeds,
+        subscriptions,
+        markets_router,
+        products_router,
+        scheduler_router,
+        sources,
+        records_write,
+        web,
+        web_agency,
+    ):
+        app.include_router(module.router)
+    app.add_middleware(SessionMiddleware, **web_agency.session_options(settings))
     app.mount("/static", StaticFiles(directory=settings.templates_dir / "static"), name="static")
     return app

@@ -1,4 +1,8 @@
-"""FastAPI dependencies: routers receive the store and the backend that `create_app` made."""
+"""FastAPI dependencies: routers receive the store and the backend that `create_app` made.
+
+They are `async` because FastAPI runs a plain `def` dependency in a worker thread: a thread hop
+per dependency per request, for a one-line attribute lookup.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,13 @@ from search_api.settings import Settings
 from search_api.store import Store
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_backend(request: Request) -> SearchBackend:
+async def get_backend(request: Request) -> SearchBackend:
     return request.app.state.backend
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings

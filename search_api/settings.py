@@ -25,7 +25,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the system of record; default is SQLite in DATA_DIR.",
     )
     search_backend: str = Field(
-        "tantivy", description="Search backend module in search_api/search: `tantivy` (embedded)."
+        "tantivy", description="Search backend module in search_api/search: tantivy or elastic."
     )
     elasticsearch_url: str | None = Field(
         None, description="Elasticsearch URL; setting it selects the Elasticsearch backend."

@@ -18,6 +18,7 @@ from search_api.search import create_backend
 from search_api.search.base import SearchBackend
 from search_api.settings import Settings
 from search_api.store import Store
+from tests import pg_server  # imported at collection: it reads TRADEPOINT_DATABASE_URL then
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SITES = FIXTURES / "sites"
@@ -90,6 +91,13 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.delenv("TRADEPOINT_DATABASE_URL", raising=False)
     monkeypatch.delenv("TRADEPOINT_ELASTICSEARCH_URL", raising=False)
     return Settings()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL database, dropped afterwards (tests/pg_server.py);
+    skips the test, with the reason, when no PostgreSQL server can be had."""
+    yield from pg_server.fresh_database()
 
 
 @pytest.fixture

@@ -90,3 +90,21 @@ def test_reindex_rebuilds_from_the_system_of_record(
     assert reindex(store, fresh) == 30
     assert fresh.count() == 30 and len(ids(fresh)) == 30
     assert store.outbox_size() == 0
+
+
+def test_an_outdated_index_is_rebuilt_before_draining(store: Store, backend: SearchBackend) -> None:
+    class Outdated(FlakyBackend):
+        rebuilt = False
+
+        def needs_rebuild(self) -> bool:
+            return not self.rebuilt
+
+        def rebuild(self, records: Iterable[AnyRecord]) -> int:
+            self.rebuilt = True
+            return super().rebuild(records)
+
+    store.upsert_records([fair("t_src:a"), fair("t_src:b")])
+    outdated = Outdated(backend)
+    assert drain_outbox(store, outdated) == 2  # the rebuild indexed both records
+    assert outdated.rebuilt and ids(backend) == ["t_src:a", "t_src:b"]
+    assert store.outbox_size() == 0
