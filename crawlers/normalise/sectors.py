@@ -6,49 +6,11 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from search_api.vocab import SECTORS
+
 __all__ = ["SECTORS", "map_sectors"]
 
-SECTORS: tuple[str, ...] = (
-    "agriculture",
-    "food",
-    "beverages",
-    "fish_seafood",
-    "fruit_vegetables",
-    "coffee_tea_cocoa",
-    "organic",
-    "textiles",
-    "apparel",
-    "leather",
-    "footwear",
-    "handicrafts",
-    "home_decor",
-    "gifts",
-    "jewellery",
-    "furniture",
-    "wood",
-    "packaging",
-    "printing",
-    "machinery",
-    "electronics",
-    "ict",
-    "chemicals",
-    "plastics",
-    "pharmaceuticals",
-    "medical",
-    "cosmetics",
-    "automotive",
-    "construction",
-    "energy",
-    "environment",
-    "metals",
-    "mining",
-    "tourism",
-    "logistics",
-    "services",
-    "toys",
-    "sporting_goods",
-    "multi_sector",
-)
+# The vocabulary itself belongs to the record schema; this module only maps words onto it.
 
 # (pattern on accent-folded, casefolded text, sectors). Patterns match at word
 # starts so that plural and inflected forms ("textiles", "textil", "alimentos")
