@@ -176,6 +176,6 @@ def test_a_slow_site_is_cut_at_the_crawl_time_limit(
     assert elapsed < 10 + 3 * 3 + 10, f"run took {elapsed:.0f}s"
     assert outcome.status == "succeeded", outcome.message
     records = store.count_records(spec.id)
-    assert 1 <= records < 200
+    assert 0 < records < 200
     errors = _errors_by_url(store, outcome.run_id)
     assert "time limit of 10 s" in errors[faults.url("/site/index.html")]
