@@ -444,8 +444,12 @@ def _extract_into(result: ExtractResult, body: bytes | str, url: str, encoding: 
     ids: dict[str, dict[str, Any]] = {}
     _collect_ids(jsonld, ids)
     nodes: list[dict[str, Any]] = list(_walk_events(jsonld))
-    nodes.extend(_walk_events(_extruct(data, base, "microdata", result.errors)))
-    nodes.extend(_rdfa_events(_extruct(data, base, "rdfa", result.errors)))
+    # extruct parses the page again for each syntax (RDFa through rdflib, slowly): only ask it
+    # when the markup is there at all. Microdata needs `itemscope`; an RDFa event needs `typeof`.
+    if tree.xpath("boolean(//*[@itemscope])"):
+        nodes.extend(_walk_events(_extruct(data, base, "microdata", result.errors)))
+    if tree.xpath("boolean(//*[@typeof])"):
+        nodes.extend(_rdfa_events(_extruct(data, base, "rdfa", result.errors)))
 
     page_url = result.canonical_url or canonicalise(url) or url
     merged: dict[tuple[str | None, Any], dict[str, Any]] = {}
