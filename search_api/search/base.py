@@ -66,6 +66,31 @@ class SearchResult(BaseModel):
     facets: dict[str, list[FacetValue]] = Field(default_factory=dict)
 
 
+def record_interval(record: AnyRecord) -> tuple[date | None, date | None]:
+    """The dates a date filter matches against (see SearchBackend): fairs their start and end,
+    requirements their effective (else published) date, finance none."""
+    if record.kind == "fair":
+        start = record.start_date
+        return start, record.end_date or start
+    if record.kind == "requirement":
+        d = record.effective_date or record.published_date
+        return d, d
+    return None, None
+
+
+def record_extra_text(record: AnyRecord) -> list[str]:
+    """Searchable strings besides title/summary/text (place, organiser, authority, provider),
+    the same for every backend so that they find the same records."""
+    values: list[str | None] = []
+    if record.kind == "fair":
+        values += [record.city, record.venue, record.organiser]
+    elif record.kind == "requirement":
+        values += [record.authority, record.legal_reference]
+    elif record.provider is not None:
+        values.append(record.provider.name)
+    return [v for v in values if v]
+
+
 class SearchBackend(abc.ABC):
     """Date filters match records whose [start, end] interval overlaps [date_from, date_to]:
     fairs use start_date/end_date, requirements effective_date (else published_date); records

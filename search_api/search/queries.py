@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import date
 from typing import Any
 
 from search_api.schema import AnyRecord
-from search_api.search.base import FACET_FIELDS, FacetValue, SearchQuery, SearchResult
+from search_api.search.base import (
+    FACET_FIELDS,
+    FacetValue,
+    SearchQuery,
+    SearchResult,
+    record_extra_text,
+    record_interval,
+)
 
 KINDS: tuple[str, ...] = ("fair", "requirement", "finance")
 ANALYZER = "tp_folded"
@@ -123,28 +129,6 @@ def mappings(kind: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- documents
 
 
-def _interval(record: AnyRecord) -> tuple[date | None, date | None]:
-    if record.kind == "fair":
-        start = record.start_date  # type: ignore[union-attr]
-        return start, record.end_date or start  # type: ignore[union-attr]
-    if record.kind == "requirement":
-        d = record.effective_date or record.published_date  # type: ignore[union-attr]
-        return d, d
-    return None, None
-
-
-def _extra_text(record: AnyRecord) -> list[str]:
-    """Searchable strings besides title/summary/text (place, organiser, authority, provider)."""
-    values: list[str | None] = []
-    if record.kind == "fair":
-        values += [record.city, record.venue, record.organiser]  # type: ignore[union-attr]
-    elif record.kind == "requirement":
-        values += [record.authority, record.legal_reference]  # type: ignore[union-attr]
-    elif record.provider is not None:  # type: ignore[union-attr]
-        values.append(record.provider.name)  # type: ignore[union-attr]
-    return [v for v in values if v]
-
-
 def document(record: AnyRecord) -> dict[str, Any]:
     """The indexed document of a record: search fields plus the record itself (`record`)."""
     doc: dict[str, Any] = {
@@ -155,13 +139,13 @@ def document(record: AnyRecord) -> dict[str, Any]:
         "hs_codes": list(record.hs_codes),
         "title": record.title,
         "summary": record.summary,
-        "text": [part for part in (record.text, *_extra_text(record)) if part],
+        "text": [part for part in (record.text, *record_extra_text(record)) if part],
         "withdrawn": bool(record.withdrawn),
         "record": record.model_dump(mode="json"),
     }
     if record.kind in ("fair", "requirement"):
         doc["status"] = getattr(record, "status", None)
-        start, end = _interval(record)
+        start, end = record_interval(record)
         doc["date_start"] = start.isoformat() if start else None
         doc["date_end"] = end.isoformat() if end else None
     if record.kind == "requirement":

@@ -57,6 +57,8 @@ from search_api.search.base import (
     SearchBackend,
     SearchQuery,
     SearchResult,
+    record_extra_text,
+    record_interval,
 )
 from search_api.settings import Settings
 
@@ -139,29 +141,6 @@ def _utc(d: date) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
-def _interval(record: AnyRecord) -> tuple[date | None, date | None]:
-    if record.kind == "fair":
-        start = record.start_date  # type: ignore[union-attr]
-        end = record.end_date or start  # type: ignore[union-attr]
-        return start, end
-    if record.kind == "requirement":
-        d = record.effective_date or record.published_date  # type: ignore[union-attr]
-        return d, d
-    return None, None
-
-
-def _extra_text(record: AnyRecord) -> list[str]:
-    """Searchable strings besides title/summary/text (place, organiser, authority, provider)."""
-    values: list[str | None] = []
-    if record.kind == "fair":
-        values += [record.city, record.venue, record.organiser]  # type: ignore[union-attr]
-    elif record.kind == "requirement":
-        values += [record.authority, record.legal_reference]  # type: ignore[union-attr]
-    elif record.provider is not None:  # type: ignore[union-attr]
-        values.append(record.provider.name)  # type: ignore[union-attr]
-    return [v for v in values if v]
-
-
 def _add_finance_fields(doc: tantivy.Document, record: AnyRecord) -> None:
     if record.kind == "requirement":
         origins = record.origins  # type: ignore[union-attr]
@@ -203,11 +182,11 @@ def _to_document(record: AnyRecord) -> tantivy.Document:
     doc.add_text("title", record.title)
     if record.summary:
         doc.add_text("summary", record.summary)
-    for part in (record.text, *_extra_text(record)):
+    for part in (record.text, *record_extra_text(record)):
         if part:
             doc.add_text("text", part)
     doc.add_boolean("withdrawn", bool(record.withdrawn))
-    start, end = _interval(record)
+    start, end = record_interval(record)
     if start is not None:
         doc.add_date("date_start", _utc(start))
         doc.add_integer("sort_asc", start.toordinal())
