@@ -17,6 +17,12 @@ def register(sub: Any) -> None:
     p.add_argument("--all", action="store_true", help="crawl every enabled source")
     p.set_defaults(handler=cmd_crawl)
 
+    p = sub.add_parser(
+        "catalogue",
+        help="load the starter catalogue (fairs, finance, requirements) shipped with it",
+    )
+    p.set_defaults(handler=cmd_catalogue)
+
     p = sub.add_parser("demo", help="populate a local data dir from bundled data and serve it")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -64,6 +70,12 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
         failed += not outcome.ok
     index_pending(settings, store)
     return 1 if failed else 0
+
+
+def cmd_catalogue(args: argparse.Namespace, settings: Settings) -> int:
+    from crawlers.demo import load_catalogue
+
+    return 0 if load_catalogue(settings) else 1
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

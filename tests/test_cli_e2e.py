@@ -175,3 +175,10 @@ def test_demo_populates_without_network(env: dict[str, str]) -> None:
     # Running it again updates in place: no duplicates.
     out = tp("demo", "--no-serve", env=env).stdout
     assert "0 new, 0 changed, 5 unchanged" in out
+
+
+def test_catalogue_loads_the_starter_records_in_one_command(env: dict[str, str]) -> None:
+    out = tp("catalogue", env=env).stdout
+    for name in ("starter_fairs", "starter_finance", "starter_requirements"):
+        assert f"catalogue: {name}: succeeded" in out
+    assert "demo_" not in out

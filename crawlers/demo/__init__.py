@@ -68,19 +68,39 @@ def demo_sources(base_url: str) -> list[SourceSpec]:
             enabled=False,
         ),
     ]
-    for path in sorted(DATA_DIR.glob("*.yml")):
-        specs.append(
-            SourceSpec(
-                id=f"starter_{path.stem}",
-                name=f"Tradepoint starter catalogue: {path.stem}",
-                kind=_kind_of(path),
-                format="curated",
-                start_urls=[path.resolve().as_uri()],
-                min_items=1,
-                owner="tradepoint",
-            )
+    return specs + catalogue_sources()
+
+
+def catalogue_sources() -> list[SourceSpec]:
+    """The starter catalogue shipped in crawlers/data, one curated source per file."""
+    return [
+        SourceSpec(
+            id=f"starter_{path.stem}",
+            name=f"Tradepoint starter catalogue: {path.stem}",
+            kind=_kind_of(path),
+            format="curated",
+            start_urls=[path.resolve().as_uri()],
+            min_items=1,
+            owner="tradepoint",
         )
-    return specs
+        for path in sorted(DATA_DIR.glob("*.yml"))
+    ]
+
+
+def load_catalogue(settings: Settings) -> bool:
+    """Register and crawl the starter catalogue (no network: local files). True if all loaded."""
+    from crawlers.cli import index_pending
+    from crawlers.runner import run_crawl
+
+    store = Store(settings.sqlalchemy_url)
+    ok = True
+    for spec in catalogue_sources():
+        store.add_source(spec, replace=True)
+        outcome = run_crawl(settings, spec.id, store)
+        print(f"catalogue: {spec.id}: {outcome.status}: {outcome.message}")
+        ok = ok and outcome.ok
+    index_pending(settings, store)
+    return ok
 
 
 def _kind_of(path: Path) -> str:
