@@ -21,7 +21,6 @@ import ctypes
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,6 +28,8 @@ import urllib.request
 import uuid
 from importlib import resources
 from pathlib import Path
+
+from tests.support import free_port
 
 START_TIMEOUT = 60.0
 ENV_URL = "TRADEPOINT_ELASTICSEARCH_URL"
@@ -47,12 +48,6 @@ class _Server:
 
 
 _server = _Server()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _binary() -> list[str] | None:
@@ -87,7 +82,7 @@ def _start() -> None:
     if cmd is None:
         _server.error = "noida-db is not installed (pip install -e '.[dev]')"
         return
-    port = _free_port()
+    port = free_port()
     _server.data_dir = Path(tempfile.mkdtemp(prefix="tp-noida-"))
     _server.log_path = _server.data_dir / "server.log"
     args = [

@@ -38,6 +38,8 @@ from datetime import date, timedelta
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tests.support import free_port
+
 __all__ = ["HUGE_BYTES", "FaultServer", "TcpGate", "event_title", "run_fault_server"]
 
 HUGE_BYTES = 20 * 1024 * 1024
@@ -278,12 +280,6 @@ def run_fault_server() -> Iterator[FaultServer]:
         state.stop.set()  # release handlers parked in slow responses
         server.shutdown()
         server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Pipe(socketserver.BaseRequestHandler):

@@ -23,7 +23,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -31,6 +30,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support import free_port
 
 START_TIMEOUT = 60.0
 # read once at import (collection time): the `settings` fixture removes it from the
@@ -48,12 +49,6 @@ class _Server:
 
 
 _server = _Server()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _bin_dir() -> Path | None:
@@ -128,7 +123,7 @@ def _start() -> None:
         out = (init.stdout + init.stderr).decode(errors="replace")[-2000:]
         _server.error = f"initdb failed ({init.returncode}): {out}"
         return
-    port = _free_port()
+    port = free_port()
     log_path = root / "server.log"
     log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the server
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 from crawlers.demo import SITE_DIR
 
 from .conftest import SiteServer, start_site
+from .support import free_port
 
 pytestmark = pytest.mark.e2e
 TRADEPOINT = [sys.executable, "-m", "search_api.cli"]
@@ -30,12 +30,6 @@ def tp(*args: str, env: dict[str, str], check: bool = True) -> subprocess.Comple
     if check and proc.returncode != 0:
         raise AssertionError(f"tradepoint {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

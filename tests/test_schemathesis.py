@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
@@ -45,8 +44,7 @@ from search_api.store import Store
 from search_api.store.keys import create_key
 
 from .factories import fair
-from .fault_server import free_port
-from .test_subscriptions import Mailbox
+from .support import smtp_server
 
 EXCLUDED = {
     ("POST", "/api/v1/sources/{source_id}/crawl"),
@@ -59,11 +57,8 @@ EXAMPLES = {"positive": 50, "negative": 25}
 
 @pytest.fixture
 def smtp_port() -> Iterator[int]:
-    # aiosmtpd cannot listen on port 0 (it connects to itself to check it started).
-    controller = Controller(Mailbox(), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield int(controller.port)
-    controller.stop()
+    with smtp_server() as box:
+        yield box.port
 
 
 def _populate(store: Store, backend: SearchBackend) -> None:

@@ -1,23 +1,19 @@
 """Subscriptions against a real SMTP server (aiosmtpd on a loopback port): double opt-in,
 owner views through the token, one-click unsubscribe, and refusals of bad input.
 
-The SMTP fixtures and helpers here are also used by test_feeds.py and test_digests.py.
+The SMTP fixtures and helpers here are also used by test_feeds.py and test_digests.py; the
+server itself is tests/support.py, shared with the browser and schemathesis tests.
 """
 
 from __future__ import annotations
 
-import email
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from email.message import EmailMessage
-from email.policy import default as default_policy
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from schedules.digests import send_digests
@@ -29,6 +25,7 @@ from search_api.store import Store
 from search_api.store import subscriptions as subs
 
 from .factories import fair
+from .support import Mailbox, smtp_server
 
 BASE_URL = "https://tradepoint.example"
 
@@ -36,54 +33,10 @@ BASE_URL = "https://tradepoint.example"
 # --------------------------------------------------------------------------- SMTP server
 
 
-class Mailbox:
-    """aiosmtpd handler keeping every accepted message; can refuse chosen recipients."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.raw: list[bytes] = []
-        self.refuse: set[str] = set()
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.refuse:
-            return "550 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=default_policy)
-        with self._lock:
-            self.messages.append(msg)  # type: ignore[arg-type]
-            self.raw.append(envelope.content)
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if m["To"] == address]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    for attempt in range(5):
-        controller = Controller(box, hostname="127.0.0.1", port=_free_port())
-        try:
-            controller.start()
-            break
-        except (OSError, RuntimeError):
-            if attempt == 4:
-                raise
-    box.port = controller.port  # type: ignore[attr-defined]
-    yield box
-    controller.stop()
+    with smtp_server() as box:
+        yield box
 
 
 @pytest.fixture
@@ -91,7 +44,7 @@ def mail_settings(settings: Settings, mailbox: Mailbox) -> Settings:
     return settings.model_copy(
         update={
             "smtp_host": "127.0.0.1",
-            "smtp_port": mailbox.port,  # type: ignore[attr-defined]
+            "smtp_port": mailbox.port,
             "smtp_from": "Tradepoint <alerts@tradepoint.example>",
             "base_url": BASE_URL,
         }

@@ -7,18 +7,13 @@ the page's screenshot and HTML go to `test-artifacts/`.
 
 from __future__ import annotations
 
-import email
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import default as default_policy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +23,7 @@ import pytest
 from search_api.store import Store
 from search_api.store.keys import create_key
 from tests.conftest import SITES, SiteServer, start_site
+from tests.support import Mailbox, free_port, smtp_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -69,41 +65,10 @@ def missing_browser() -> str | None:
 # --------------------------------------------------------------------------- SMTP
 
 
-class Mailbox:
-    """aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.port = 0
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=default_policy)
-        with self._lock:
-            self.messages.append(msg)  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        with self._lock:
-            return [m for m in self.messages if m["To"] == address]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="package")
 def mailbox() -> Iterator[Mailbox]:
-    from aiosmtpd.controller import Controller
-
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.port = controller.port
-    yield box
-    controller.stop()
+    with smtp_server() as box:
+        yield box
 
 
 # --------------------------------------------------------------------------- live server
