@@ -283,3 +283,30 @@ def test_a_drop_from_100_to_3_items_fails_and_keeps_the_100(
     assert "far fewer than the previous run's 100; nothing changed" in (outcome.message or "")
     after = {r.id: r for r in records_of(store, spec.id)}
     assert after == before  # same records, same provenance, none withdrawn
+
+
+def test_the_next_list_page_is_fetched_ahead_of_the_detail_pages(settings: Settings) -> None:
+    # Fetched after its 50 detail pages, the next list page left one request in flight at the
+    # end of every list page: 3-4x slower on a paginated calendar (bench/crawl.py).
+    from scrapy.http import HtmlResponse
+
+    from crawlers.collector import RunCollector
+    from crawlers.spiders import SPIDERS
+
+    spec = SourceSpec.model_validate(
+        {
+            "id": "cal",
+            "name": "cal",
+            "kind": "fair",
+            "format": "schema_org",
+            "start_urls": ["http://fairs.test/list-1.html"],
+            "follow": {"allow": ["/fair-"]},
+        }
+    )
+    spider = SPIDERS["schema_org"](collector=RunCollector(spec))
+    links = "".join(f"<a href='fair-{i}.html'>{i}</a>" for i in range(5))
+    body = f"<html><body>{links}<a rel='next' href='list-2.html'>next</a></body></html>"
+    response = HtmlResponse("http://fairs.test/list-1.html", body=body.encode(), encoding="utf-8")
+    requests = list(spider.parse_page(response))
+    priorities = {r.url.rsplit("/", 1)[1]: r.priority for r in requests}
+    assert priorities == {"list-2.html": 1, **{f"fair-{i}.html": 0 for i in range(5)}}

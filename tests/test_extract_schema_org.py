@@ -394,3 +394,18 @@ def test_fuzzed_pages_never_raise() -> None:
         result = extract_events(bytes(data[:cut]), "http://h.test/fuzz")
         for event in result.events:
             assert_event_shape(event)
+
+
+def test_links_come_from_the_same_parse_resolved_against_base() -> None:
+    body = (
+        b"<html><head><base href='http://other.test/cal/'></head><body>"
+        b"<a href='fair-1.html'>one</a><a href=' /fairs/2 '>two</a><a>no href</a>"
+        b"<a rel='next' href='?page=2'>next</a></body></html>"
+    )
+    result = extract_events(body, "http://fairs.test/index.html")
+    assert result.links == [
+        "http://other.test/cal/fair-1.html",
+        "http://other.test/fairs/2",
+        "http://other.test/cal/?page=2",
+    ]
+    assert result.next_url == "http://other.test/cal/?page=2"

@@ -49,6 +49,9 @@ class ExtractResult:
     errors: list[str] = field(default_factory=list)
     canonical_url: str | None = None
     next_url: str | None = None
+    # Absolute hrefs of the page's <a> elements, when the extractor parsed the HTML anyway, so
+    # the spider need not parse it a second time to follow links.
+    links: list[str] | None = None
 
 
 def new_event() -> dict[str, Any]:

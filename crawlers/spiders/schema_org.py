@@ -33,4 +33,4 @@ class SchemaOrgSpider(SourceSpider):
             url = event.get("url")
             key = url if url and shared[url] == 1 else f"{url}|{event.get('title')}"
             yield {**event, "_key": key, "_page": result.canonical_url or response.url}
-        yield from self.follow_links(response, result.next_url)
+        yield from self.follow_links(response, result.next_url, result.links)
