@@ -5,7 +5,8 @@ Only the `SearchBackend` interface is used here (no backend internals).
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
 
 import pytest
 
@@ -281,6 +282,41 @@ def test_date_overlap(
     loaded: SearchBackend, date_from: date | None, date_to: date | None, expected: set[str]
 ) -> None:
     assert id_set(loaded, date_from=date_from, date_to=date_to) == expected
+
+
+def test_date_windows_match_brute_force_overlap(backend: SearchBackend) -> None:
+    # Intervals across month and year ends, one-day fairs and one spanning eleven years (a
+    # backend may index dates by month; the answer must not depend on it).
+    rng = random.Random(5)
+    fairs = []
+    for n in range(60):
+        start = date(2026, 1, 1) + timedelta(days=rng.randint(0, 800))
+        length = rng.choice([0, 0, 1, 3, 4, 9, 31, 45, 70, 400])
+        fairs.append((f"f{n}", start, start + timedelta(days=length)))
+    fairs.append(("f-permanent", date(2020, 1, 1), date(2030, 12, 31)))
+    backend.index(
+        [
+            parse_record(
+                {
+                    "id": fid,
+                    "kind": "fair",
+                    "title": f"Fair {fid}",
+                    "source_id": "test_fairs",
+                    "start_date": start.isoformat(),
+                    "end_date": end.isoformat(),
+                }
+            )
+            for fid, start, end in fairs
+        ]
+    )
+    windows = [(date(2027, 1, 31), date(2027, 2, 1)), (date(2026, 12, 31), date(2027, 1, 1))]
+    for _ in range(40):
+        lo = date(2025, 11, 1) + timedelta(days=rng.randint(0, 900))
+        windows.append((lo, lo + timedelta(days=rng.choice([0, 1, 6, 29, 30, 31, 95, 400, 1500]))))
+    for lo, hi in windows:
+        expected = {fid for fid, start, end in fairs if start <= hi and end >= lo}
+        assert id_set(backend, date_from=lo, date_to=hi, size=100) == expected, (lo, hi)
+    assert "f-permanent" in id_set(backend, date_from=date(2026, 5, 1), date_to=date(2026, 5, 1))
 
 
 def test_undated_records_never_match_a_date_filter(loaded: SearchBackend) -> None:
