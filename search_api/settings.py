@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     index_poll_seconds: float = Field(
         2.0, gt=0, description="How often `serve` drains the outbox into the search index."
     )
+    search_cache_size: int = Field(
+        2048,
+        ge=0,
+        description="Search answers kept per API process until the index changes; 0 disables.",
+    )
     log_level: str = Field("INFO", description="Log level.")
     log_json: bool = Field(False, description="Log as JSON lines instead of text.")
     crawl_max_pages: int = Field(

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from datetime import date
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from search_api import service
-from search_api.deps import get_backend, get_store
+from search_api.deps import get_backend, get_settings, get_store
 from search_api.routers.params import SEARCH_OPENAPI, search_params
 from search_api.search.base import FacetValue, SearchBackend, SearchQuery, SearchResult
 from search_api.service import SearchParams
+from search_api.settings import Settings
 from search_api.store import Store
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
@@ -27,7 +30,7 @@ class SearchResponse(BaseModel):
     facets: dict[str, list[FacetValue]]
 
 
-def _json(query: SearchQuery, result: SearchResult) -> Response:
+def _encode(query: SearchQuery, result: SearchResult) -> bytes:
     # The backend's items are already plain JSON values: serialise them directly instead of
     # validating them again through the response model (the search hot path).
     payload = {
@@ -37,7 +40,44 @@ def _json(query: SearchQuery, result: SearchResult) -> Response:
         "items": result.items,
         "facets": {k: [f.model_dump() for f in v] for k, v in result.facets.items()},
     }
-    return Response(orjson.dumps(payload), media_type="application/json")
+    return orjson.dumps(payload)
+
+
+_MEMO_KEY = "search-responses"
+
+
+def _respond(
+    request: Request, backend: SearchBackend, settings: Settings, query: SearchQuery
+) -> Response:
+    """Search, or reuse the encoded answer to the same query on the same index state.
+
+    Popular searches (a market's fairs, a product's rules) repeat far more often than the index
+    changes, and an answer costs ~10x the framework's own work per request. Entries live in the
+    backend's memo, which is replaced whenever a change becomes visible, so an answer is never
+    staler than a fresh search would be. The ETag lets a client on a slow line revalidate
+    without downloading the answer again."""
+    memo = backend.memo() if settings.search_cache_size > 0 else None
+    cache: OrderedDict[str, tuple[bytes, str]] | None = None
+    key = query.model_dump_json()
+    entry = None
+    if memo is not None:
+        cache = memo.setdefault(_MEMO_KEY, OrderedDict())
+        entry = cache.get(key)
+        if entry is not None:
+            cache.move_to_end(key)
+    if entry is None:
+        body = _encode(query, service.search(backend, query))
+        entry = (body, f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"')
+        if cache is not None:
+            cache[key] = entry
+            while len(cache) > settings.search_cache_size:
+                cache.popitem(last=False)
+    body, etag = entry
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if_none_match = request.headers.get("if-none-match", "")
+    if etag in if_none_match or if_none_match.strip() == "*":
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 # `async def`: the search is short and CPU-bound; running it on the event loop avoids a worker
@@ -49,11 +89,12 @@ def _json(query: SearchQuery, result: SearchResult) -> Response:
     openapi_extra=SEARCH_OPENAPI,
 )
 async def search(
+    request: Request,
     params: Annotated[SearchParams, Depends(search_params)],
     backend: Annotated[SearchBackend, Depends(get_backend)],
+    settings: Annotated[Settings, Depends(get_settings)],
 ) -> Response:
-    query = service.build_query(params)
-    return _json(query, service.search(backend, query))
+    return _respond(request, backend, settings, service.build_query(params))
 
 
 @router.get(
@@ -63,8 +104,10 @@ async def search(
     openapi_extra=SEARCH_OPENAPI,
 )
 async def fairs(
+    request: Request,
     params: Annotated[SearchParams, Depends(search_params)],
     backend: Annotated[SearchBackend, Depends(get_backend)],
+    settings: Annotated[Settings, Depends(get_settings)],
 ) -> Response:
     # Upcoming by default: a fair still running today counts as upcoming.
     date_from = params.date_from or (None if params.date_to else date.today())
@@ -76,8 +119,7 @@ async def fairs(
             "sort": params.sort or "date",
         }
     )
-    query = service.build_query(params)
-    return _json(query, service.search(backend, query))
+    return _respond(request, backend, settings, service.build_query(params))
 
 
 @router.get("/records/{record_id}", summary="One record with its provenance")

@@ -136,5 +136,11 @@ class SearchBackend(abc.ABC):
         must be rebuilt from the system of record before it can be used."""
         return False
 
+    def memo(self) -> dict[Any, Any] | None:
+        """A dict that lives exactly as long as the index state searches currently see: a new
+        one after every change becomes visible. Callers keep results derived from searches in
+        it (and bound its size). None when the backend cannot tell when its state changes."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         pass

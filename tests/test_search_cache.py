@@ -1,0 +1,116 @@
+"""Search answers are reused until the index changes, and carry an ETag for revalidation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+
+from search_api.app import create_app
+from search_api.search.base import SearchBackend, SearchQuery, SearchResult
+from search_api.search.indexer import drain_outbox
+from search_api.settings import Settings
+from search_api.store import Store
+
+from .factories import fair
+
+NEXT_YEAR = date.today().year + 1
+
+
+class CountingBackend:
+    """The real backend, counting the searches that reach it."""
+
+    def __init__(self, inner: SearchBackend) -> None:
+        self.inner = inner
+        self.searches = 0
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        self.searches += 1
+        return self.inner.search(query)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def add_fair(store: Store, backend: SearchBackend, n: int, title: str) -> None:
+    store.upsert_records(
+        [fair(f"t_src:f{n}", title, country="KE", start_date=f"{NEXT_YEAR}-03-{n + 10:02d}")]
+    )
+    drain_outbox(store, backend)
+
+
+@pytest.fixture
+def counting(backend: SearchBackend) -> CountingBackend:
+    return CountingBackend(backend)
+
+
+def client_for(settings: Settings, store: Store, backend: object) -> Iterator[TestClient]:
+    app = create_app(settings, store=store, backend=backend, background_indexer=False)
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def cached(settings: Settings, store: Store, counting: CountingBackend) -> Iterator[TestClient]:
+    yield from client_for(settings, store, counting)
+
+
+def test_a_repeated_search_is_answered_without_searching_again(
+    cached: TestClient, store: Store, backend: SearchBackend, counting: CountingBackend
+) -> None:
+    add_fair(store, backend, 1, "Coffee Expo")
+    first = cached.get("/api/v1/search", params={"q": "coffee", "market": "KE"})
+    again = cached.get("/api/v1/search", params={"market": "KE", "q": "coffee"})
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    assert counting.searches == 1
+    # another query, or another page of it, is another answer
+    cached.get("/api/v1/search", params={"q": "coffee", "market": "KE", "page": 2})
+    assert counting.searches == 2
+
+
+def test_a_change_to_the_index_is_seen_at_once(
+    cached: TestClient, store: Store, backend: SearchBackend
+) -> None:
+    add_fair(store, backend, 1, "Coffee Expo")
+    before = cached.get("/api/v1/search", params={"q": "coffee"}).json()
+    add_fair(store, backend, 2, "Coffee Week")
+    after = cached.get("/api/v1/search", params={"q": "coffee"}).json()
+    assert before["total"] == 1
+    assert after["total"] == 2
+    assert {i["title"] for i in after["items"]} == {"Coffee Expo", "Coffee Week"}
+
+
+def test_etag_revalidation(cached: TestClient, store: Store, backend: SearchBackend) -> None:
+    add_fair(store, backend, 1, "Coffee Expo")
+    first = cached.get("/api/v1/fairs", params={"market": "KE"})
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "no-cache"
+    same = cached.get("/api/v1/fairs", params={"market": "KE"}, headers={"If-None-Match": etag})
+    assert same.status_code == 304
+    assert same.content == b""
+    assert same.headers["etag"] == etag
+    add_fair(store, backend, 2, "Coffee Week")
+    changed = cached.get("/api/v1/fairs", params={"market": "KE"}, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert changed.json()["total"] == 2
+
+
+def test_the_cache_is_bounded_and_can_be_turned_off(
+    settings: Settings, store: Store, backend: SearchBackend, counting: CountingBackend
+) -> None:
+    add_fair(store, backend, 1, "Coffee Expo")
+    small = settings.model_copy(update={"search_cache_size": 2})
+    for c in client_for(small, store, counting):
+        for q in ("coffee", "expo", "tea", "coffee"):
+            c.get("/api/v1/search", params={"q": q})
+    assert counting.searches == 4  # "coffee" was evicted by the third query
+    counting.searches = 0
+    off = settings.model_copy(update={"search_cache_size": 0})
+    for c in client_for(off, store, counting):
+        for _ in range(3):
+            assert c.get("/api/v1/search", params={"q": "coffee"}).json()["total"] == 1
+    assert counting.searches == 3
