@@ -8,6 +8,7 @@ embedded.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import time
@@ -57,6 +58,8 @@ def main() -> None:
             item.pop(k, None)
         raw.append(item)
 
+    # The machine may be shared: a busy one explains a slow run better than the code does.
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     records = [build_record(item, spec) for item in raw]
     t1 = time.perf_counter()
@@ -76,6 +79,12 @@ def main() -> None:
             "index_drain_per_s": round(n / (t3 - t2)),
             "end_to_end_per_s": round(n / (t3 - t0)),
             "target_end_to_end_per_s": 5000,
+            "seconds": {
+                "pipeline": round(t1 - t0, 3),
+                "store_upsert": round(t2 - t1, 3),
+                "index_drain": round(t3 - t2, 3),
+            },
+            "load_avg_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
         },
     )
 

@@ -37,6 +37,21 @@ def test_upsert_maintains_provenance_and_outbox(store: Store) -> None:
     assert store.count_records() == 2
 
 
+def test_one_id_twice_in_a_batch_is_one_row_at_its_last_version(store: Store) -> None:
+    # A crawl can reach one record twice; the store must not insert it twice.
+    stats = store.upsert_records(
+        [fair(), fair(title="Coffee Expo Nairobi"), fair(id="t_src:2", title="Tea Fair")], now=T0
+    )
+    assert (stats.new, stats.changed, stats.unchanged) == (2, 1, 0)
+    record = store.get_record("t_src:1")
+    assert record is not None
+    assert (record.title, record.version, record.first_seen) == ("Coffee Expo Nairobi", 2, T0)
+    assert [rid for _, rid, _ in store.fetch_outbox()] == ["t_src:1", "t_src:1", "t_src:2"]
+    again = store.upsert_records([fair(title="Coffee Expo Nairobi")] * 2, now=T1)
+    assert (again.new, again.changed, again.unchanged) == (0, 0, 2)
+    assert store.get_record("t_src:1").last_seen == T1  # type: ignore[union-attr]
+
+
 def test_outbox_row_is_written_in_the_same_transaction(store: Store) -> None:
     # A failing batch (duplicate primary key inside one transaction) must leave neither
     # records nor outbox rows behind.
