@@ -30,6 +30,7 @@ import secrets
 import shutil
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -77,7 +78,8 @@ MAX_QUERY_TERMS = 32
 FACET_SIZE = 10_000
 """Terms-aggregation size: larger than any facet's vocabulary, so counts are exact."""
 
-FACET_CACHE_SIZE = 256
+FACET_CACHE_SIZE = 2048
+"""Facet results kept per reader view, least recently used first out (~2 kB each)."""
 
 _UNDATED_ASC = 2**62  # sorts after every real date in ascending order
 _UNDATED_DESC = -(2**62)  # sorts after every real date in descending order
@@ -334,8 +336,8 @@ class _View:
     searcher: tantivy.Searcher
     # facets of recent queries (terms aggregations over multi-valued fields cost ~15 ns per
     # matching doc; paging through results or reloading a landing page reuses them)
-    facets: dict[tuple[Any, ...], dict[str, list[FacetValue]]] = dataclasses.field(
-        default_factory=dict
+    facets: OrderedDict[tuple[Any, ...], dict[str, list[FacetValue]]] = dataclasses.field(
+        default_factory=OrderedDict
     )
     # what callers derive from searches on this view (`SearchBackend.memo`)
     memo: dict[Any, Any] = dataclasses.field(default_factory=dict)
@@ -669,7 +671,14 @@ class TantivyBackend(SearchBackend):
             filters.append(_hs_query(schema, query.hs))
         filters.extend(_finance_filters(schema, query))
         filters.extend(_date_filters(schema, query))
-        clauses.extend((Occur.Must, Query.const_score_query(f, 0.0)) for f in filters)
+        if terms and filters:
+            # Filters must not change BM25 scores: one constant-score wrapper around all of
+            # them (a wrapper per filter cost 1.5 ms on a 50k-hit date window at 1M records).
+            conjunction = Query.boolean_query([(Occur.Must, f) for f in filters])
+            clauses.append((Occur.Must, Query.const_score_query(conjunction, 0.0)))
+        else:
+            # Without query words results are sorted by date and never scored.
+            clauses.extend((Occur.Must, f) for f in filters)
         if not clauses:
             clauses.append((Occur.Must, Query.all_query()))
         if not query.include_withdrawn:
@@ -730,9 +739,11 @@ class TantivyBackend(SearchBackend):
         facets = cache.get(key)
         if facets is None:
             facets = cls._facets(view.searcher, tq)
-            if len(cache) >= FACET_CACHE_SIZE:
-                cache.clear()
             cache[key] = facets
+            while len(cache) > FACET_CACHE_SIZE:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
         # the cached lists are shared between results: hand out copies
         return {f: list(values) for f, values in facets.items()}
 
