@@ -100,6 +100,9 @@ def create_app(
         finally:
             if indexer:
                 indexer.stop()
+            search_pool = getattr(app.state, "search_pool", None)  # routers/search.py
+            if search_pool is not None:
+                search_pool.shutdown(wait=True, cancel_futures=True)
 
     app = FastAPI(
         title="Tradepoint",

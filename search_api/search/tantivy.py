@@ -341,6 +341,7 @@ class _View:
     )
     # what callers derive from searches on this view (`SearchBackend.memo`)
     memo: dict[Any, Any] = dataclasses.field(default_factory=dict)
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
 
 @dataclass
@@ -736,14 +737,16 @@ class TantivyBackend(SearchBackend):
             query.include_withdrawn,
         )
         cache = view.facets
-        facets = cache.get(key)
+        with view.lock:
+            facets = cache.get(key)
+            if facets is not None:
+                cache.move_to_end(key)
         if facets is None:
-            facets = cls._facets(view.searcher, tq)
-            cache[key] = facets
-            while len(cache) > FACET_CACHE_SIZE:
-                cache.popitem(last=False)
-        else:
-            cache.move_to_end(key)
+            facets = cls._facets(view.searcher, tq)  # outside the lock: searches run in threads
+            with view.lock:
+                cache[key] = facets
+                while len(cache) > FACET_CACHE_SIZE:
+                    cache.popitem(last=False)
         # the cached lists are shared between results: hand out copies
         return {f: list(values) for f, values in facets.items()}
 
