@@ -217,19 +217,23 @@ def wrk(base: str, paths: list[str], seconds: int, connections: int) -> dict[str
     }
 
 
-def peak_rss_mb(proc: subprocess.Popen[bytes]) -> float:
-    """Largest VmHWM among the server process and its workers."""
+def peak_rss_mb(proc: subprocess.Popen[bytes]) -> dict[str, float]:
+    """Largest VmHWM among the server process and its workers, and the largest current
+    anonymous (heap) and file-backed (the memory-mapped index, reclaimable page cache) parts."""
     pids = [proc.pid]
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     if children.exists():
         pids += [int(p) for p in children.read_text().split()]
-    peak = 0
+    out = {"peak": 0.0, "anon": 0.0, "file": 0.0}
     for pid in pids:
         status = Path(f"/proc/{pid}/status")
-        if status.exists():
-            m = re.search(r"VmHWM:\s+(\d+) kB", status.read_text())
-            peak = max(peak, int(m.group(1)) if m else 0)
-    return round(peak / 1024, 1)
+        if not status.exists():
+            continue
+        text = status.read_text()
+        for key, field in (("peak", "VmHWM"), ("anon", "RssAnon"), ("file", "RssFile")):
+            m = re.search(rf"{field}:\s+(\d+) kB", text)
+            out[key] = max(out[key], round(int(m.group(1)) / 1024, 1) if m else 0.0)
+    return out
 
 
 def over_http(
@@ -249,7 +253,7 @@ def over_http(
         try:
             wrk(base, paths, 3, connections)  # warm-up
             out[name] = wrk(base, paths, seconds, connections)
-            out[f"{name}_api_peak_rss_mb"] = peak_rss_mb(proc)
+            out[f"{name}_api_rss_mb"] = peak_rss_mb(proc)
         finally:
             stop(proc)
     proc, base = start_uvicorn("bench.trivial_app:app", {})

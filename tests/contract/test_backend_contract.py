@@ -12,6 +12,7 @@ import pytest
 
 from search_api.schema import AnyRecord, parse_record
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
+from search_api.vocab import SECTORS
 
 from .conftest import expected_facets, facet_pairs, ids, sample_records
 
@@ -367,6 +368,32 @@ def test_facets_under_filters(loaded: SearchBackend, filters: dict) -> None:
     assert result.total == len(matched)
     hits = [r for r in sample_records() if r.id in matched]
     assert facet_pairs(result) == expected_facets(hits)
+
+
+def test_facets_of_records_with_many_markets_and_sectors(backend: SearchBackend) -> None:
+    # A backend may count the first few values of a field its own way; records with more of
+    # them (and records with none) must still be counted exactly once per value.
+    rng = random.Random(11)
+    sectors, markets = list(SECTORS), ["DE", "FR", "KE", "US", "EU", "CN", "BR", "IN"]
+    records = [
+        parse_record(
+            {
+                "id": f"r{n}",
+                "kind": "requirement" if n % 3 else "finance",
+                "title": f"Rule {n} coffee" if n % 2 else f"Rule {n}",
+                "source_id": "test_reqs",
+                "markets": rng.sample(markets, k=rng.choice([0, 1, 1, 2, 3, 4, 6])),
+                "sectors": rng.sample(sectors, k=rng.choice([0, 1, 2, 4, 5, 9])),
+            }
+        )
+        for n in range(40)
+    ]
+    backend.index(records)
+    assert facet_pairs(search(backend, size=0)) == expected_facets(records)
+    coffee = search(backend, q="coffee", size=100)
+    assert facet_pairs(coffee) == expected_facets([r for r in records if r.id in ids(coffee)])
+    kenya = search(backend, markets=("KE",), size=100)
+    assert facet_pairs(kenya) == expected_facets([r for r in records if "KE" in r.markets])
 
 
 def test_facet_counts_are_sorted(loaded: SearchBackend) -> None:
