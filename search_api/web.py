@@ -92,6 +92,18 @@ def _link(pairs: list[tuple[str, str]], page: int = 1) -> str:
     return "/search?" + urlencode(pairs) if pairs else "/search"
 
 
+def _add_bloc_counts(entries: list[dict[str, Any]], counts: dict[str, int]) -> None:
+    """A market filter also finds the records of the market's blocs (a country) or of its
+    members (a bloc), so each market entry says how many more records its link finds that way
+    (as counted for those blocs or members; a record tagged with both is in both counts)."""
+    for e in entries:
+        code = e["value"]
+        e["via"] = [(b, counts[b]) for b in markets.blocs_of(code) if counts.get(b)]
+        if markets.is_bloc(code):
+            members = set(markets.members(code))
+            e["members"] = sum(n for c, n in counts.items() if c in members)
+
+
 def _view_model(p: SearchParams, result: Any, query: Any) -> dict[str, Any]:
     pairs = _pairs(p)
     active = [
@@ -117,6 +129,8 @@ def _view_model(p: SearchParams, result: Any, query: Any) -> dict[str, Any]:
                     ),
                 }
             )
+        if field == "markets":
+            _add_bloc_counts(entries, {fv.value: fv.count for fv in values})
         if entries:
             facets.append({"field": field, "entries": entries})
     pages = max(1, -(-result.total // query.size)) if query.size else 1

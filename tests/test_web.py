@@ -13,7 +13,7 @@ from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store
 
-from .factories import fair
+from .factories import fair, parse_record
 
 YEAR = date.today().year + 1
 HOSTILE_TITLE = "Expo <script>alert('x')</script><img src=x onerror=alert(1)>"
@@ -111,3 +111,41 @@ def test_pages_work_on_an_empty_index(client: TestClient) -> None:
 def test_static_css_is_served(client: TestClient) -> None:
     r = client.get("/static/style.css")
     assert r.status_code == 200 and "@media" in r.text
+
+
+def test_market_facets_say_what_else_their_links_find(
+    client: TestClient, store: Store, backend: SearchBackend
+) -> None:
+    # Clicking "Germany" also finds EU-wide rules, clicking "EU" also finds German ones: each
+    # facet entry says so next to its own count.
+    rules = [
+        ("t_src:de1", ["DE"]),
+        ("t_src:eu1", ["EU"]),
+        ("t_src:eu2", ["EU"]),
+        ("t_src:ke1", ["KE"]),
+    ]
+    store.upsert_records(
+        [
+            parse_record(
+                {
+                    "id": rid,
+                    "kind": "requirement",
+                    "title": f"Labelling rule {rid}",
+                    "source_id": "t_src",
+                    "markets": codes,
+                }
+            )
+            for rid, codes in rules
+        ]
+    )
+    drain_outbox(store, backend)
+    html = client.get("/search", params={"kind": "requirement"}).text
+    germany = re.search(r'<li><a href="[^"]*market=DE">[^<]*</a> <small>(.*?)</small>', html)
+    eu = re.search(r'<li><a href="[^"]*market=EU">[^<]*</a> <small>(.*?)</small>', html)
+    kenya = re.search(r'<li><a href="[^"]*market=KE">[^<]*</a> <small>(.*?)</small>', html)
+    assert germany and eu and kenya, html
+    assert re.sub(r"<[^>]+>", "", germany.group(1)) == "1 +2 EU"
+    assert re.sub(r"<[^>]+>", "", eu.group(1)) == "2 +1"
+    assert re.sub(r"<[^>]+>", "", kenya.group(1)) == "1"
+    # what the Germany link finds: its own rule and the EU-wide ones
+    assert client.get("/api/v1/search", params={"market": "DE"}).json()["total"] == 3
