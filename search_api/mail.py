@@ -25,8 +25,9 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from search_api.errors import TradepointError
+from search_api.saved_search import SavedSearch
 from search_api.settings import Settings
-from search_api.store.subscriptions import LANGUAGES, SavedSearch
+from search_api.store.subscriptions import LANGUAGES
 
 log = logging.getLogger(__name__)
 

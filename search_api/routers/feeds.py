@@ -25,12 +25,13 @@ from search_api.deps import get_backend, get_settings, get_store
 from search_api.errors import NotFound, TradepointError
 from search_api.mail import strings
 from search_api.routers.params import SEARCH_OPENAPI, search_params
+from search_api.saved_search import SavedSearch
 from search_api.schema import AnyRecord, FairRecord, parse_record
 from search_api.search.base import SearchBackend, SearchQuery
 from search_api.service import SearchParams
 from search_api.settings import Settings
 from search_api.store import Store
-from search_api.store.subscriptions import SavedSearch, SubscriptionRow, get_by_feed_token
+from search_api.store.subscriptions import SubscriptionRow, get_by_feed_token
 
 router = APIRouter(tags=["feeds"])
 

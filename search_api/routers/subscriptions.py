@@ -31,6 +31,7 @@ from search_api.mail import (
     strings,
 )
 from search_api.routers.feeds import Gone, collect_records, feed_url, search_page_url
+from search_api.saved_search import SavedSearch
 from search_api.schema import AnyRecord
 from search_api.search.base import SearchBackend
 from search_api.service import MAX_RESULT_WINDOW
@@ -38,13 +39,7 @@ from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store import subscriptions as subs
 from search_api.store.core import utcnow
-from search_api.store.subscriptions import (
-    CONFIRM_WITHIN,
-    Frequency,
-    Language,
-    SavedSearch,
-    SubscriptionRow,
-)
+from search_api.store.subscriptions import CONFIRM_WITHIN, Frequency, Language, SubscriptionRow
 
 router = APIRouter(tags=["subscriptions"])
 
