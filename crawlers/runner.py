@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
+import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -131,6 +134,34 @@ def finalise_run(store: Store, spec: SourceSpec, run_id: int, collector: object)
     return CrawlOutcome(spec.id, run_id, "succeeded", message)
 
 
+def end_when_overrun(store: Store, run_id: int, limit: float) -> None:
+    """End this crawl process once it has run `limit` seconds, recording the run as failed.
+
+    The process that started the crawl enforces the limit too, but a crawl started through the
+    API outlives a restart of the API, and then nobody else would."""
+
+    def overrun() -> None:
+        try:
+            if store.get_run(run_id).status == "running":
+                store.finish_run(
+                    run_id,
+                    "failed",
+                    RunStats(),
+                    f"stopped itself after exceeding the time limit of {limit:g}s",
+                )
+        except Exception:
+            log.exception("could not record the end of run %s", run_id)
+        finally:
+            os._exit(3)
+
+    timer = threading.Timer(limit, overrun)
+    timer.daemon = True
+    timer.start()
+    # Should Python itself be stuck (an extension holding the GIL), SIGALRM's default action
+    # still ends the process; the next run of the source then finds this one stale.
+    signal.alarm(math.ceil(limit) + 15)
+
+
 def crawl_in_this_process(settings: Settings, spec: SourceSpec) -> object:
     """Run the Scrapy crawl here and return the collector. Starts (and stops) the reactor."""
     from scrapy.crawler import CrawlerProcess
@@ -165,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(settings)
     store = Store(settings.sqlalchemy_url)
     spec = store.get_source(args.source_id)
+    # A little inside the starting process's limit, so that the run says what happened.
+    end_when_overrun(store, args.run_id, settings.crawl_timeout + KILL_GRACE_SECONDS - 5)
     try:
         collector = crawl_in_this_process(settings, spec)
     except Exception as exc:

@@ -166,3 +166,33 @@ def test_kill_9_of_an_orphaned_crawl(settings: Settings, store: Store, faults: F
     assert outcome.status == "succeeded", outcome.message
     _assert_complete(store, spec, faults)
     assert [r.status for r in store.list_runs(spec.id)] == ["succeeded", "interrupted", "succeeded"]
+
+
+def test_an_orphaned_crawl_past_its_time_limit_ends_itself(
+    settings: Settings, store: Store, faults: FaultServer
+) -> None:
+    """Nobody is left to enforce the limit of a crawl whose API restarted: the crawl process
+    stops itself and records why. Here the process is stuck (asleep) past a 2 s limit."""
+    spec = _site_source(store, faults)
+    run_id = store.start_run(spec.id)
+    code = (
+        "import time\n"
+        "from crawlers.runner import end_when_overrun\n"
+        "from search_api.settings import Settings\n"
+        "from search_api.store import Store\n"
+        f"end_when_overrun(Store(Settings().sqlalchemy_url), {run_id}, 2)\n"
+        "time.sleep(120)\n"
+    )
+    started = time.monotonic()
+    child = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **ENV},
+        stdin=subprocess.DEVNULL,
+        timeout=DEADLINE,
+        check=False,
+    )
+    assert child.returncode == 3
+    assert time.monotonic() - started < 30
+    run = store.get_run(run_id)
+    assert run.status == "failed"
+    assert run.message == "stopped itself after exceeding the time limit of 2s"
