@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 
 PENDING_RETRY_AFTER = timedelta(minutes=30)
 SECTIONS: tuple[str, ...] = ("cancelled", "changed", "new", "gone")
+KEEP_PAST_DAYS = 30
+"""A record that left the results is still followed this many days after its dates ended."""
 # Fields whose change is worth an email; other edits (a reworded summary) update silently.
 REPORTED: tuple[str, ...] = ("dates", "status", "venue", "city", "title")
 
@@ -86,6 +88,20 @@ def _entry(section: str, snap: Snapshot, changes: list[dict[str, Any]], link: st
         "link": link,
         "changes": changes,
     }
+
+
+def stale_snapshots(sent: dict[str, Snapshot], matched: set[str], today: date) -> list[str]:
+    """Snapshots no later digest needs: of records outside the results that were reported
+    gone, or whose dates ended more than `KEEP_PAST_DAYS` ago. Without this a subscription to
+    upcoming fairs would keep, and look up at every run, every fair it ever reported. Should
+    such a record come back (rescheduled, listed again), it is reported as new."""
+    cutoff = (today - timedelta(days=KEEP_PAST_DAYS)).isoformat()
+    return [
+        rid
+        for rid, snap in sent.items()
+        if rid not in matched
+        and (snap.gone or (snap.end_date or snap.start_date or "9999") < cutoff)
+    ]
 
 
 def diff(
@@ -207,9 +223,15 @@ class _Run:
             )
             return self.deliver(sub, pending)
         records = matching_records(self.store, self.backend, sub.saved_search, self.now.date())
+        sent = subs.load_snapshots(self.store, sub.id)
+        stale = stale_snapshots(sent, {r.id for r in records}, self.now.date())
+        if stale:
+            subs.delete_snapshots(self.store, sub.id, stale)
+            for record_id in stale:
+                del sent[record_id]
         entries, after = diff(
             records,
-            subs.load_snapshots(self.store, sub.id),
+            sent,
             self.store.get_records,
             lambda rid: record_link(self.settings, rid),
         )

@@ -345,3 +345,47 @@ def test_as_a_new_user_an_advisor_hears_that_a_fair_was_cancelled(
     after = events(mail_client.get(path_of(ics)).content)
     assert after[uid]["status"] == "CANCELLED"
     assert after[uid]["sequence"] == berlin["sequence"] + 1
+
+
+def test_snapshots_of_fairs_long_past_or_gone_are_pruned(
+    mail_client: TestClient,
+    mailbox: Mailbox,
+    mail_settings: Settings,
+    store: Store,
+    backend: SearchBackend,
+) -> None:
+    # A subscription to upcoming fairs must not keep (and look up at every run) every fair it
+    # ever reported.
+    seed(
+        store,
+        backend,
+        german_food_fair(
+            "t_src:soon", title="Soon Fair", start_date=upcoming(3), end_date=upcoming(4)
+        ),
+        german_food_fair("t_src:later", title="Later Fair"),
+        german_food_fair("t_src:doomed", title="Doomed Fair"),
+    )
+    view = subscribe_and_confirm(mail_client, mailbox)
+    sub = subs.get_by_token(store, view["token"])
+    assert sub is not None
+    assert set(subs.load_snapshots(store, sub.id)) == {"t_src:soon", "t_src:later", "t_src:doomed"}
+    others = {r.id for r in store.iter_records() if r.id != "t_src:doomed"}
+    store.mark_missing("t_src", others, withdraw_after=1)
+    drain_outbox(store, backend)
+
+    now = utcnow()
+    assert send_digests(mail_settings, "weekly", now, store=store, backend=backend) == 1
+    assert "Doomed Fair" in text_of(digests_to(mailbox, "advisor@example.org")[-1])
+    assert subs.load_snapshots(store, sub.id)["t_src:doomed"].gone
+
+    # A week on: the withdrawn fair's snapshot is no longer needed; Soon Fair has ended but
+    # is kept a while in case its organiser changes it.
+    week = now + timedelta(days=7)
+    assert send_digests(mail_settings, "weekly", week, store=store, backend=backend) == 0
+    assert set(subs.load_snapshots(store, sub.id)) == {"t_src:soon", "t_src:later"}
+
+    # Two months on: Soon Fair is long past and forgotten, without a word to the advisor.
+    months = now + timedelta(days=60)
+    assert send_digests(mail_settings, "weekly", months, store=store, backend=backend) == 0
+    assert set(subs.load_snapshots(store, sub.id)) == {"t_src:later"}
+    assert len(digests_to(mailbox, "advisor@example.org")) == 1

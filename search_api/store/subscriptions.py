@@ -338,6 +338,17 @@ def load_snapshots(store: Store, subscription_id: int) -> dict[str, Snapshot]:
         return {r.record_id: _snapshot_from_row(r) for r in rows}
 
 
+def delete_snapshots(store: Store, subscription_id: int, record_ids: list[str]) -> None:
+    with store.session() as s, s.begin():
+        for chunk in (record_ids[i : i + 500] for i in range(0, len(record_ids), 500)):
+            s.execute(
+                delete(SentItemRow).where(
+                    SentItemRow.subscription_id == subscription_id,
+                    SentItemRow.record_id.in_(chunk),
+                )
+            )
+
+
 def _put_snapshots(s: Any, subscription_id: int, snaps: list[Snapshot], now: datetime) -> None:
     for snap in snaps:
         row = s.get(SentItemRow, (subscription_id, snap.record_id))
