@@ -143,3 +143,14 @@ def test_the_cache_is_bounded_and_can_be_turned_off(
         for _ in range(3):
             assert c.get("/api/v1/search", params={"q": "coffee"}).json()["total"] == 1
     assert counting.searches == 3
+
+
+def test_kept_answers_are_bounded_in_bytes_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from search_api.routers.search import _Answer, _Answers
+
+    monkeypatch.setattr(_Answers, "MAX_BYTES", 1000)
+    answers = _Answers()
+    for n in range(5):
+        answers.put(("/api/v1/search", b"q=%d" % n, 1), _Answer(b"x" * 300, f'"{n}"'), 100)
+    kept = [n for n in range(5) if answers.get(("/api/v1/search", b"q=%d" % n, 1))]
+    assert kept == [2, 3, 4]  # 900 bytes; the oldest two went

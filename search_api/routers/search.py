@@ -89,6 +89,31 @@ class _Answer:
         return Response(body, media_type="application/json", headers=headers)
 
 
+class _Answers:
+    """Answers by request, least recently used out first, bounded in number and in bytes."""
+
+    MAX_BYTES = 64 * 1024 * 1024  # a page of 100 long items is ~200 kB
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple[str, bytes, int], _Answer] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple[str, bytes, int]) -> _Answer | None:
+        answer = self._items.get(key)
+        if answer is not None:
+            self._items.move_to_end(key)
+        return answer
+
+    def put(self, key: tuple[str, bytes, int], answer: _Answer, max_items: int) -> None:
+        if key in self._items:
+            return
+        self._items[key] = answer
+        self._bytes += len(answer.body)
+        while self._items and (len(self._items) > max_items or self._bytes > self.MAX_BYTES):
+            _, old = self._items.popitem(last=False)
+            self._bytes -= len(old.body)
+
+
 async def _answer(request: Request, adjust: Callable[[SearchParams], SearchParams]) -> Response:
     """Search, or reuse the answer to the same request on the same index state.
 
@@ -107,29 +132,25 @@ async def _answer(request: Request, adjust: Callable[[SearchParams], SearchParam
     settings: Settings = state.settings
     memo = backend.memo() if settings.search_cache_size > 0 else None
     key = (request.scope["path"], request.scope["query_string"], date.today().toordinal())
-    cache: OrderedDict[tuple[str, bytes, int], _Answer] | None = None
+    cache: _Answers | None = None
     answer = None
     if memo is not None:
-        cache = memo.setdefault(_MEMO_KEY, OrderedDict())
+        cache = memo.setdefault(_MEMO_KEY, _Answers())
         answer = cache.get(key)
-        if answer is not None:
-            cache.move_to_end(key)
     if answer is None:
         query = service.build_query(adjust(await search_params(request)))
         loop = asyncio.get_running_loop()
         body = await loop.run_in_executor(_searcher_pool(state), _search_encoded, backend, query)
         answer = _Answer(body, f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"')
         if cache is not None:
-            cache[key] = answer
-            while len(cache) > settings.search_cache_size:
-                cache.popitem(last=False)
+            cache.put(key, answer, settings.search_cache_size)
     return answer.response(request)
 
 
 # `async def`: an answer from the memo is served on the event loop (a worker thread hop would
-# cost as much as the answer); a search runs in the thread pool, where tantivy releases the
-# GIL, so one slow search (tens of ms over a million records) does not hold up the answers
-# queued behind it, and two searches use two cores.
+# cost as much as the answer); a search runs on the process's search thread(s), where tantivy
+# releases the GIL, so one slow search (tens of ms over a million records) does not hold up
+# the answers from the memo queued behind it.
 @router.get(
     "/search",
     response_model=SearchResponse,
