@@ -74,7 +74,7 @@ class _Answer:
     gzipped: bytes | None = None
 
     def response(self, request: Request) -> Response:
-        headers = {"ETag": self.etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+        headers = {"ETag": self.etag, "Cache-Control": "no-cache"}
         if_none_match = request.headers.get("if-none-match", "")
         if self.etag in if_none_match or if_none_match.strip() == "*":
             return Response(status_code=304, headers=headers)
@@ -85,7 +85,8 @@ class _Answer:
             if self.gzipped is None:
                 self.gzipped = gzip.compress(body, compresslevel=6, mtime=0)
             body = self.gzipped
-            headers["Content-Encoding"] = "gzip"
+            # GZipMiddleware adds Vary to what it compresses, not to what arrives compressed.
+            headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
         return Response(body, media_type="application/json", headers=headers)
 
 
