@@ -40,7 +40,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from search_api.errors import TradepointError
 from search_api.saved_search import SavedSearch
 from search_api.schema import AnyRecord
-from search_api.store.core import Store, utcnow
+from search_api.store.core import Store, chunks, utcnow
 from search_api.store.tables import Base
 
 if TYPE_CHECKING:
@@ -340,7 +340,7 @@ def load_snapshots(store: Store, subscription_id: int) -> dict[str, Snapshot]:
 
 def delete_snapshots(store: Store, subscription_id: int, record_ids: list[str]) -> None:
     with store.session() as s, s.begin():
-        for chunk in (record_ids[i : i + 500] for i in range(0, len(record_ids), 500)):
+        for chunk in chunks(record_ids, 500):
             s.execute(
                 delete(SentItemRow).where(
                     SentItemRow.subscription_id == subscription_id,

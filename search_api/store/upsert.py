@@ -1,0 +1,193 @@
+"""`Store.upsert_records`: a batch of records written with one statement per kind of write.
+
+Core statements with executemany: the ORM unit of work (identity map, attribute events, one
+object per row and per outbox row) cost more than all the SQL (7k -> 18k records/s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
+
+from search_api.schema import AnyRecord
+from search_api.store.core import UpsertStats, chunks
+from search_api.store.tables import OutboxRow, RecordRow
+
+_RECORDS = RecordRow.__table__
+_OUTBOX = OutboxRow.__table__
+
+# What upsert_records needs to know about the stored version of a record.
+_SELECT_CURRENT = select(
+    _RECORDS.c.id,
+    _RECORDS.c.kind,
+    _RECORDS.c.source_id,
+    _RECORDS.c.data,
+    _RECORDS.c.content_hash,
+    _RECORDS.c.first_seen,
+    _RECORDS.c.last_changed,
+    _RECORDS.c.withdrawn,
+    _RECORDS.c.version,
+)
+# Bind names differ from the column names: SQLAlchemy reserves those for the SET clause.
+_UPDATE_CHANGED = (
+    update(_RECORDS)
+    .where(_RECORDS.c.id == bindparam("b_id"))
+    .values(
+        kind=bindparam("b_kind"),
+        source_id=bindparam("b_source_id"),
+        data=bindparam("b_data"),
+        content_hash=bindparam("b_content_hash"),
+        last_seen=bindparam("b_last_seen"),
+        last_changed=bindparam("b_last_changed"),
+        withdrawn=False,
+        missing_runs=0,
+        version=bindparam("b_version"),
+    )
+)
+_UPDATE_SEEN = (
+    update(_RECORDS)
+    .where(_RECORDS.c.id == bindparam("b_id"))
+    .values(
+        data=bindparam("b_data"),
+        last_seen=bindparam("b_last_seen"),
+        missing_runs=0,
+    )
+)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A record row as the running upsert leaves it, and how that reaches the database:
+    insert (new), update (content changed), touch (only last_seen moved), None (not yet)."""
+
+    write: Literal["insert", "update", "touch"] | None
+    kind: str
+    source_id: str
+    data: str
+    content_hash: str
+    first_seen: datetime
+    last_changed: datetime
+    withdrawn: bool
+    version: int
+
+
+def _write_pending(conn: Connection, pending: dict[str, _Pending], now: datetime) -> None:
+    """One executemany per statement for all rows of an upsert batch."""
+    inserts: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    seen: list[dict[str, Any]] = []
+    for record_id, p in pending.items():
+        if p.write == "insert":
+            inserts.append(
+                {
+                    "id": record_id,
+                    "kind": p.kind,
+                    "source_id": p.source_id,
+                    "data": p.data,
+                    "content_hash": p.content_hash,
+                    "first_seen": p.first_seen,
+                    "last_seen": now,
+                    "last_changed": p.last_changed,
+                    "withdrawn": p.withdrawn,
+                    "missing_runs": 0,
+                    "version": p.version,
+                }
+            )
+        elif p.write == "update":
+            changed.append(
+                {
+                    "b_id": record_id,
+                    "b_kind": p.kind,
+                    "b_source_id": p.source_id,
+                    "b_data": p.data,
+                    "b_content_hash": p.content_hash,
+                    "b_last_seen": now,
+                    "b_last_changed": p.last_changed,
+                    "b_version": p.version,
+                }
+            )
+        elif p.write == "touch":
+            seen.append({"b_id": record_id, "b_data": p.data, "b_last_seen": now})
+    if inserts:
+        conn.execute(insert(_RECORDS), inserts)
+    if changed:
+        conn.execute(_UPDATE_CHANGED, changed)
+    if seen:
+        conn.execute(_UPDATE_SEEN, seen)
+
+
+def upsert_records(conn: Connection, records: Sequence[AnyRecord], now: datetime) -> UpsertStats:
+    """Insert or update `records` by id within the caller's transaction (see Store)."""
+    stats = UpsertStats()
+    if not records:
+        return stats
+    pending: dict[str, _Pending] = {}
+    outbox: list[dict[str, Any]] = []
+    ids = list(dict.fromkeys(r.id for r in records))
+    for chunk in chunks(ids, 500):
+        for row in conn.execute(_SELECT_CURRENT.where(_RECORDS.c.id.in_(chunk))):
+            pending[row.id] = _Pending(
+                write=None,
+                kind=row.kind,
+                source_id=row.source_id,
+                data=row.data,
+                content_hash=row.content_hash,
+                first_seen=row.first_seen,
+                last_changed=row.last_changed,
+                withdrawn=row.withdrawn,
+                version=row.version,
+            )
+    for rec in records:
+        digest = rec.content_fingerprint()
+        cur = pending.get(rec.id)
+        if cur is None or cur.content_hash != digest or cur.withdrawn:
+            first_seen = now if cur is None else cur.first_seen
+            version = 1 if cur is None else cur.version + 1
+            data = rec.model_copy(
+                update={
+                    "first_seen": first_seen,
+                    "last_seen": now,
+                    "last_changed": now,
+                    "content_hash": digest,
+                    "withdrawn": False,
+                    "version": version,
+                }
+            ).model_dump_json()
+            write: Literal["insert", "update"]
+            if cur is None:
+                stats.new += 1
+                write = "insert"
+            else:
+                stats.changed += 1
+                # A row first written by this same batch is still inserted, once.
+                write = "insert" if cur.write == "insert" else "update"
+            pending[rec.id] = _Pending(
+                write=write,
+                kind=rec.kind,
+                source_id=rec.source_id,
+                data=data,
+                content_hash=digest,
+                first_seen=first_seen,
+                last_changed=now,
+                withdrawn=False,
+                version=version,
+            )
+            outbox.append({"record_id": rec.id, "op": "upsert", "created_at": now})
+        else:
+            # Unchanged content: only last_seen moves; the index is not touched.
+            stored = orjson.loads(cur.data)
+            stored["last_seen"] = now.isoformat()
+            cur.data = orjson.dumps(stored).decode()
+            if cur.write is None:
+                cur.write = "touch"
+            stats.unchanged += 1
+    _write_pending(conn, pending, now)
+    if outbox:
+        conn.execute(insert(_OUTBOX), outbox)
+    return stats
