@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from search_api.schema import parse_record
+from search_api.search import elastic_index as X
 from search_api.search import queries as Q
 from search_api.search.base import FACET_FIELDS, SearchQuery
 
@@ -68,26 +69,26 @@ def filters(**kw: Any) -> list[dict[str, Any]]:
 
 
 def test_settings_fold_ascii_without_stemming() -> None:
-    analysis = Q.index_settings()["analysis"]
-    analyzer = analysis["analyzer"][Q.ANALYZER]
+    analysis = X.index_settings()["analysis"]
+    analyzer = analysis["analyzer"][X.ANALYZER]
     assert analyzer["filter"] == ["lowercase", "asciifolding"]
     tokenizer = analysis["tokenizer"][analyzer["tokenizer"]]
     assert tokenizer == {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"}
-    assert "refresh_interval" not in Q.index_settings()
-    assert Q.index_settings(building=True)["refresh_interval"] == "-1"
+    assert "refresh_interval" not in X.index_settings()
+    assert X.index_settings(building=True)["refresh_interval"] == "-1"
 
 
-@pytest.mark.parametrize("kind", Q.KINDS)
+@pytest.mark.parametrize("kind", X.KINDS)
 def test_mappings_common_fields(kind: str) -> None:
-    m = Q.mappings(kind)
+    m = X.mappings(kind)
     assert m["dynamic"] == "strict"
     props = m["properties"]
     for name in ("id", "kind", "markets", "sectors", "hs_codes"):
         assert props[name] == {"type": "keyword"}, name
-    for name in Q.TEXT_FIELDS:
+    for name in X.TEXT_FIELDS:
         text = props[name]
         assert text["type"] == "text"
-        assert text["analyzer"] == Q.ANALYZER
+        assert text["analyzer"] == X.ANALYZER
         subs = {k: v.get("analyzer") for k, v in text["fields"].items() if v["type"] == "text"}
         assert subs == {"en": "english", "fr": "french", "es": "spanish"}
     assert props["title"]["fields"]["keyword"]["type"] == "keyword"
@@ -96,40 +97,40 @@ def test_mappings_common_fields(kind: str) -> None:
 
 
 def test_mappings_per_kind() -> None:
-    fair = Q.mappings("fair")["properties"]
+    fair = X.mappings("fair")["properties"]
     assert fair["date_start"]["type"] == fair["date_end"]["type"] == "date"
     assert fair["status"] == {"type": "keyword"}
     assert "instruments" not in fair and "eligible" not in fair
-    req = Q.mappings("requirement")["properties"]
+    req = X.mappings("requirement")["properties"]
     assert {"date_start", "status", "eligible"} <= set(req)
-    fin = Q.mappings("finance")["properties"]
+    fin = X.mappings("finance")["properties"]
     assert "date_start" not in fin
     assert fin["min_value"] == {"type": "double"}
     assert {"instruments", "provider_type", "sme_focus", "max_currency", "eligible"} <= set(fin)
     with pytest.raises(ValueError):
-        Q.mappings("event")
+        X.mappings("event")
 
 
 def test_every_document_field_is_mapped() -> None:
     for record in (FAIR, REQ, FIN):
-        doc = Q.document(record)
-        assert set(doc) <= set(Q.mappings(record.kind)["properties"]), record.kind
+        doc = X.document(record)
+        assert set(doc) <= set(X.mappings(record.kind)["properties"]), record.kind
 
 
 def test_documents() -> None:
-    fair = Q.document(FAIR)
+    fair = X.document(FAIR)
     assert (fair["date_start"], fair["date_end"]) == ("2025-09-12", "2025-09-14")
     assert fair["status"] == "rescheduled"
     assert fair["text"] == ["Long text", "Besançon", "Micropolis"]
     assert fair["record"] == FAIR.model_dump(mode="json")
     assert fair["withdrawn"] is False
-    req = Q.document(REQ)
+    req = X.document(REQ)
     # effective date wins over the published one
     assert req["date_start"] == req["date_end"] == "2025-07-01"
     assert req["eligible"] == ["KE"]
     assert "European Commission" in req["text"]
-    fin = Q.document(FIN)
-    assert fin["eligible"] == [Q.OPEN_TO_ALL]  # no restriction: open to every exporter
+    fin = X.document(FIN)
+    assert fin["eligible"] == [X.OPEN_TO_ALL]  # no restriction: open to every exporter
     assert (fin["min_value"], fin["min_currency"]) == (10000.0, "USD")
     assert fin["max_value"] is None
     assert fin["sme_focus"] is True and fin["provider_type"] == "eca"
@@ -137,9 +138,9 @@ def test_documents() -> None:
 
 
 def test_names() -> None:
-    assert Q.index_name("tp", "fair", 3) == "tp-fair-v3"
-    assert Q.kind_alias("tp", "finance") == "tp-finance"
-    assert Q.read_alias("tp") == "tp-all"
+    assert X.index_name("tp", "fair", 3) == "tp-fair-v3"
+    assert X.kind_alias("tp", "finance") == "tp-finance"
+    assert X.read_alias("tp") == "tp-all"
 
 
 # --------------------------------------------------------------------------- bulk and aliases
@@ -147,20 +148,20 @@ def test_names() -> None:
 
 def test_bulk_index_ops_last_version_wins_and_other_kinds_cleared() -> None:
     renamed = FAIR.model_copy(update={"title": "second"})
-    target = {k: f"tp-{k}" for k in Q.KINDS}
-    ops = Q.bulk_index_ops([FAIR, REQ, renamed], target)
+    target = {k: f"tp-{k}" for k in X.KINDS}
+    ops = X.bulk_index_ops([FAIR, REQ, renamed], target)
     heads = [op for op in ops if "title" not in op]
     assert {"index": {"_index": "tp-fair", "_id": "f1"}} in heads
     assert {"delete": {"_index": "tp-requirement", "_id": "f1"}} in heads
     assert {"delete": {"_index": "tp-finance", "_id": "f1"}} in heads
     docs = [op for op in ops if "title" in op]
     assert [d["title"] for d in docs] == ["second", "Coffee labelling"]
-    plain = Q.bulk_index_ops([FAIR], target, cross_kind_deletes=False)
-    assert plain == [{"index": {"_index": "tp-fair", "_id": "f1"}}, Q.document(FAIR)]
+    plain = X.bulk_index_ops([FAIR], target, cross_kind_deletes=False)
+    assert plain == [{"index": {"_index": "tp-fair", "_id": "f1"}}, X.document(FAIR)]
 
 
 def test_bulk_delete_ops() -> None:
-    ops = Q.bulk_delete_ops(["a", "b", "a"], ["x", "y"])
+    ops = X.bulk_delete_ops(["a", "b", "a"], ["x", "y"])
     assert ops == [
         {"delete": {"_index": "x", "_id": "a"}},
         {"delete": {"_index": "y", "_id": "a"}},
@@ -170,18 +171,18 @@ def test_bulk_delete_ops() -> None:
 
 
 def test_swap_actions_are_all_or_nothing() -> None:
-    old = {k: f"tp-{k}-v1" for k in Q.KINDS}
-    new = {k: f"tp-{k}-v2" for k in Q.KINDS}
-    actions = Q.swap_actions("tp", old, new, "tp-building-1")
+    old = {k: f"tp-{k}-v1" for k in X.KINDS}
+    new = {k: f"tp-{k}-v2" for k in X.KINDS}
+    actions = X.swap_actions("tp", old, new, "tp-building-1")
     removes = [a["remove"] for a in actions if "remove" in a]
     adds = [a["add"] for a in actions if "add" in a]
     assert all(r["must_exist"] is True for r in removes)
     assert {(a["index"], a["alias"]) for a in adds} == {
-        (new[k], alias) for k in Q.KINDS for alias in (f"tp-{k}", "tp-all")
+        (new[k], alias) for k in X.KINDS for alias in (f"tp-{k}", "tp-all")
     }
     assert {(r["index"], r["alias"]) for r in removes} == {
-        (old[k], alias) for k in Q.KINDS for alias in (f"tp-{k}", "tp-all")
-    } | {(new[k], "tp-building-1") for k in Q.KINDS}
+        (old[k], alias) for k in X.KINDS for alias in (f"tp-{k}", "tp-all")
+    } | {(new[k], "tp-building-1") for k in X.KINDS}
 
 
 # --------------------------------------------------------------------------- text
@@ -278,7 +279,7 @@ def test_finance_filters() -> None:
     ]
     (origins,) = filters(origins=("ke", "EU"))
     assert origins["bool"]["should"] == [
-        {"terms": {"eligible": ["KE", "EU", Q.OPEN_TO_ALL]}},
+        {"terms": {"eligible": ["KE", "EU", X.OPEN_TO_ALL]}},
         {"term": {"kind": "fair"}},
     ]
 

@@ -1,6 +1,6 @@
 """Scale-out search backend on Elasticsearch 8 (the only module that imports `elasticsearch`).
 
-Layout (request bodies are built by the pure functions in `queries.py`)::
+Layout (request bodies are built by the pure functions in `elastic_index.py` and `queries.py`)::
 
     {prefix}-fair-v7  {prefix}-requirement-v7  {prefix}-finance-v7   versioned indices
     {prefix}-fair     {prefix}-requirement     {prefix}-finance      write alias per kind
@@ -36,6 +36,7 @@ from elasticsearch import ApiError, Elasticsearch
 
 from search_api.errors import SearchUnavailable, TradepointError
 from search_api.schema import AnyRecord
+from search_api.search import elastic_index as X
 from search_api.search import queries as Q
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 from search_api.settings import Settings
@@ -85,7 +86,7 @@ class IndexState:
 def parse_state(prefix: str, aliases: dict[str, Any]) -> IndexState:
     """Read an `indices.get_alias(index="{prefix}-*")` answer; other deployments' indices
     whose names merely start with the prefix are ignored."""
-    name_re = re.compile(rf"^{re.escape(prefix)}-({'|'.join(Q.KINDS)})-v(\d+)$")
+    name_re = re.compile(rf"^{re.escape(prefix)}-({'|'.join(X.KINDS)})-v(\d+)$")
     marker_re = re.compile(rf"^{re.escape(prefix)}-building-(\d+)$")
     state = IndexState()
     for index, info in aliases.items():
@@ -95,7 +96,7 @@ def parse_state(prefix: str, aliases: dict[str, Any]) -> IndexState:
         kind, version = m.group(1), int(m.group(2))
         state.versions[index] = version
         for alias in (info or {}).get("aliases") or {}:
-            if alias == Q.kind_alias(prefix, kind):
+            if alias == X.kind_alias(prefix, kind):
                 state.live[kind] = index
             elif mm := marker_re.match(alias):
                 state.building[index] = int(mm.group(1))
@@ -142,8 +143,8 @@ class ElasticBackend(SearchBackend):
                 code="bad_setting",
             ) from exc
         self._ready = False
-        self.read_alias = Q.read_alias(prefix)
-        self.kind_aliases = {kind: Q.kind_alias(prefix, kind) for kind in Q.KINDS}
+        self.read_alias = X.read_alias(prefix)
+        self.kind_aliases = {kind: X.kind_alias(prefix, kind) for kind in X.KINDS}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -173,8 +174,8 @@ class ElasticBackend(SearchBackend):
             f"creating index {name}",
             self._es.indices.create,
             index=name,
-            settings=Q.index_settings(building=building),
-            mappings=Q.mappings(kind),
+            settings=X.index_settings(building=building),
+            mappings=X.mappings(kind),
             aliases={alias: {} for alias in aliases},
         )
 
@@ -184,10 +185,10 @@ class ElasticBackend(SearchBackend):
             return
         state = self._state()
         version = max(state.versions.values(), default=0) + 1
-        for kind in Q.KINDS:
+        for kind in X.KINDS:
             if kind in state.live:
                 continue
-            name = Q.index_name(self.prefix, kind, version)
+            name = X.index_name(self.prefix, kind, version)
             try:
                 self._create_index(name, kind, [self.kind_aliases[kind], self.read_alias], False)
                 log.info("created search index %s", name)
@@ -249,7 +250,7 @@ class ElasticBackend(SearchBackend):
         self._ensure()
         self._refuse_during_rebuild()
         for chunk in _batched(latest, self.bulk_chunk):
-            self._bulk(Q.bulk_index_ops(chunk, self.kind_aliases), refresh=True)
+            self._bulk(X.bulk_index_ops(chunk, self.kind_aliases), refresh=True)
 
     def delete(self, ids: Sequence[str]) -> None:
         unique = list(dict.fromkeys(ids))
@@ -258,7 +259,7 @@ class ElasticBackend(SearchBackend):
         self._ensure()
         self._refuse_during_rebuild()
         for chunk in _batched(unique, self.bulk_chunk):
-            self._bulk(Q.bulk_delete_ops(chunk, self.kind_aliases.values()), refresh=True)
+            self._bulk(X.bulk_delete_ops(chunk, self.kind_aliases.values()), refresh=True)
 
     def rebuild(self, records: Iterable[AnyRecord]) -> int:
         self._ensure()
@@ -273,7 +274,7 @@ class ElasticBackend(SearchBackend):
         version = max(state.versions.values(), default=0) + 1
         started = int(time.time())
         marker = f"{self.prefix}-building-{started}"
-        new = {kind: Q.index_name(self.prefix, kind, version) for kind in Q.KINDS}
+        new = {kind: X.index_name(self.prefix, kind, version) for kind in X.KINDS}
         created: list[str] = []
         slow = self._es.options(request_timeout=self.rebuild_timeout)
         try:
@@ -283,7 +284,7 @@ class ElasticBackend(SearchBackend):
             # records are read only now, after the marker exists: a change a writer applied
             # before the marker appeared is already in the system of record we read
             for chunk in _batched(records, self.bulk_chunk):
-                ops = Q.bulk_index_ops(chunk, new, cross_kind_deletes=False)
+                ops = X.bulk_index_ops(chunk, new, cross_kind_deletes=False)
                 self._bulk(ops, refresh=False, timeout=self.rebuild_timeout)
             targets = ",".join(created)
             self._call(
@@ -294,7 +295,7 @@ class ElasticBackend(SearchBackend):
             )
             self._call("refreshing new indices", slow.indices.refresh, index=targets)
             total = int(self._call("counting", slow.count, index=targets)["count"])
-            actions = Q.swap_actions(self.prefix, state.live, new, marker)
+            actions = X.swap_actions(self.prefix, state.live, new, marker)
             self._call("swapping aliases", slow.indices.update_aliases, actions=actions)
         except BaseException:
             if created:
