@@ -32,7 +32,7 @@ from jinja2 import pass_context
 from starlette.requests import Request
 from starlette.responses import Response
 
-from search_api import markets
+from search_api import articles, markets
 
 LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français", "es": "Español"}
 DEFAULT_LANGUAGE = "en"
@@ -318,52 +318,6 @@ def market_name(ctx: Any, code: str | None) -> str:
     return markets.market_name(code, _lang(ctx)) if code else ""
 
 
-# French puts an article before most country names ("vers la France", "vers le Kenya"); these
-# are the usual exceptions to "feminine when it ends in -e".
-_FR_NO_ARTICLE = frozenset(
-    [
-        "Bahreïn",
-        "Chypre",
-        "Cuba",
-        "Djibouti",
-        "Haïti",
-        "Israël",
-        "Macao",
-        "Madagascar",
-        "Malte",
-        "Maurice",
-        "Monaco",
-        "Nauru",
-        "Oman",
-        "Singapour",
-        "Taïwan",
-        "Tuvalu",
-        "Kiribati",
-    ]
-)
-_FR_MASCULINE_E = frozenset(["Belize", "Cambodge", "Mexique", "Mozambique", "Suriname", "Zimbabwe"])
-_FR_SINGULAR_S = frozenset(["Honduras", "Laos", "Bélarus"])
-
-
-def french_article(name: str) -> str:
-    """`name` with its French definite article: "la France", "l'Allemagne", "les Pays-Bas"."""
-    head = name.split(",")[0].split(" ")[0]
-    if head in _FR_NO_ARTICLE or head.startswith(("Saint", "Hong", "Trinité", "Sao")):
-        return name
-    if (head.endswith("s") and head not in _FR_SINGULAR_S) or head.startswith("Îles"):
-        return f"les {name}"
-    if head[:1].upper() in "AEIOUÉÈÊÎÏÔÛÜY":
-        return f"l\u2019{name}"
-    feminine = head.endswith(("e", "ion", "té")) and head not in _FR_MASCULINE_E
-    return f"{'la' if feminine else 'le'} {name}"
-
-
-def _spanish_article(name: str) -> str:
-    """Blocs take an article in Spanish ("la Unión Europea", "el Mercosur"); countries do not."""
-    head = name.split(" ")[0]
-    return f"{'la' if head.endswith(('a', 'ión', 'dad')) else 'el'} {name}"
-
-
 EXPORT_TO = N_("Export to %(market)s")
 
 
@@ -372,9 +326,9 @@ def export_to_in(lang: str, code: str) -> str:
     Mercosur": the market page's title, with the articles each language needs."""
     name = markets.market_name(code, lang)
     if lang == "fr":
-        name = french_article(name)
+        name = articles.french(name)
     elif lang == "es" and markets.is_bloc(code):
-        name = _spanish_article(name)
+        name = articles.spanish_bloc(name)
     text = translations(lang).gettext(EXPORT_TO) % {"market": name}
     return text.replace(" a el ", " al ") if lang == "es" else text
 

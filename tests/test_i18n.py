@@ -18,7 +18,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
-from search_api import i18n
+from search_api import articles, i18n
 from search_api.schema import parse_record
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
@@ -400,10 +400,10 @@ def test_export_to_uses_each_languages_articles() -> None:
     assert i18n.export_to_in("es", "FR") == "Exportar a Francia"
     assert i18n.export_to_in("es", "EU") == "Exportar a la Unión Europea"
     assert i18n.export_to_in("es", "MERCOSUR") == "Exportar al Mercosur"
-    assert i18n.french_article("France") == "la France"
-    assert i18n.french_article("Kenya") == "le Kenya"
-    assert i18n.french_article("États-Unis") == "les États-Unis"
-    assert i18n.french_article("Allemagne") == "l’Allemagne"
-    assert i18n.french_article("Mexique") == "le Mexique"
-    assert i18n.french_article("Cuba") == "Cuba"
-    assert i18n.french_article("Communauté andine") == "la Communauté andine"
+    assert articles.french("France") == "la France"
+    assert articles.french("Kenya") == "le Kenya"
+    assert articles.french("États-Unis") == "les États-Unis"
+    assert articles.french("Allemagne") == "l’Allemagne"
+    assert articles.french("Mexique") == "le Mexique"
+    assert articles.french("Cuba") == "Cuba"
+    assert articles.french("Communauté andine") == "la Communauté andine"
