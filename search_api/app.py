@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from search_api import web, web_agency
+from search_api import web, web_agency, web_agency_records
 from search_api.errors import TradepointError
 from search_api.routers import (
     feeds,
@@ -152,6 +152,7 @@ def create_app(
         records_write,
         web,
         web_agency,
+        web_agency_records,
     ):
         app.include_router(module.router)
     app.add_middleware(SessionMiddleware, **web_agency.session_options(settings))
