@@ -185,7 +185,11 @@ WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(base: str, paths: list[str], seconds: int, connections: int) -> dict[str, float]:
+def wrk(
+    base: str, paths: list[str], seconds: int, connections: int, delay_ms: float = 0
+) -> dict[str, float]:
+    """Closed loop: each connection sends its next request when the answer arrives, or
+    `delay_ms` after it (a lower offered load; the delay is not counted as latency)."""
     script = (
         "paths = {"
         + ",".join(f'"{p}"' for p in paths)
@@ -197,6 +201,7 @@ def wrk(base: str, paths: list[str], seconds: int, connections: int) -> dict[str
             "request = function()\n  i = i % #paths + 1\n"
             '  return wrk.format("GET", paths[i])\nend\n'
         )
+        + (f"function delay()\n  return {delay_ms:.1f}\nend\n" if delay_ms else "")
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
@@ -253,6 +258,11 @@ def over_http(
         try:
             wrk(base, paths, 3, connections)  # warm-up
             out[name] = wrk(base, paths, seconds, connections)
+            # Latency below saturation: about half the throughput just measured.
+            half = out[name]["requests_per_s"] / 2
+            out[f"{name}_at_half_load"] = wrk(
+                base, paths, seconds, connections, delay_ms=1000 * connections / half
+            )
             out[f"{name}_api_rss_mb"] = peak_rss_mb(proc)
         finally:
             stop(proc)
