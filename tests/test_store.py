@@ -101,9 +101,15 @@ def test_records_missing_for_several_runs_are_withdrawn_not_deleted(store: Store
     store.upsert_records([fair(), fair(id="t_src:2")], now=T0)
     for _ in range(2):
         assert store.mark_missing("t_src", {"t_src:1"}, withdraw_after=3) == 0
+    store.ack_outbox([row_id for row_id, _, _ in store.fetch_outbox()])
     assert store.mark_missing("t_src", {"t_src:1"}, withdraw_after=3) == 1
     gone = store.get_record("t_src:2")
-    assert gone is not None and gone.withdrawn
+    assert gone is not None and gone.withdrawn and gone.version == 2
+    assert gone.last_changed is not None and gone.last_changed > T0
+    assert [rid for _, rid, _ in store.fetch_outbox()] == ["t_src:2"]  # the index hears of it
+    kept = store.get_record("t_src:1")
+    assert kept is not None and not kept.withdrawn and kept.version == 1
+    assert store.mark_missing("t_src", {"t_src:1"}, withdraw_after=3) == 0  # counted once
     # It comes back when the source publishes it again.
     store.upsert_records([fair(id="t_src:2")], now=T2)
     back = store.get_record("t_src:2")

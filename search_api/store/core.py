@@ -6,7 +6,6 @@ lag or be rebuilt but never misses a change.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections.abc import Iterator, Sequence
@@ -15,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, select, update
+import orjson
+from sqlalchemy import bindparam, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -348,27 +348,61 @@ class Store:
         """After a successful run: count a miss for every record of the source the run did not
         yield, and withdraw (never delete) those missing `withdraw_after` runs in a row."""
         now = utcnow()
-        withdrawn = 0
-        with self.session() as s, s.begin():
-            rows = s.scalars(
-                select(RecordRow).where(
-                    RecordRow.source_id == source_id, RecordRow.withdrawn.is_(False)
+        rec = RecordRow.__table__
+        with self.engine.begin() as conn:
+            # Only ids and counters first: every crawl runs this over all of a source's records,
+            # and the stored JSON is needed only for the few withdrawn now.
+            missing = [
+                (row.id, row.missing_runs + 1)
+                for row in conn.execute(
+                    select(rec.c.id, rec.c.missing_runs).where(
+                        rec.c.source_id == source_id, rec.c.withdrawn.is_(False)
+                    )
                 )
-            ).all()
-            for row in rows:
-                if row.id in seen_ids:
-                    continue
-                row.missing_runs += 1
-                if row.missing_runs >= withdraw_after:
-                    data = json.loads(row.data)
-                    data["withdrawn"] = True
-                    data["last_changed"] = now.isoformat()
-                    data["version"] = row.version + 1
-                    row.data = json.dumps(data, ensure_ascii=False)
-                    row.withdrawn, row.last_changed, row.version = True, now, row.version + 1
-                    s.add(OutboxRow(record_id=row.id, op="upsert", created_at=now))
-                    withdrawn += 1
-        return withdrawn
+                if row.id not in seen_ids
+            ]
+            if not missing:
+                return 0
+            conn.execute(
+                update(rec)
+                .where(rec.c.id == bindparam("b_id"))
+                .values(missing_runs=bindparam("b_missing")),
+                [{"b_id": rid, "b_missing": n} for rid, n in missing],
+            )
+            gone = [rid for rid, n in missing if n >= withdraw_after]
+            for chunk in chunks(gone, 500):
+                rows = conn.execute(
+                    select(rec.c.id, rec.c.data, rec.c.version).where(rec.c.id.in_(chunk))
+                ).all()
+                conn.execute(
+                    update(rec)
+                    .where(rec.c.id == bindparam("b_id"))
+                    .values(
+                        data=bindparam("b_data"),
+                        withdrawn=True,
+                        last_changed=now,
+                        version=bindparam("b_version"),
+                    ),
+                    [
+                        {
+                            "b_id": row.id,
+                            "b_data": _withdrawn_json(row.data, now, row.version + 1),
+                            "b_version": row.version + 1,
+                        }
+                        for row in rows
+                    ],
+                )
+                conn.execute(
+                    insert(OutboxRow.__table__),
+                    [{"record_id": row.id, "op": "upsert", "created_at": now} for row in rows],
+                )
+            return len(gone)
+
+
+def _withdrawn_json(data: str, now: datetime, version: int) -> str:
+    record = orjson.loads(data)
+    record.update(withdrawn=True, last_changed=now.isoformat(), version=version)
+    return orjson.dumps(record).decode()
 
 
 def _alive(pid: int) -> bool:
