@@ -21,10 +21,11 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from search_api.email_messages import CONTEXT, EMAIL_MESSAGES
 from search_api.errors import TradepointError
+from search_api.i18n import translations
 from search_api.saved_search import SavedSearch
 from search_api.settings import Settings
 from search_api.store.subscriptions import LANGUAGES
@@ -52,12 +53,6 @@ class MailError(TradepointError):
 
 
 @lru_cache(maxsize=8)
-def _messages(templates_dir: Path) -> dict[str, dict[str, str]]:
-    data = yaml.safe_load((templates_dir / "email" / "messages.yml").read_text(encoding="utf-8"))
-    return {lang: {str(k): str(v) for k, v in data[lang].items()} for lang in data}
-
-
-@lru_cache(maxsize=8)
 def _env(templates_dir: Path) -> Environment:
     # Autoescape the HTML templates only: record titles come from crawled pages.
     env = Environment(
@@ -73,27 +68,26 @@ def _env(templates_dir: Path) -> Environment:
 
 @dataclass(frozen=True)
 class Strings:
-    """The email strings of one language; a missing key falls back to English."""
+    """The email strings (`email_messages.py`) in one language, called by key."""
 
     lang: str
-    table: dict[str, str]
-    fallback: dict[str, str]
 
     def __call__(self, key: str, **kw: Any) -> str:
-        raw = self.table.get(key) or self.fallback.get(key) or key
-        return raw.format(**kw) if kw else raw
+        message = EMAIL_MESSAGES.get(key)
+        if message is None:
+            return key
+        text = translations(self.lang).pgettext(CONTEXT, message)
+        return text % kw if kw else text
 
     def status(self, value: str | None) -> str:
         if not value:
             return self("none")
         key = f"status_{value}"
-        return self(key) if key in self.fallback else value.replace("_", " ")
+        return self(key) if key in EMAIL_MESSAGES else value.replace("_", " ")
 
 
 def strings(settings: Settings, lang: str) -> Strings:
-    table = _messages(settings.templates_dir)
-    lang = lang if lang in LANGUAGES and lang in table else "en"
-    return Strings(lang, table[lang], table["en"])
+    return Strings(lang if lang in LANGUAGES else "en")
 
 
 def market_label(code: str, lang: str) -> str:

@@ -1,0 +1,67 @@
+"""The strings of Tradepoint's emails, by key, in English; their translations live in the
+Babel catalogues with the web pages' (context "email": an email's "Cancelled" heads a list,
+a web page's labels one record, and French and Spanish say them differently)."""
+
+from __future__ import annotations
+
+CONTEXT = "email"
+
+
+def pgettext(context: str, message: str) -> str:
+    """Marks `message` for extraction under `context` (babel.cfg); it is translated when an
+    email is rendered (`search_api.mail.Strings`)."""
+    return message
+
+
+EMAIL_MESSAGES: dict[str, str] = {
+    "confirm_subject": pgettext("email", "Confirm your Tradepoint subscription"),
+    "confirm_intro": pgettext(
+        "email",
+        "Someone, hopefully you, asked Tradepoint to email %(email)s a %(frequency)s digest of "
+        "changes to:",
+    ),
+    "confirm_action": pgettext("email", "Confirm the subscription"),
+    "confirm_ignore": pgettext(
+        "email", "If you did not ask for this, ignore this email: nothing more will be sent to you."
+    ),
+    "confirm_expires": pgettext("email", "The link is valid for 7 days."),
+    "digest_subject_one": pgettext("email", "Tradepoint: 1 update to your alert"),
+    "digest_subject_many": pgettext("email", "Tradepoint: %(count)s updates to your alert"),
+    "digest_intro": pgettext("email", "What changed since our last email about:"),
+    "section_cancelled": pgettext("email", "Cancelled"),
+    "section_changed": pgettext("email", "Changed"),
+    "section_new": pgettext("email", "New"),
+    "section_gone": pgettext("email", "No longer listed by the source"),
+    "field_title": pgettext("email", "title"),
+    "field_dates": pgettext("email", "dates"),
+    "field_status": pgettext("email", "status"),
+    "field_venue": pgettext("email", "venue"),
+    "field_city": pgettext("email", "city"),
+    "was_now": pgettext("email", "was %(old)s, now %(new)s"),
+    "none": pgettext("email", "none"),
+    "details": pgettext("email", "Details"),
+    "unsubscribe": pgettext("email", "Unsubscribe"),
+    "manage": pgettext("email", "Manage this subscription"),
+    "feed": pgettext("email", "Calendar feed"),
+    "why": pgettext(
+        "email", "You receive this email because %(email)s subscribed to Tradepoint alerts."
+    ),
+    "daily": pgettext("email", "daily"),
+    "weekly": pgettext("email", "weekly"),
+    "kind_fair": pgettext("email", "Trade fairs"),
+    "kind_requirement": pgettext("email", "Market-access requirements"),
+    "kind_finance": pgettext("email", "Export finance"),
+    "in_markets": pgettext("email", "in %(markets)s"),
+    "in_sectors": pgettext("email", "sectors: %(sectors)s"),
+    "hs": pgettext("email", "HS %(code)s"),
+    "words": pgettext("email", "matching “%(q)s”"),
+    "next_days": pgettext("email", "in the next %(n)s days"),
+    "from_date": pgettext("email", "from %(date)s"),
+    "to_date": pgettext("email", "until %(date)s"),
+    "upcoming": pgettext("email", "upcoming"),
+    "status_scheduled": pgettext("email", "scheduled"),
+    "status_rescheduled": pgettext("email", "rescheduled"),
+    "status_postponed": pgettext("email", "postponed"),
+    "status_cancelled": pgettext("email", "cancelled"),
+    "status_moved_online": pgettext("email", "moved online"),
+}
