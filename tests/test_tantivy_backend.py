@@ -350,3 +350,14 @@ def test_concurrent_writer_processes(root: Path, backend: TantivyBackend) -> Non
         assert p.returncode == 0, err
     wait_reload()
     assert backend.count() == 45
+
+
+@pytest.mark.parametrize("name", ["nope", "base", "indexer", "queries", "tantivy_schema", "../x"])
+def test_a_setting_naming_no_backend_is_refused_clearly(tmp_path: Path, name: str) -> None:
+    from search_api.errors import TradepointError
+    from search_api.search import create_backend
+    from search_api.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, search_backend=name)
+    with pytest.raises(TradepointError, match="exposes create"):
+        create_backend(settings)

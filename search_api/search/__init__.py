@@ -24,17 +24,23 @@ def backend_name(settings: Settings) -> str:
 
 def create_backend(settings: Settings) -> SearchBackend:
     name = backend_name(settings)
-    if not name.isidentifier() or name in ("base", "indexer"):
-        raise TradepointError(f"unknown search backend {name!r}", code="bad_setting")
+    unknown = TradepointError(
+        f"unknown search backend {name!r}: TRADEPOINT_SEARCH_BACKEND names a module in "
+        "search_api/search/ that exposes create(settings) (tantivy or elastic)",
+        code="backend_unavailable",
+        status_code=503,
+    )
+    if not name.isidentifier():
+        raise unknown
     try:
         module = importlib.import_module(f"search_api.search.{name}")
     except ModuleNotFoundError as exc:
         if exc.name != f"search_api.search.{name}":
             raise
-        raise TradepointError(
-            f"unknown search backend {name!r}: TRADEPOINT_SEARCH_BACKEND names a module in "
-            "search_api/search/ (tantivy or elastic)",
-            code="backend_unavailable",
-            status_code=503,
-        ) from exc
-    return module.create(settings)
+        raise unknown from exc
+    # The package also holds the backends' helper modules (base, indexer, queries, ...):
+    # what makes a module a backend is its factory, not a list of names to refuse.
+    create = getattr(module, "create", None)
+    if not callable(create):
+        raise unknown
+    return create(settings)
