@@ -212,33 +212,33 @@ def query_terms(q: str | None) -> list[str]:
     return list(dict.fromkeys(tokens))[:MAX_QUERY_TERMS]
 
 
-def _hs_query(schema: tantivy.Schema, hs: str) -> Query:
+def _hs_query(hs: str) -> Query:
     code = "".join(ch for ch in hs if not ch.isspace() and ch != ".")
     if not code or not code.isascii() or not code.isdigit():
         return Query.empty_query()
     # codes tagged on a record that are a prefix of the asked code ("09" for "090121") ...
-    up = Query.term_set_query(schema, "hs_codes", [code[:i] for i in range(1, len(code) + 1)])
+    up = Query.term_set_query(SCHEMA, "hs_codes", [code[:i] for i in range(1, len(code) + 1)])
     # ... or that the asked code is a prefix of ("090111" for "09"); digits only, regex-safe
-    down = Query.regex_query(schema, "hs_codes", f"{code}[0-9]+")
+    down = Query.regex_query(SCHEMA, "hs_codes", f"{code}[0-9]+")
     return Query.boolean_query([(Occur.Should, up), (Occur.Should, down)])
 
 
-def _finance_filters(schema: tantivy.Schema, query: SearchQuery) -> list[Query]:
+def _finance_filters(query: SearchQuery) -> list[Query]:
     filters: list[Query] = []
     for attr, field in FINANCE_TERM_FIELDS.items():
         values = [v.strip() for v in getattr(query, attr) if v and v.strip()]
         if values:
-            filters.append(_terms(schema, field, values))
+            filters.append(_terms(field, values))
     if query.origins:
         codes = [c.strip().upper() for c in query.origins if c and c.strip()]
-        filters.append(Query.term_set_query(schema, "eligible", [*codes, _OPEN_TO_ALL]))
+        filters.append(Query.term_set_query(SCHEMA, "eligible", [*codes, _OPEN_TO_ALL]))
     if query.sme_focus is not None:
-        filters.append(Query.term_query(schema, "sme", "yes" if query.sme_focus else "no"))
+        filters.append(Query.term_query(SCHEMA, "sme", "yes" if query.sme_focus else "no"))
     if query.amount_min is not None or query.amount_max is not None:
         # Overlap of [min_amount, max_amount] with the asked range: exclude programmes whose
         # minimum is above the range or whose maximum is below it, in the asked currency.
         clauses: list[tuple[Occur, Query]] = [
-            (Occur.Must, Query.term_query(schema, "kind", "finance"))
+            (Occur.Must, Query.term_query(SCHEMA, "kind", "finance"))
         ]
         float_type = tantivy.FieldType.Float
         outside: list[tuple[str, Query]] = []
@@ -247,7 +247,7 @@ def _finance_filters(schema: tantivy.Schema, query: SearchQuery) -> list[Query]:
                 (
                     "min_currency",
                     Query.range_query(
-                        schema,
+                        SCHEMA,
                         "min_value",
                         float_type,
                         lower_bound=float(query.amount_max),
@@ -260,7 +260,7 @@ def _finance_filters(schema: tantivy.Schema, query: SearchQuery) -> list[Query]:
                 (
                     "max_currency",
                     Query.range_query(
-                        schema,
+                        SCHEMA,
                         "max_value",
                         float_type,
                         upper_bound=float(query.amount_min),
@@ -270,22 +270,22 @@ def _finance_filters(schema: tantivy.Schema, query: SearchQuery) -> list[Query]:
             )
         for currency_field, out in outside:
             if query.currency:
-                same = Query.term_query(schema, currency_field, query.currency.upper())
+                same = Query.term_query(SCHEMA, currency_field, query.currency.upper())
                 out = Query.boolean_query([(Occur.Must, out), (Occur.Must, same)])
             clauses.append((Occur.MustNot, out))
         filters.append(Query.boolean_query(clauses))
     return filters
 
 
-def _terms(schema: tantivy.Schema, field: str, values: Sequence[str]) -> Query:
+def _terms(field: str, values: Sequence[str]) -> Query:
     """Any of `values` in `field`. A term-set query over one value cost 1.6x a term query."""
     values = list(dict.fromkeys(values))
     if len(values) == 1:
-        return Query.term_query(schema, field, values[0])
-    return Query.term_set_query(schema, field, values)
+        return Query.term_query(SCHEMA, field, values[0])
+    return Query.term_set_query(SCHEMA, field, values)
 
 
-def _date_filters(schema: tantivy.Schema, query: SearchQuery) -> list[Query]:
+def _date_filters(query: SearchQuery) -> list[Query]:
     """Overlap of each record's [date_start, date_end] with [date_from, date_to].
 
     In a bounded window of a few months, a record touching a month that lies wholly inside the
@@ -298,11 +298,11 @@ def _date_filters(schema: tantivy.Schema, query: SearchQuery) -> list[Query]:
     ranges: list[Query] = []
     if lo:  # overlap: end >= from
         ranges.append(
-            Query.range_query(schema, "date_end", tantivy.FieldType.Date, lower_bound=_utc(lo))
+            Query.range_query(SCHEMA, "date_end", tantivy.FieldType.Date, lower_bound=_utc(lo))
         )
     if hi:  # overlap: start <= to
         ranges.append(
-            Query.range_query(schema, "date_start", tantivy.FieldType.Date, upper_bound=_utc(hi))
+            Query.range_query(SCHEMA, "date_start", tantivy.FieldType.Date, upper_bound=_utc(hi))
         )
     if not (lo and hi) or len(months := _months(lo, hi)) > MAX_WINDOW_MONTHS:
         return ranges
@@ -314,17 +314,17 @@ def _date_filters(schema: tantivy.Schema, query: SearchQuery) -> list[Query]:
     partial = [m for m in months if m not in whole]
     edge = Query.boolean_query(
         [
-            (Occur.Must, _terms(schema, "months", [*partial, _LONG])),
+            (Occur.Must, _terms("months", [*partial, _LONG])),
             *((Occur.Must, r) for r in ranges),
         ]
     )
     if not whole:
         return [edge]
-    inside = _terms(schema, "months", whole)
+    inside = _terms("months", whole)
     return [Query.boolean_query([(Occur.Should, inside), (Occur.Should, edge)])]
 
 
-def build_query(query: SearchQuery, schema: tantivy.Schema = SCHEMA) -> tuple[Query, bool]:
+def build_query(query: SearchQuery) -> tuple[Query, bool]:
     """(tantivy query, has_text). Text clauses score with BM25; filters score 0."""
     clauses: list[tuple[Occur, Query]] = []
     terms = query_terms(query.q)
@@ -332,10 +332,10 @@ def build_query(query: SearchQuery, schema: tantivy.Schema = SCHEMA) -> tuple[Qu
         per_field = [
             (
                 Occur.Should,
-                Query.boost_query(Query.term_query(schema, "title", term), TITLE_BOOST),
+                Query.boost_query(Query.term_query(SCHEMA, "title", term), TITLE_BOOST),
             ),
-            (Occur.Should, Query.term_query(schema, "summary", term)),
-            (Occur.Should, Query.term_query(schema, "text", term)),
+            (Occur.Should, Query.term_query(SCHEMA, "summary", term)),
+            (Occur.Should, Query.term_query(SCHEMA, "text", term)),
         ]
         clauses.append((Occur.Must, Query.boolean_query(per_field)))
 
@@ -345,11 +345,11 @@ def build_query(query: SearchQuery, schema: tantivy.Schema = SCHEMA) -> tuple[Qu
         if field == "markets":
             values = [v.upper() for v in values]
         if values:
-            filters.append(_terms(schema, field, values))
+            filters.append(_terms(field, values))
     if query.hs is not None and query.hs.strip():
-        filters.append(_hs_query(schema, query.hs))
-    filters.extend(_finance_filters(schema, query))
-    filters.extend(_date_filters(schema, query))
+        filters.append(_hs_query(query.hs))
+    filters.extend(_finance_filters(query))
+    filters.extend(_date_filters(query))
     if terms and filters:
         # Filters must not change BM25 scores: one constant-score wrapper around all of
         # them (a wrapper per filter cost 1.5 ms on a 50k-hit date window at 1M records).
@@ -361,7 +361,7 @@ def build_query(query: SearchQuery, schema: tantivy.Schema = SCHEMA) -> tuple[Qu
     if not clauses:
         clauses.append((Occur.Must, Query.all_query()))
     if not query.include_withdrawn:
-        clauses.append((Occur.MustNot, Query.term_query(schema, "withdrawn", True)))
+        clauses.append((Occur.MustNot, Query.term_query(SCHEMA, "withdrawn", True)))
     return Query.boolean_query(clauses), bool(terms)
 
 
