@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from search_api.languages import language_code
 from search_api.vocab import (
     FAIR_STATUSES,
     FINANCE_INSTRUMENTS,
@@ -99,7 +100,9 @@ class RecordBase(BaseModel):
     summary: str | None = Field(None, max_length=5000)
     text: str | None = Field(None, description="Full text for search (documents, long pages).")
     url: str | None = None
-    language: str | None = Field(None, max_length=8)
+    language: str | None = Field(
+        None, max_length=8, description="ISO 639 code of the record's text (fr, en, es...)"
+    )
     markets: list[str] = Field(default_factory=list, description="ISO alpha-2 or bloc codes")
     sectors: list[str] = Field(default_factory=list)
     hs_codes: list[str] = Field(default_factory=list, description="HS 2/4/6-digit prefixes")
@@ -122,6 +125,16 @@ class RecordBase(BaseModel):
             return None
         AnyHttpUrl(v)  # raises a clear error on anything that is not http(s)
         return v
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, v: Any) -> Any:
+        # Lenient: an unreadable tag drops the language rather than the record (records stored
+        # before codes were normalised must still load). Writers that take a language from a
+        # person (the records API, field mappings) refuse such a tag with a message first.
+        if not isinstance(v, str):
+            return v
+        return language_code(v)
 
     @field_validator("markets")
     @classmethod

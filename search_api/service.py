@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError
 
 from search_api import markets as mk
 from search_api.errors import BadRequest, NotFound
+from search_api.languages import language_code
 from search_api.schema import KINDS, AnyRecord
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 from search_api.store import Store
@@ -41,6 +42,7 @@ class SearchParams:
     market: tuple[str, ...] = ()
     sector: tuple[str, ...] = ()
     status: tuple[str, ...] = ()
+    lang: tuple[str, ...] = ()
     hs: str | None = None
     date_from: date | None = None
     date_to: date | None = None
@@ -152,6 +154,16 @@ def build_query(p: SearchParams) -> SearchQuery:
                 f"status: unknown status {s!r}; use one of {', '.join(STATUSES)}",
                 code="invalid_parameter",
             )
+    languages: list[str] = []
+    for value in _split(p.lang):
+        code = language_code(value)
+        if code is None:
+            raise BadRequest(
+                f"lang: unknown language {value!r}; use an ISO 639 code such as fr",
+                code="invalid_parameter",
+            )
+        if code not in languages:
+            languages.append(code)
     hs = None
     if p.hs:
         hs = p.hs.replace(".", "").replace(" ", "")
@@ -181,6 +193,7 @@ def build_query(p: SearchParams) -> SearchQuery:
             sectors=tuple(sectors),
             status=tuple(s for s in statuses if s != "withdrawn"),
             include_withdrawn="withdrawn" in statuses,
+            languages=tuple(languages),
             hs=hs,
             date_from=p.date_from,
             date_to=p.date_to,

@@ -5,6 +5,7 @@ No JavaScript: facets and filters are plain links, so a page works on any phone 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -169,6 +170,8 @@ def search_page(
     params: Annotated[SearchParams, Depends(search_params)],
     backend: Annotated[SearchBackend, Depends(get_backend)],
 ) -> Response:
+    # On the web pages `lang` is the language of the page, not a filter on the records.
+    params = replace(params, lang=())
     query = service.build_query(params)
     result = service.search(backend, query)
     return _templates(request).TemplateResponse(

@@ -27,6 +27,7 @@ def loaded(store: Store, backend: SearchBackend) -> None:
             end_date=f"{NEXT_YEAR}-03-12",
             summary="Roasters and traders.",
             sectors=["coffee_tea_cocoa", "food"],
+            language="en",
         ),
         fair(
             "t_src:anuga",
@@ -36,6 +37,7 @@ def loaded(store: Store, backend: SearchBackend) -> None:
             start_date=f"{NEXT_YEAR}-10-09",
             end_date=f"{NEXT_YEAR}-10-13",
             sectors=["food"],
+            language="de-DE",
         ),
         fair(
             "t_src:textile",
@@ -46,6 +48,7 @@ def loaded(store: Store, backend: SearchBackend) -> None:
             end_date=f"{NEXT_YEAR}-09-24",
             sectors=["textiles"],
             status="cancelled",
+            language="Spanish",
         ),
         fair(
             "t_src:past",
@@ -106,6 +109,23 @@ def test_search_by_words_market_and_dates(client: TestClient) -> None:
 
 
 @pytest.mark.usefixtures("loaded")
+def test_search_by_language_of_the_records(client: TestClient) -> None:
+    def by_lang(*values: str, path: str = "/api/v1/search") -> list[str]:
+        return sorted(titles(client.get(path, params=[("lang", v) for v in values])))
+
+    # stored as codes, whatever the source wrote ("de-DE", "Spanish")
+    assert by_lang("es") == ["Andean Textile Fair"]
+    assert by_lang("de") == ["Anuga food fair"]
+    # a tag, a name or a 3-letter code asks for the same language
+    assert by_lang("es-419") == by_lang("Spanish") == by_lang("spa") == ["Andean Textile Fair"]
+    assert by_lang("en", "de") == by_lang("en,de") == ["Anuga food fair", "East Africa Coffee Expo"]
+    assert by_lang("fr") == []
+    assert by_lang("en", path="/api/v1/fairs") == ["East Africa Coffee Expo"]
+    # records with no language are found without the filter
+    assert "Food labelling rules" in titles(client.get("/api/v1/search", params={"q": "food"}))
+
+
+@pytest.mark.usefixtures("loaded")
 def test_items_carry_record_fields(client: TestClient) -> None:
     item = client.get("/api/v1/search", params={"q": "coffee"}).json()["items"][0]
     for key in (
@@ -163,6 +183,8 @@ def test_record_endpoint_and_404(client: TestClient) -> None:
         ({"sort": "random"}, 422, "sort"),
         ({"page": "9999", "size": "100"}, 400, "page * size"),
         ({"q": "x" * 600}, 422, "q"),
+        ({"lang": "xx"}, 400, "lang: unknown language 'xx'"),
+        ({"lang": "und"}, 400, "lang: unknown language 'und'"),
     ],
 )
 def test_bad_parameters_get_4xx_with_a_message(

@@ -23,6 +23,7 @@ from search_api.app import create_app
 from search_api.errors import SearchUnavailable, TradepointError
 from search_api.schema import AnyRecord, parse_record
 from search_api.search import backend_name, create_backend
+from search_api.search import elastic_index as X
 from search_api.search.base import SearchBackend, SearchQuery
 from search_api.search.elastic import ElasticBackend, parse_state
 from search_api.search.indexer import drain_outbox, reindex
@@ -193,6 +194,34 @@ def test_record_changing_kind_is_found_once(eb: ElasticBackend) -> None:
     result = eb.search(SearchQuery(q="coffee"))
     assert result.total == 1 and result.items[0]["kind"] == "finance"
     assert eb.count() == 1
+
+
+def test_indices_of_an_older_version_get_the_new_fields(
+    eb: ElasticBackend, es: Elasticsearch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An index built before records had an indexed `language` (a strict mapping without it)
+    keeps taking writes after an upgrade; only older documents lack the field until reindex."""
+    p = eb.prefix
+    for kind in KINDS:
+        mappings = X.mappings(kind)
+        del mappings["properties"]["language"]
+        es.indices.create(
+            index=f"{p}-{kind}-v1",
+            settings=X.index_settings(),
+            mappings=mappings,
+            aliases={f"{p}-{kind}": {}, f"{p}-all": {}},
+        )
+    old = X.document(fair("t_src:old", "Old Coffee Fair", language="fr"))
+    del old["language"]
+    es.index(index=f"{p}-fair", id="t_src:old", document=old, refresh=True)
+    with caplog.at_level("WARNING"):
+        eb.index([fair("t_src:new", "New Coffee Fair", language="fr")])
+    assert "run `tradepoint reindex`" in caplog.text and "language" in caplog.text
+    by_language = {i["id"] for i in eb.search(SearchQuery(languages=("fr",))).items}
+    assert by_language == {"t_src:new"}
+    assert visible(eb, "coffee") == {"t_src:old", "t_src:new"}
+    eb.rebuild([fair("t_src:old", "Old Coffee Fair", language="fr")])
+    assert {i["id"] for i in eb.search(SearchQuery(languages=("fr",))).items} == {"t_src:old"}
 
 
 def test_parse_state_ignores_other_prefixes() -> None:

@@ -27,6 +27,7 @@ FAIR = parse_record(
         "start_date": "2025-09-12",
         "end_date": "2025-09-14",
         "status": "rescheduled",
+        "language": "fr-FR",
     }
 )
 REQ = parse_record(
@@ -83,7 +84,7 @@ def test_mappings_common_fields(kind: str) -> None:
     m = X.mappings(kind)
     assert m["dynamic"] == "strict"
     props = m["properties"]
-    for name in ("id", "kind", "markets", "sectors", "hs_codes"):
+    for name in ("id", "kind", "markets", "sectors", "hs_codes", "language"):
         assert props[name] == {"type": "keyword"}, name
     for name in X.TEXT_FIELDS:
         text = props[name]
@@ -124,6 +125,7 @@ def test_documents() -> None:
     assert fair["text"] == ["Long text", "Besançon", "Micropolis"]
     assert fair["record"] == FAIR.model_dump(mode="json")
     assert fair["withdrawn"] is False
+    assert fair["language"] == "fr"
     req = X.document(REQ)
     # effective date wins over the published one
     assert req["date_start"] == req["date_end"] == "2025-07-01"
@@ -249,6 +251,7 @@ def test_term_filters() -> None:
         {"terms": {"markets": ["FR", "KE"]}},
         {"terms": {"sectors": ["food"]}},
     ]
+    assert filters(languages=("fr", " fr", "es")) == [{"terms": {"language": ["fr", "es"]}}]
 
 
 def test_hs_prefix_both_ways() -> None:

@@ -161,6 +161,7 @@ def test_crawled_records_cannot_be_edited(
         ({"slug": "Not A Slug"}, "slug"),
         ({"title": ""}, "title"),
         ({"max_amount": {"value": 5}}, "max_amount.currency"),
+        ({"language": "xx-yy"}, "language"),
     ],
 )
 def test_invalid_records_are_refused_naming_the_field(
@@ -171,6 +172,19 @@ def test_invalid_records_are_refused_naming_the_field(
     assert r.status_code == 422, r.text
     assert r.json()["error"]["message"].startswith(field), r.json()
     assert store.count_records() == 0
+
+
+def test_a_language_name_or_tag_is_stored_as_its_code(
+    client: TestClient, store: Store, backend: SearchBackend, keys: dict[str, Any]
+) -> None:
+    r = client.post("/api/v1/records", json={**FINANCE, "language": "Français"}, headers=keys["a"])
+    assert r.status_code == 201, r.text
+    assert r.json()["language"] == "fr"
+    r = client.patch(f"/api/v1/records/{RECORD_ID}", json={"language": "es-MX"}, headers=keys["a"])
+    assert r.status_code == 200, r.text
+    assert r.json()["language"] == "es"
+    drain_outbox(store, backend)
+    assert [i["id"] for i in search(client, lang="es")["items"]] == [RECORD_ID]
 
 
 def test_patch_rules(client: TestClient, keys: dict[str, Any], added: dict[str, Any]) -> None:

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
-from search_api.schema import SourceSpec, format_validation_error, parse_record, record_id
+from search_api.schema import (
+    RECORD_ADAPTER,
+    SourceSpec,
+    format_validation_error,
+    parse_record,
+    record_id,
+)
 
 from .factories import fair
 
@@ -109,3 +117,32 @@ def test_content_hash_ignores_provenance() -> None:
 def test_record_id_is_stable_and_case_insensitive() -> None:
     assert record_id("s", "https://x.org/a|Fair") == record_id("s", "https://X.org/a|fair ")
     assert record_id("s", "a") != record_id("t", "a")
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("fr", "fr"),
+        ("fr-CA", "fr"),
+        ("EN_us", "en"),
+        ("spa", "es"),
+        ("fre", "fr"),
+        ("German", "de"),
+        ("Español", "es"),
+        ("zh-Hant-TW", "zh"),
+        ("tlh", "tlh"),  # no two-letter code: the three-letter one
+        # not a language: the record is kept without one (the records API refuses such a
+        # value with a message before it gets here)
+        ("und", None),
+        ("xx-yy", None),
+        ("english please", None),
+        ("", None),
+    ],
+)
+def test_language_is_stored_as_an_iso_639_code(given: str, stored: str | None) -> None:
+    assert fair(language=given).language == stored
+
+
+def test_a_record_stored_with_an_old_free_text_language_still_loads() -> None:
+    old = fair().model_dump(mode="json") | {"language": "englsh"}
+    assert RECORD_ADAPTER.validate_json(json.dumps(old)).language is None

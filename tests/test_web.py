@@ -67,6 +67,18 @@ def test_results_have_facets_active_filters_and_paging(client: TestClient) -> No
 
 
 @pytest.mark.usefixtures("loaded")
+def test_lang_on_a_page_is_its_language_not_a_filter(client: TestClient) -> None:
+    # The JSON API filters records by `lang`; on the web it switches the page's language, and
+    # these records say nothing of theirs.
+    english = client.get("/search", params={"kind": "fair"})
+    french = client.get("/search", params={"kind": "fair", "lang": "fr"})
+    assert french.status_code == 200
+    assert '<html lang="fr"' in french.text and '<html lang="en"' in english.text
+    shown = english.text.count("Trade Fair Number")
+    assert shown > 10 and french.text.count("Trade Fair Number") == shown
+
+
+@pytest.mark.usefixtures("loaded")
 def test_source_html_is_escaped_everywhere(client: TestClient) -> None:
     for url in ("/search?q=expo", "/records/t_src:evil", "/"):
         html = client.get(url).text

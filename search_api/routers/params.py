@@ -30,6 +30,9 @@ class SearchQueryParams(BaseModel):
     )
     sector: list[str] = Field([], description="Sector from the vocabulary")
     status: list[str] = Field([], description="Record status, e.g. cancelled")
+    lang: list[str] = Field(
+        [], description="Language of the records: ISO 639 code such as fr (may repeat)"
+    )
     hs: str | None = Field(None, max_length=12, description="HS code (2-6 digits)")
     # Bounded: the index cannot represent far-off dates, and no record has them.
     date_from: date | None = Field(None, ge=MIN_DATE, le=MAX_DATE, description="YYYY-MM-DD")
@@ -99,6 +102,7 @@ async def search_params(request: Request) -> SearchParams:
         market=tuple(p.market),
         sector=tuple(p.sector),
         status=tuple(p.status),
+        lang=tuple(p.lang),
         hs=p.hs,
         date_from=p.date_from,
         date_to=p.date_to,

@@ -29,6 +29,7 @@ class SearchQuery(BaseModel):
     markets: tuple[str, ...] = ()
     sectors: tuple[str, ...] = ()
     status: tuple[str, ...] = ()
+    languages: tuple[str, ...] = Field((), description="ISO 639 codes of the records' language.")
     hs: str | None = Field(None, description="HS code; matches its prefixes and its sub-codes.")
     # Finance filters. `origins` also applies to requirements (see SearchBackend).
     instruments: tuple[str, ...] = ()

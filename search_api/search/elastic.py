@@ -187,6 +187,7 @@ class ElasticBackend(SearchBackend):
         version = max(state.versions.values(), default=0) + 1
         for kind in X.KINDS:
             if kind in state.live:
+                self._add_new_fields(state.live[kind], kind)
                 continue
             name = X.index_name(self.prefix, kind, version)
             try:
@@ -198,6 +199,35 @@ class ElasticBackend(SearchBackend):
                     raise
                 # another process created it first; theirs carries the aliases
         self._ready = True
+
+    def _add_new_fields(self, index: str, kind: str) -> None:
+        """Add the fields a newer Tradepoint indexes to an index built by an older one.
+
+        The mapping is strict, so without them every write of a record would be refused.
+        Records indexed before lack the new fields (a filter on one does not find them) until
+        `tradepoint reindex`, which the log says.
+        """
+        raw = self._call(
+            f"reading the mapping of {index}", self._es.indices.get_mapping, index=index
+        )
+        body = raw.body if isinstance(raw.body, dict) else {}
+        have = ((body.get(index) or {}).get("mappings") or {}).get("properties") or {}
+        want = X.mappings(kind)["properties"]
+        missing = {name: spec for name, spec in want.items() if name not in have}
+        if not missing:
+            return
+        self._call(
+            f"adding fields to {index}",
+            self._es.indices.put_mapping,
+            index=index,
+            properties=missing,
+        )
+        log.warning(
+            "search index %s lacked the fields %s: added; run `tradepoint reindex` so that "
+            "the records indexed before carry them",
+            index,
+            ", ".join(sorted(missing)),
+        )
 
     def _fresh_rebuilds(self, state: IndexState) -> list[int]:
         now = time.time()

@@ -162,6 +162,9 @@ def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
         values = _clean(getattr(query, field), upper=field == "markets")
         if values:
             filters.append({"terms": {field: values}})
+    languages = _clean(query.languages)
+    if languages:
+        filters.append({"terms": {"language": languages}})
     if query.hs is not None and query.hs.strip():
         filters.append(hs_filter(query.hs))
     filters.extend(finance_filters(query))

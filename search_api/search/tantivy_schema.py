@@ -20,7 +20,7 @@ from search_api.search.base import (
     record_interval,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bump when the schema or the analyzer changes; an index with another version must be rebuilt."""
 
 ANALYZER_NAME = "tp_folded"
@@ -85,6 +85,7 @@ def _build_schema() -> tantivy.Schema:
     # finance: eligible exporter countries (requirements: origins), SME flag, amounts
     for name in ("instruments", "provider_type", "eligible", "sme", "min_currency", "max_currency"):
         sb.add_text_field(name, stored=False, tokenizer_name="raw")
+    sb.add_text_field("language", stored=False, tokenizer_name="raw", index_option="basic")
     sb.add_float_field("min_value", indexed=True, fast=True)
     sb.add_float_field("max_value", indexed=True, fast=True)
     for name in _TEXT_FIELDS:
@@ -170,6 +171,8 @@ def to_document(record: AnyRecord) -> tantivy.Document:
         doc.add_text("status", status)
     for code in record.hs_codes:
         doc.add_text("hs_codes", code)
+    if record.language:
+        doc.add_text("language", record.language)
     _add_facet_columns(
         doc, {"markets": record.markets, "sectors": record.sectors, "status": [status or ""]}
     )
@@ -346,6 +349,9 @@ def build_query(query: SearchQuery) -> tuple[Query, bool]:
             values = [v.upper() for v in values]
         if values:
             filters.append(_terms(field, values))
+    languages = [v.strip() for v in query.languages if v and v.strip()]
+    if languages:
+        filters.append(_terms("language", languages))
     if query.hs is not None and query.hs.strip():
         filters.append(_hs_query(query.hs))
     filters.extend(_finance_filters(query))

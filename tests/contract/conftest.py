@@ -129,6 +129,7 @@ RAW_RECORDS: list[dict[str, Any]] = [
         city="Dubai",
         markets=["GCC"],
         sectors=["food", "beverages"],
+        language="en",
         start_date="2026-02-16",
         end_date="2026-02-20",
     ),
@@ -173,6 +174,7 @@ RAW_RECORDS: list[dict[str, Any]] = [
         effective_date="2025-07-01",
         published_date="2024-12-20",
         authority="European Commission",
+        language="en",
     ),
     _req(
         "r-fr-roasted",

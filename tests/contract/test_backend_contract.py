@@ -201,10 +201,21 @@ def test_very_long_query_never_raises(loaded: SearchBackend) -> None:
         ({"markets": ("US",), "sectors": ("food",), "status": ("in_force",)}, {"r-us-spices"}),
         ({"kind": ("finance",), "status": ("scheduled",)}, set()),
         ({"markets": ("JP",)}, set()),
+        # the records' language (records without one never match)
+        ({"languages": ("fr",)}, {"f-besancon"}),
+        ({"languages": ("en",)}, {"f-gulfood", "r-eu-coffee"}),
+        ({"languages": ("fr", "en")}, {"f-besancon", "f-gulfood", "r-eu-coffee"}),
+        ({"languages": ("en",), "kind": ("requirement",)}, {"r-eu-coffee"}),
+        ({"languages": ("de",)}, set()),
     ],
 )
 def test_filters(loaded: SearchBackend, filters: dict, expected: set[str]) -> None:
     assert id_set(loaded, **filters) == expected
+
+
+def test_language_filter_with_text(loaded: SearchBackend) -> None:
+    assert id_set(loaded, q="coffee", languages=("en",)) == {"r-eu-coffee"}
+    assert id_set(loaded, q="food", languages=("en",)) == {"f-gulfood"}
 
 
 def test_filters_combine_with_text(loaded: SearchBackend) -> None:
