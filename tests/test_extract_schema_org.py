@@ -109,6 +109,7 @@ def test_list_page_json_ld_array_and_pagination() -> None:
         "city": "Berlin",
         "country": "DE",
         "organiser": "Berlin Fair Services GmbH",
+        "language": "en",  # the page's <html lang>
         "categories": ["Food & Beverage", "Organic"],
         "sectors": ["food", "beverages", "organic"],
         "unmapped": [],

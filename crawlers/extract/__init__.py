@@ -35,6 +35,7 @@ EVENT_KEYS: tuple[str, ...] = (
     "city",
     "country",
     "organiser",
+    "language",
     "categories",
     "sectors",
     "unmapped",

@@ -17,6 +17,7 @@ from typing import Any
 
 import feedparser
 
+from crawlers.extract.language import first_language
 from crawlers.extract.values import hs_from_category, markets_of, split_list
 from crawlers.extract.vocab_map import map_choice
 from crawlers.normalise.dates import parse_date
@@ -120,6 +121,17 @@ def _categories(entry: Any) -> list[str]:
     return out
 
 
+def _entry_language(entry: Any) -> str | None:
+    """What the entry says of its own language: `dc:language`, else the `xml:lang` feedparser
+    gives each text of an Atom entry (inherited from the feed when the entry sets none)."""
+    said: list[object] = [entry.get("language")]
+    for name in ("title_detail", "summary_detail"):
+        detail = entry.get(name)
+        said.append(detail.get("language") if isinstance(detail, dict) else None)
+    said += [c.get("language") for c in entry.get("content") or [] if isinstance(c, dict)]
+    return first_language(said)
+
+
 def _entry(entry: Any, base: str, kind: str, language: str | None) -> dict[str, Any]:
     summary_html = entry.get("summary")
     if not summary_html and entry.get("content"):
@@ -132,6 +144,7 @@ def _entry(entry: Any, base: str, kind: str, language: str | None) -> dict[str, 
     url = canonicalise(link, base) if link else None
     published = _entry_date(entry, "published", "updated", "created")
     item: dict[str, Any] = {"title": title, "summary": summary, "url": url}
+    language = _entry_language(entry) or language
     if language:
         item["language"] = language
     if kind == "requirement":
@@ -183,7 +196,8 @@ def extract_feed(body: bytes, url: str, kind: str, content_type: str | None = No
             f"feed is not well-formed XML ({problem}); {len(parsed.entries)} entries read anyway"
         )
     feed = parsed.get("feed") or {}
-    language = (feed.get("language") or "").split("-")[0].strip().lower()[:8] or None
+    # RSS <language>, or the Atom feed's xml:lang; a tag that names no language is no default
+    language = first_language([feed.get("language")])
     for n, entry in enumerate(parsed.entries, 1):
         try:
             item = _entry(entry, url, kind, language)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawlers.extract.language import language_code
 from crawlers.extract.values import (
     markets_of,
     parse_amount,
@@ -174,7 +175,15 @@ class _Coercer:
             month = parse_month(value)
             return month or self.failed(name, text, f"{text!r} is not a month")
         if name == "language":
-            return text.lower() if len(text) <= 8 else self.failed(name, text, "not a code")
+            code = language_code(text)
+            if code:
+                return code
+            # Said even in strict mode, and the value left out: records take an unreadable tag
+            # as no language rather than failing on it, so validation would pass it in silence.
+            self.problem(
+                name, f"{text!r} is not a language (an ISO 639 code such as 'fr', or a name)"
+            )
+            return None
         number = parse_number(value)  # coverage_pct_max, *.value, stats.*
         if number is None:
             return self.failed(name, text, f"{text!r} is not a number")

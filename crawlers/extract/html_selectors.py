@@ -15,9 +15,18 @@ from urllib.parse import urljoin
 from parsel import Selector
 from w3lib.html import get_base_url
 
+from crawlers.extract.language import page_language
 from crawlers.normalise.text import clean_text
 
-__all__ = ["HtmlResult", "extract_detail", "extract_items", "is_xpath", "select_values"]
+__all__ = [
+    "DetailResult",
+    "HtmlResult",
+    "extract_detail",
+    "extract_items",
+    "is_xpath",
+    "read_detail",
+    "select_values",
+]
 
 # Fields whose values are links, resolved against the page (and its <base href>).
 URL_FIELDS = frozenset({"url", "application_url"})
@@ -29,6 +38,16 @@ class HtmlResult:
     """Field name -> every non-empty value its selector matched, in document order."""
     errors: list[str] = field(default_factory=list)
     next_url: str | None = None
+    language: str | None = None
+    """What the page declares (`<html lang>`): the items' language unless a field says one."""
+
+
+@dataclass
+class DetailResult:
+    values: dict[str, list[str]]
+    errors: list[str] = field(default_factory=list)
+    language: str | None = None
+    """What the item's own page declares (`<html lang>`)."""
 
 
 def is_xpath(expr: str) -> bool:
@@ -101,6 +120,7 @@ def extract_items(
     except Exception as exc:  # lxml refuses some byte soup outright
         result.errors.append(f"not a readable HTML page: {type(exc).__name__}: {exc}")
         return result
+    result.language = page_language(doc.root)
     try:
         nodes = doc.xpath(item.strip()) if is_xpath(item) else doc.css(item.strip())
     except Exception as exc:
@@ -124,13 +144,21 @@ def extract_items(
     return result
 
 
+def read_detail(body: str | bytes, url: str, fields: dict[str, str]) -> DetailResult:
+    """Raw values of `fields` read on an item's own page, and the page's language. Never
+    raises."""
+    try:
+        doc, base = _document(body, url)
+    except Exception as exc:
+        return DetailResult({}, [f"not a readable HTML page: {type(exc).__name__}: {exc}"])
+    result = DetailResult({}, language=page_language(doc.root))
+    result.values = _read_fields(doc, fields, base, result.errors, set())
+    return result
+
+
 def extract_detail(
     body: str | bytes, url: str, fields: dict[str, str]
 ) -> tuple[dict[str, list[str]], list[str]]:
     """Raw values of `fields` read on an item's own page; (values, errors). Never raises."""
-    errors: list[str] = []
-    try:
-        doc, base = _document(body, url)
-    except Exception as exc:
-        return {}, [f"not a readable HTML page: {type(exc).__name__}: {exc}"]
-    return _read_fields(doc, fields, base, errors, set()), errors
+    result = read_detail(body, url, fields)
+    return result.values, result.errors

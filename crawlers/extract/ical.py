@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from icalendar import Calendar
 
 from crawlers.extract import SUMMARY_MAX, ExtractResult, finish_event, new_event
+from crawlers.extract.language import language_code
 from crawlers.normalise.countries import country_from_timezone, split_location
 from crawlers.normalise.dates import parse_date
 from crawlers.normalise.text import clean_text
@@ -146,6 +147,25 @@ def _organiser(value: Any) -> str | None:
     return None
 
 
+def _language(component: Any) -> tuple[str | None, str | None]:
+    """The code in the LANGUAGE parameter of SUMMARY (else of DESCRIPTION, the other text the
+    record keeps); else None and the parameter when it names no language, to report it."""
+    bad: str | None = None
+    for name in ("SUMMARY", "DESCRIPTION"):
+        prop = component.get(name)
+        if isinstance(prop, list):
+            prop = prop[0] if prop else None
+        params = getattr(prop, "params", None) or {}
+        raw = params.get("LANGUAGE")
+        if not isinstance(raw, str) or not raw.strip():
+            continue
+        code = language_code(raw)
+        if code:
+            return code, None
+        bad = bad or raw.strip()
+    return None, bad
+
+
 def _event(
     component: Any, feed_url: str, cal_zone: dt.tzinfo | None, hint: str | None
 ) -> dict[str, Any] | None:
@@ -189,6 +209,7 @@ def _event(
     )
     event["organiser"] = _organiser(component.get("ORGANIZER"))
     event["categories"] = _categories(component)
+    event["language"], event["_bad_language"] = _language(component)
     uid = _text(component.get("UID"))
     event["uid"] = uid.strip() if uid else None
     rrule = component.get("RRULE")
@@ -262,6 +283,11 @@ def extract_ical(body: bytes | str, url: str) -> ExtractResult:
                 if event is None:
                     result.errors.append(f"VEVENT {number} skipped: no SUMMARY or usable DTSTART")
                     continue
+                bad_language = event.pop("_bad_language")
+                if bad_language:
+                    result.errors.append(
+                        f"VEVENT {number}: LANGUAGE={bad_language!r} is not a language; ignored"
+                    )
                 result.events.append(event)
         if not result.events and not result.errors:
             if re.search(r"^BEGIN:VEVENT", text, re.IGNORECASE | re.MULTILINE):

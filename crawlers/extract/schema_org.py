@@ -15,6 +15,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from crawlers.extract import SUMMARY_MAX, ExtractResult, finish_event, new_event
+from crawlers.extract.language import language_code, page_language
 from crawlers.normalise.countries import clean_city, split_location, to_country
 from crawlers.normalise.dates import parse_date
 from crawlers.normalise.text import clean_text
@@ -44,6 +45,7 @@ _MAPPED = frozenset(
         "organizer",
         "keywords",
         "category",
+        "inLanguage",
     }
 )
 _SCHEMA_PREFIXES = ("http://schema.org/", "https://schema.org/", "schema:")
@@ -306,6 +308,32 @@ def _categories(node: dict[str, Any]) -> list[str]:
     return cats
 
 
+def _language_texts(value: Any, ids: dict[str, dict[str, Any]]) -> list[str]:
+    """What an inLanguage says, in order: Text tags, and Language objects' code
+    (`alternateName`) before their `name`."""
+    texts: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        item = _resolve(item, ids)
+        if isinstance(item, dict):
+            for key in ("alternateName", "name", "@value"):
+                found = item.get(key)
+                texts += found if isinstance(found, list) else [found]
+        else:
+            texts.append(item)
+    return [t.strip() for t in texts if isinstance(t, str) and t.strip()]
+
+
+def _in_language(value: Any, ids: dict[str, dict[str, Any]]) -> tuple[str | None, list[str]]:
+    """The code of the first inLanguage value that is a language; else None and the
+    values it gave, so that a tag that means nothing can be reported."""
+    texts = _language_texts(value, ids)
+    for text in texts:
+        code = language_code(text)
+        if code:
+            return code, []
+    return None, texts
+
+
 def _is_url(text: str) -> bool:
     return bool(re.match(r"^\s*https?://\S+\s*$", text, re.IGNORECASE))
 
@@ -377,6 +405,7 @@ def _event_from_node(node: dict[str, Any], ids: dict[str, Any]) -> dict[str, Any
     event["online"] = online or (virtual_only and not has_place)
     event["organiser"] = _name_of(node.get("organizer"), ids)
     event["categories"] = _categories(node)
+    event["language"], event["_bad_language"] = _in_language(node.get("inLanguage"), ids)
     event["unmapped"] = [k for k in node if not k.startswith("@") and k not in _MAPPED]
     return event
 
@@ -458,9 +487,11 @@ def _extract_into(result: ExtractResult, body: bytes | str, url: str, encoding: 
         nodes.extend(_rdfa_events(_extruct(data, base, "rdfa", result.errors)))
 
     page_url = result.canonical_url or canonicalise(url) or url
+    page_lang = page_language(tree)
     merged: dict[tuple[str | None, Any], dict[str, Any]] = {}
     for number, node in enumerate(nodes, start=1):
         event = _event_from_node(node, ids)
+        bad_language = event.pop("_bad_language")
         # an event nobody can name or date cannot be listed; say so, for drift
         if event["title"] is None:
             result.errors.append(f"event #{number} skipped: no name")
@@ -468,6 +499,13 @@ def _extract_into(result: ExtractResult, body: bytes | str, url: str, encoding: 
         if event["start_date"] is None:
             result.errors.append(f"event {event['title']!r} skipped: no usable startDate")
             continue
+        if bad_language:
+            note = (
+                f"event {event['title']!r}: inLanguage {', '.join(bad_language)!r} "
+                "is not a language; ignored"
+            )
+            if note not in result.errors:  # the same event in several syntaxes: say it once
+                result.errors.append(note)
         # the same event is often published in several syntaxes on one page
         key = ((event["title"] or "").casefold(), event["start_date"])
         if key in merged:
@@ -477,4 +515,6 @@ def _extract_into(result: ExtractResult, body: bytes | str, url: str, encoding: 
     for event in merged.values():
         own = event["url"]
         event["url"] = (canonicalise(own, base) if own else None) or page_url
+        # the page's language is a default: an event may say it is in another one
+        event["language"] = event["language"] or page_lang
         result.events.append(finish_event(event))

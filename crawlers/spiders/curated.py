@@ -16,6 +16,7 @@ import yaml
 from scrapy.http import Response
 
 from crawlers.extract.fields import coerce_fields
+from crawlers.extract.language import language_code
 from crawlers.extract.table import read_csv
 from crawlers.spiders.base import SourceSpider
 
@@ -59,6 +60,15 @@ class CuratedSpider(SourceSpider):
             item["_id"] = slug or None
             item["_key"] = slug or f"{rec.get('url')}|{rec.get('title')}"
             item["_page"] = response.url
+            language = rec.get("language")
+            if isinstance(language, str) and language.strip() and not language_code(language):
+                # The record model drops a tag it cannot read without a word; a person wrote
+                # this one, so tell them.
+                self.collector.add_error(
+                    response.url,
+                    f"record #{n}: language: {language!r} is not a language "
+                    "(an ISO 639 code such as 'fr', or a name); left out",
+                )
             yield item
 
     def _parse_csv(self, response: Response) -> Iterable[Any]:
@@ -76,6 +86,10 @@ class CuratedSpider(SourceSpider):
                 continue
             fields = {k.strip(): v for k, v in row.items() if k.strip() != "id"}
             coerced = coerce_fields(fields, self.spec.kind, base_url=response.url, strict=True)
+            # Strict coercion keeps a bad value for validation to reject; what it reports
+            # instead (a language tag) would otherwise go unsaid.
+            for problem in coerced.problems:
+                self.collector.add_error(response.url, f"row {number}: {problem}")
             item: dict[str, Any] = dict(coerced.values)
             item["_id"] = slug or None
             item["_key"] = slug or f"{item.get('url')}|{item.get('title')}"

@@ -15,7 +15,7 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawlers.extract.fields import coerce_fields
-from crawlers.extract.html_selectors import extract_detail, extract_items
+from crawlers.extract.html_selectors import extract_items, read_detail
 from crawlers.normalise.urls import canonicalise
 from crawlers.spiders.base import SourceSpider
 
@@ -58,37 +58,67 @@ class HtmlSpider(SourceSpider):
                     detail_url,
                     callback=self._parse_detail,
                     errback=self._detail_failed,
-                    cb_kwargs={"raw": raw, "key": key, "list_page": response.url},
+                    cb_kwargs={
+                        "raw": raw,
+                        "key": key,
+                        "list_page": response.url,
+                        "language": result.language,
+                    },
                     # the item's page may be a page already crawled as a list page
                     dont_filter=True,
                 )
             else:
-                yield self._item(raw, key, response.url, response.url)
+                yield self._item(raw, key, response.url, response.url, result.language)
         yield from self.follow_links(response, result.next_url)
 
-    def _item(self, raw: dict[str, list[str]], key: str, page: str, base: str) -> dict[str, Any]:
+    def _item(
+        self,
+        raw: dict[str, list[str]],
+        key: str,
+        page: str,
+        base: str,
+        page_language: str | None,
+    ) -> dict[str, Any]:
         coerced = coerce_fields(raw, self.spec.kind, base_url=base)
         what = _first(raw.get("title")) or key
         for problem in coerced.problems:
             self.collector.add_error(page, f"{what}: {problem}")
-        return {**coerced.values, "_key": key, "_page": page, "unmapped": coerced.unmapped}
+        values = dict(coerced.values)
+        # A `language` field names the item's own language; the page's is only the default.
+        if not values.get("language") and page_language:
+            values["language"] = page_language
+        return {**values, "_key": key, "_page": page, "unmapped": coerced.unmapped}
 
     def _parse_detail(
-        self, response: Response, raw: dict[str, list[str]], key: str, list_page: str
+        self,
+        response: Response,
+        raw: dict[str, list[str]],
+        key: str,
+        list_page: str,
+        language: str | None,
     ) -> Iterable[Any]:
         self.collector.pages += 1
         detail = self.spec.selectors.detail if self.spec.selectors else None
         if not isinstance(response, TextResponse) or not detail:
             self.collector.add_error(response.url, "detail page is not an HTML page")
-            yield self._item(raw, key, list_page, list_page)
+            yield self._item(raw, key, list_page, list_page, language)
             return
-        values, errors = extract_detail(response.text, response.url, detail)
-        for message in errors:
+        found = read_detail(response.text, response.url, detail)
+        for message in found.errors:
             self.collector.add_error(response.url, message)
-        # The item's own page is the fuller account: its values win over the list's.
-        yield self._item({**raw, **values}, key, response.url, response.url)
+        # The item's own page is the fuller account: its values (and language) win over the
+        # list's.
+        yield self._item(
+            {**raw, **found.values}, key, response.url, response.url, found.language or language
+        )
 
     def _detail_failed(self, failure: Failure) -> Iterable[Any]:
         self._errback(failure)
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
-        yield self._item(kwargs["raw"], kwargs["key"], kwargs["list_page"], kwargs["list_page"])
+        yield self._item(
+            kwargs["raw"],
+            kwargs["key"],
+            kwargs["list_page"],
+            kwargs["list_page"],
+            kwargs["language"],
+        )
