@@ -46,8 +46,6 @@ from search_api.search.base import FacetValue, SearchBackend, SearchQuery, Searc
 from search_api.search.tantivy_schema import (
     ANALYZER,
     ANALYZER_NAME,
-    FILTER_FIELDS,
-    FINANCE_TERM_FIELDS,
     SCHEMA,
     SCHEMA_VERSION,
     build_query,
@@ -92,6 +90,10 @@ class _Generation:
     view: _View
     meta_sig: tuple[int, int, int] | None
     checked_at: float
+
+
+# Query fields that do not change which records match (`q` is keyed by its terms).
+_FACETS_IGNORE = frozenset({"q", "sort", "page", "size", "facets", "asked_markets"})
 
 
 class TantivyBackend(SearchBackend):
@@ -423,18 +425,16 @@ class TantivyBackend(SearchBackend):
     def _cached_facets(
         cls, view: _View, tq: Query, query: SearchQuery
     ) -> dict[str, list[FacetValue]]:
+        # Every field of the query that selects records, so that no filter added later can be
+        # forgotten here (one was: `languages` got the facets of the search without it).
         key = (
             tuple(query_terms(query.q)),
-            *(tuple(sorted(getattr(query, f))) for f in FILTER_FIELDS),
-            query.hs,
-            *(tuple(sorted(getattr(query, f))) for f in (*FINANCE_TERM_FIELDS, "origins")),
-            query.sme_focus,
-            query.amount_min,
-            query.amount_max,
-            query.currency,
-            query.date_from,
-            query.date_to,
-            query.include_withdrawn,
+            *(
+                tuple(sorted(value)) if isinstance(value, tuple) else value
+                for name in type(query).model_fields
+                if name not in _FACETS_IGNORE
+                for value in (getattr(query, name),)
+            ),
         )
         cache = view.facets
         with view.lock:

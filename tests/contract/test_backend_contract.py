@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -379,6 +380,42 @@ def test_facets_under_filters(loaded: SearchBackend, filters: dict) -> None:
     assert result.total == len(matched)
     hits = [r for r in sample_records() if r.id in matched]
     assert facet_pairs(result) == expected_facets(hits)
+
+
+# One value for each field of SearchQuery that selects records, and the fields that do not.
+NARROWING: dict[str, Any] = {
+    "q": "coffee",
+    "kind": ("finance",),
+    "markets": ("US",),
+    "sectors": ("food",),
+    "status": ("cancelled",),
+    "languages": ("fr",),
+    "hs": "09",
+    "instruments": ("credit_guarantee",),
+    "provider_types": ("eca",),
+    "origins": ("KE",),
+    "sme_focus": True,
+    "amount_min": 1000.0,
+    "amount_max": 5000.0,
+    "currency": "EUR",
+    "date_from": date(2026, 1, 1),
+    "date_to": date(2025, 12, 31),
+    "include_withdrawn": True,
+}
+NOT_NARROWING = {"sort", "page", "size", "facets"}
+
+
+def test_facets_are_never_those_of_another_search(loaded: SearchBackend) -> None:
+    # A backend may keep facet counts between searches: the counts must still be those of the
+    # records each search found, whichever filter set it apart from the one before.
+    assert set(SearchQuery.model_fields) == set(NARROWING) | NOT_NARROWING, "add the new field"
+    everything = search(loaded)
+    for field, value in NARROWING.items():
+        result = search(loaded, **{field: value})
+        hits = [r for r in sample_records() if r.id in set(ids(result))]
+        assert result.total == len(hits), field
+        assert facet_pairs(result) == expected_facets(hits), field
+        assert facet_pairs(search(loaded)) == facet_pairs(everything), field
 
 
 def test_facets_of_records_with_many_markets_and_sectors(backend: SearchBackend) -> None:
