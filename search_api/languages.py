@@ -42,6 +42,33 @@ def _folded(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=1)
+def _names() -> tuple[dict[str, str], dict[str, str]]:
+    """ISO 639 names -> code: as written (lower case), and without accents."""
+    exact: dict[str, str] = {}
+    folded: dict[str, str] = dict(_OWN_NAMES)
+    for lang in pycountry.languages:
+        if lang.alpha_3 in _NOT_A_LANGUAGE:
+            continue
+        code = getattr(lang, "alpha_2", None) or lang.alpha_3
+        for attr in ("name", "common_name", "inverted_name"):
+            name = getattr(lang, attr, None)
+            if name:
+                exact.setdefault(name.casefold(), code)
+                folded.setdefault(_folded(name), code)
+    return exact, folded
+
+
+def _code_of(code: str) -> str | None:
+    if code in _NOT_A_LANGUAGE:
+        return None
+    if len(code) == 2:
+        found = pycountry.languages.get(alpha_2=code)
+    else:
+        found = pycountry.languages.get(alpha_3=code) or pycountry.languages.get(bibliographic=code)
+    return None if found is None else getattr(found, "alpha_2", None) or found.alpha_3
+
+
 @lru_cache(maxsize=1024)
 def language_code(value: str) -> str | None:
     """The ISO 639 code of a language tag, code or name; None when it names no language.
@@ -53,24 +80,13 @@ def language_code(value: str) -> str | None:
     if not text or len(text) > 64:
         return None
     match = _TAG.match(text)
+    # A whole name first ("Aka-Bea" is a language, not Akan with a subtag), except a bare
+    # two- or three-letter word, which is a code ("Aer" is one language's name, aer another's).
+    if not re.fullmatch(r"[a-z]{2,3}", value.strip().casefold()):
+        exact, folded = _names()
+        named = exact.get(value.strip().casefold()) or folded.get(text)
+        if named:
+            return named
     if match:
-        code = match.group(1)
-        if code in _NOT_A_LANGUAGE:
-            return None
-        found = (
-            pycountry.languages.get(alpha_2=code)
-            if len(code) == 2
-            else pycountry.languages.get(alpha_3=code)
-            or pycountry.languages.get(bibliographic=code)
-        )
-        if found is not None:
-            return getattr(found, "alpha_2", None) or found.alpha_3
-    if text in _OWN_NAMES:
-        return _OWN_NAMES[text]
-    try:
-        found = pycountry.languages.lookup(text)
-    except LookupError:
-        return None
-    if found.alpha_3 in _NOT_A_LANGUAGE:
-        return None
-    return getattr(found, "alpha_2", None) or found.alpha_3
+        return _code_of(match.group(1))
+    return None

@@ -26,6 +26,7 @@ from crawlers.normalise import (
     to_country,
 )
 from crawlers.normalise.dates import MAX_YEAR, MIN_YEAR
+from search_api.languages import language_code
 from search_api.products import normalise_code
 
 PROPS = settings(
@@ -122,6 +123,53 @@ def test_every_iso_code_is_itself(code: str) -> None:
     assert to_country(f" {code} ") == code
     assert to_country(country.alpha_3) == code
     assert to_country({"@type": "Country", "name": code}) == code
+
+
+# Every language with a code, but the special ones that name no language ("und", "mul", ...).
+LANGUAGES = sorted(
+    (lang for lang in pycountry.languages if lang.alpha_3 not in ("und", "mul", "zxx", "mis")),
+    key=lambda lang: lang.alpha_3,
+)
+
+
+def _code(lang: object) -> str:
+    return getattr(lang, "alpha_2", None) or lang.alpha_3  # type: ignore[attr-defined]
+
+
+# BCP 47-like tags as pages write them: "fr", "fr-CA", "EN_us", "es-419", "sr-Latn".
+language_tags = st.builds(
+    lambda lang, region, sep, upper: (lambda t: t.upper() if upper else t)(
+        _code(lang) + (f"{sep}{region}" if region else "")
+    ),
+    st.sampled_from(LANGUAGES),
+    st.none() | st.sampled_from(ALPHA2) | st.sampled_from(["Latn", "419"]),
+    st.sampled_from("-_"),
+    st.booleans(),
+)
+
+
+@PROPS
+@given(texts | language_tags)
+def test_language_code_never_raises_and_is_idempotent(text: str) -> None:
+    code = language_code(text)
+    assert code is None or re.fullmatch(r"[a-z]{2,3}", code)
+    if code is not None:
+        assert language_code(code) == code
+
+
+@PROPS
+@given(st.sampled_from(LANGUAGES), st.none() | st.sampled_from(ALPHA2), st.sampled_from("-_"))
+def test_every_iso_639_language_is_found_by_its_codes_and_tags(
+    lang: object, region: str | None, sep: str
+) -> None:
+    code = _code(lang)
+    tag = code + (f"{sep}{region}" if region else "")
+    assert language_code(tag) == code
+    assert language_code(tag.upper()) == code
+    assert language_code(lang.alpha_3) == code  # type: ignore[attr-defined]
+    name = lang.name  # type: ignore[attr-defined]
+    if not re.fullmatch(r"[A-Za-z]{2,3}", name):  # "Aer" is the name of aeq and the code of aer
+        assert language_code(name) == code
 
 
 @PROPS
