@@ -121,6 +121,8 @@ def test_search_by_language_of_the_records(client: TestClient) -> None:
     assert by_lang("en", "de") == by_lang("en,de") == ["Anuga food fair", "East Africa Coffee Expo"]
     assert by_lang("fr") == []
     assert by_lang("en", path="/api/v1/fairs") == ["East Africa Coffee Expo"]
+    ics = client.get("/api/v1/fairs.ics", params={"lang": "de"}).text
+    assert "Anuga food fair" in ics and "Coffee Expo" not in ics
     # records with no language are found without the filter
     assert "Food labelling rules" in titles(client.get("/api/v1/search", params={"q": "food"}))
 
