@@ -145,6 +145,9 @@ def _view_model(p: SearchParams, result: Any, query: Any) -> dict[str, Any]:
         "pages": pages,
         "prev_link": _link(pairs, query.page - 1) if query.page > 1 else None,
         "next_link": _link(pairs, query.page + 1) if query.page < pages else None,
+        # The search as the API reads it: the page's own `lang` (its language) left out, since
+        # in the API `lang` filters the records by theirs.
+        "calendar_query": urlencode([x for x in pairs if x[0] not in ("sort", "size")]),
         "sort_links": {
             s: _link([x for x in pairs if x[0] != "sort"] + [("sort", s)])
             for s in ("relevance", "date", "-date")

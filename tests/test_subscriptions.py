@@ -7,6 +7,7 @@ server itself is tests/support.py, shared with the browser and schemathesis test
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from email.message import EmailMessage
@@ -309,6 +310,19 @@ def test_smtp_refusal_stores_nothing(
     r = mail_client.post("/api/v1/subscriptions", json={"email": "advisor@example.org"})
     assert r.status_code == 503 and r.json()["error"]["code"] == "email_failed"
     assert subs.list_for_email(store, "advisor@example.org") == []
+
+
+def test_calendar_link_of_a_french_page_finds_the_same_fairs(
+    mail_client: TestClient, store: Store, backend: SearchBackend
+) -> None:
+    # `lang` on a page is the page's language; in the API it would filter the fairs by theirs.
+    seed(store, backend, german_food_fair())
+    html = mail_client.get("/search", params={"market": "DE", "lang": "fr"}).text
+    href = re.search(r'href="https://tradepoint\.example(/api/v1/fairs\.ics[^"]*)"', html)
+    assert href is not None
+    link = href.group(1).replace("&amp;", "&")
+    assert "lang=" not in link and "market=DE" in link
+    assert "SUMMARY:" in mail_client.get(link).text
 
 
 def test_results_page_offers_subscribe_and_calendar(
