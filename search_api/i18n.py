@@ -15,13 +15,15 @@ import calendar
 import gettext as gettext_module
 from collections.abc import Callable, Mapping
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
+import pycountry
+from babel import Locale
 from babel.dates import format_date, get_month_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -318,6 +320,24 @@ def market_name(ctx: Any, code: str | None) -> str:
     return markets.market_name(code, _lang(ctx)) if code else ""
 
 
+@lru_cache(maxsize=4096)
+def language_name_in(lang: str, code: str) -> str:
+    """A record language's name in the page's language ("Français" on a French page); the
+    first letter is capitalised, as the name heads a list entry. Babel knows the languages of
+    the CLDR; the rest get their ISO 639 English name."""
+    name = Locale.parse(lang).languages.get(code)
+    if name is None:
+        found = pycountry.languages.get(alpha_2=code) if len(code) == 2 else None
+        found = found or pycountry.languages.get(alpha_3=code)
+        name = found.name if found is not None else code
+    return name[:1].upper() + name[1:]
+
+
+@pass_context
+def language_name(ctx: Any, code: str | None) -> str:
+    return language_name_in(_lang(ctx), code) if code else ""
+
+
 EXPORT_TO = N_("Export to %(market)s")
 
 
@@ -352,6 +372,7 @@ def install(env: jinja2.Environment) -> None:
         fmt_date=fmt_date,
         fmt_number=fmt_number,
         market_name=market_name,
+        language_name=language_name,
         export_to=export_to,
         languages=LANGUAGES,
     )

@@ -17,6 +17,7 @@ from search_api import markets, service
 from search_api.deps import get_backend, get_store
 from search_api.errors import BadRequest, TradepointError
 from search_api.i18n import N_, LocalisedTemplates
+from search_api.languages import language_code
 from search_api.routers.params import search_params
 from search_api.search.base import SearchBackend
 from search_api.service import SearchParams
@@ -24,13 +25,21 @@ from search_api.store import Store
 
 router = APIRouter(include_in_schema=False)
 
-FACET_PARAM = {"kind": "kind", "markets": "market", "sectors": "sector", "status": "status"}
+# `language` filters by the records' language; `lang` is the page's own (search_api/i18n.py).
+FACET_PARAM = {
+    "kind": "kind",
+    "markets": "market",
+    "sectors": "sector",
+    "status": "status",
+    "language": "language",
+}
 # English msgids: each render gets them translated under the same names (search_api/i18n.py).
 FACET_LABEL = {
     "kind": N_("Type"),
     "markets": N_("Market"),
     "sectors": N_("Sector"),
     "status": N_("Status"),
+    "language": N_("Language"),
 }
 KIND_LABEL = {"fair": N_("Trade fair"), "requirement": N_("Requirement"), "finance": N_("Finance")}
 PARAM_LABEL = {
@@ -39,6 +48,7 @@ PARAM_LABEL = {
     "market": N_("market"),
     "sector": N_("sector"),
     "status": N_("status"),
+    "language": N_("language"),
     "date_from": N_("from"),
     "date_to": N_("to"),
     "hs": N_("HS"),
@@ -76,6 +86,7 @@ def _pairs(p: SearchParams) -> list[tuple[str, str]]:
         pairs.append(("q", p.q))
     for name in ("kind", "market", "sector", "status", "instrument", "provider_type"):
         pairs += [(name, v) for v in getattr(p, name)]
+    pairs += [("language", v) for v in p.lang]
     for name in ("origin", "sme_focus", "amount_min", "amount_max", "currency"):
         if getattr(p, name) is not None:
             pairs.append((name, str(getattr(p, name))))
@@ -145,9 +156,11 @@ def _view_model(p: SearchParams, result: Any, query: Any) -> dict[str, Any]:
         "pages": pages,
         "prev_link": _link(pairs, query.page - 1) if query.page > 1 else None,
         "next_link": _link(pairs, query.page + 1) if query.page < pages else None,
-        # The search as the API reads it: the page's own `lang` (its language) left out, since
-        # in the API `lang` filters the records by theirs.
-        "calendar_query": urlencode([x for x in pairs if x[0] not in ("sort", "size")]),
+        # The search as the API reads it, where `lang` is the records' language (`language`
+        # here); the page's own `lang` is not part of the search.
+        "calendar_query": urlencode(
+            [("lang" if k == "language" else k, v) for k, v in pairs if k not in ("sort", "size")]
+        ),
         "sort_links": {
             s: _link([x for x in pairs if x[0] != "sort"] + [("sort", s)])
             for s in ("relevance", "date", "-date")
@@ -173,8 +186,9 @@ def search_page(
     params: Annotated[SearchParams, Depends(search_params)],
     backend: Annotated[SearchBackend, Depends(get_backend)],
 ) -> Response:
-    # On the web pages `lang` is the language of the page, not a filter on the records.
-    params = replace(params, lang=())
+    # On the web pages `lang` is the language of the page; the records' is `language`.
+    asked = request.query_params.getlist("language")
+    params = replace(params, lang=tuple(language_code(v) or v for v in asked))
     query = service.build_query(params)
     result = service.search(backend, query)
     return _templates(request).TemplateResponse(

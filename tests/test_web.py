@@ -78,6 +78,38 @@ def test_lang_on_a_page_is_its_language_not_a_filter(client: TestClient) -> None
     assert shown > 10 and french.text.count("Trade Fair Number") == shown
 
 
+def test_records_language_is_a_facet_named_in_the_page_language(
+    client: TestClient, store: Store, backend: SearchBackend
+) -> None:
+    store.upsert_records(
+        [
+            fair("t_src:fr1", "Salon du cacao", language="fr", country="CI"),
+            fair("t_src:fr2", "Salon du karité", language="fr-CI", country="BF"),
+            fair("t_src:en1", "Cocoa Week", language="en", country="GH"),
+            fair("t_src:none", "Shea Days", country="GH"),
+        ]
+    )
+    drain_outbox(store, backend)
+    page = client.get("/search", params={"lang": "fr"}).text
+    assert re.search(
+        r"<h3>Langue</h3>\s*<ul>\s*"
+        r'<li><a href="/search\?language=fr">Français</a> <small>2</small>',
+        page,
+    )
+    assert re.search(r'<a href="/search\?language=en">Anglais</a> <small>1</small>', page)
+    # following the facet: the French records only, the filter shown and kept by the forms
+    page = client.get("/search", params={"language": "fr", "lang": "es"}).text
+    assert "Salon du cacao" in page and "Salon du karité" in page and "Cocoa Week" not in page
+    assert "idioma: Francés" in page
+    assert '<input type="hidden" name="language" value="fr">' in page
+    # the calendar of this search asks the API for the records' language by its API name
+    assert "/api/v1/fairs.ics?lang=fr" in page
+    # a language given by name or tag is the same filter; one that is none is a 400
+    assert client.get("/search", params={"language": "French"}).text.count("Salon du") == 2
+    bad = client.get("/search", params={"language": "Elvish"})
+    assert bad.status_code == 400 and "unknown language" in bad.text
+
+
 @pytest.mark.usefixtures("loaded")
 def test_source_html_is_escaped_everywhere(client: TestClient) -> None:
     for url in ("/search?q=expo", "/records/t_src:evil", "/"):

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from search_api.schema import MAX_RECORD_DATE, MIN_RECORD_DATE, AnyRecord
 
-FACET_FIELDS: tuple[str, ...] = ("kind", "markets", "sectors", "status")
+FACET_FIELDS: tuple[str, ...] = ("kind", "markets", "sectors", "status", "language")
 SortOrder = Literal["relevance", "date", "-date"]
 
 

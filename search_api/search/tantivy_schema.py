@@ -20,7 +20,7 @@ from search_api.search.base import (
     record_interval,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Bump when the schema or the analyzer changes; an index with another version must be rebuilt."""
 
 ANALYZER_NAME = "tp_folded"
@@ -85,7 +85,10 @@ def _build_schema() -> tantivy.Schema:
     # finance: eligible exporter countries (requirements: origins), SME flag, amounts
     for name in ("instruments", "provider_type", "eligible", "sme", "min_currency", "max_currency"):
         sb.add_text_field(name, stored=False, tokenizer_name="raw")
-    sb.add_text_field("language", stored=False, tokenizer_name="raw", index_option="basic")
+    # one value or none: a fast column for its facet
+    sb.add_text_field(
+        "language", stored=False, fast=True, tokenizer_name="raw", index_option="basic"
+    )
     sb.add_float_field("min_value", indexed=True, fast=True)
     sb.add_float_field("max_value", indexed=True, fast=True)
     for name in _TEXT_FIELDS:
