@@ -90,3 +90,14 @@ def language_code(value: str) -> str | None:
     if match:
         return _code_of(match.group(1))
     return None
+
+
+def language_problem(value: object) -> str | None:
+    """Why a language a person wrote is not one, or None (an empty value says nothing).
+
+    Records take such a value as no language (stored records must still load); the places
+    where a person writes one (field mappings, curated files, the records API) say this.
+    """
+    if isinstance(value, str) and value.strip() and language_code(value) is None:
+        return f"{value!r} is not a language (an ISO 639 code such as 'fr', or a name)"
+    return None

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawlers.extract.language import language_code
+from crawlers.extract.language import language_code, language_problem
 from crawlers.extract.values import (
     markets_of,
     parse_amount,
@@ -175,14 +175,12 @@ class _Coercer:
             month = parse_month(value)
             return month or self.failed(name, text, f"{text!r} is not a month")
         if name == "language":
-            code = language_code(text)
-            if code:
-                return code
+            problem = language_problem(text)
+            if problem is None:
+                return language_code(text)
             # Said even in strict mode, and the value left out: records take an unreadable tag
             # as no language rather than failing on it, so validation would pass it in silence.
-            self.problem(
-                name, f"{text!r} is not a language (an ISO 639 code such as 'fr', or a name)"
-            )
+            self.problem(name, problem)
             return None
         number = parse_number(value)  # coverage_pct_max, *.value, stats.*
         if number is None:

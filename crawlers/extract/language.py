@@ -10,9 +10,9 @@ from collections.abc import Iterable
 
 from lxml import etree
 
-from search_api.languages import language_code
+from search_api.languages import language_code, language_problem
 
-__all__ = ["first_language", "language_code", "page_language"]
+__all__ = ["first_language", "language_code", "language_problem", "page_language"]
 
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _XHTML = "{http://www.w3.org/1999/xhtml}"

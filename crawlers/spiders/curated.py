@@ -16,7 +16,7 @@ import yaml
 from scrapy.http import Response
 
 from crawlers.extract.fields import coerce_fields
-from crawlers.extract.language import language_code
+from crawlers.extract.language import language_problem
 from crawlers.extract.table import read_csv
 from crawlers.spiders.base import SourceSpider
 
@@ -60,14 +60,12 @@ class CuratedSpider(SourceSpider):
             item["_id"] = slug or None
             item["_key"] = slug or f"{rec.get('url')}|{rec.get('title')}"
             item["_page"] = response.url
-            language = rec.get("language")
-            if isinstance(language, str) and language.strip() and not language_code(language):
+            problem = language_problem(rec.get("language"))
+            if problem:
                 # The record model drops a tag it cannot read without a word; a person wrote
                 # this one, so tell them.
                 self.collector.add_error(
-                    response.url,
-                    f"record #{n}: language: {language!r} is not a language "
-                    "(an ISO 639 code such as 'fr', or a name); left out",
+                    response.url, f"record #{n}: language: {problem}; left out"
                 )
             yield item
 

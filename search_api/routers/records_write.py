@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from search_api.auth import Writer, check_owner
 from search_api.deps import get_store
 from search_api.errors import Conflict, Forbidden, InvalidSource, NotFound
-from search_api.languages import language_code
+from search_api.languages import language_problem
 from search_api.schema import (
     KINDS,
     PROVENANCE_FIELDS,
@@ -67,10 +67,9 @@ def _validate(data: dict[str, Any]) -> AnyRecord:
     kind = data.get("kind")
     if kind not in KINDS:
         raise _invalid(f"kind: required, one of {', '.join(KINDS)}")
-    language = data.get("language")
-    if isinstance(language, str) and language.strip() and language_code(language) is None:
-        # the model would quietly drop it; a person typed it, so say so
-        raise _invalid(f"language: {language!r} is not a language; use an ISO 639 code such as fr")
+    problem = language_problem(data.get("language"))
+    if problem:  # the model would quietly drop it; a person typed it, so say so
+        raise _invalid(f"language: {problem}")
     try:
         return parse_record(data)
     except ValidationError as exc:
