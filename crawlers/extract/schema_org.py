@@ -15,7 +15,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from crawlers.extract import SUMMARY_MAX, ExtractResult, finish_event, new_event
-from crawlers.extract.language import language_code, page_language
+from crawlers.extract.language import first_language, page_language
 from crawlers.normalise.countries import clean_city, split_location, to_country
 from crawlers.normalise.dates import parse_date
 from crawlers.normalise.text import clean_text
@@ -327,11 +327,8 @@ def _in_language(value: Any, ids: dict[str, dict[str, Any]]) -> tuple[str | None
     """The code of the first inLanguage value that is a language; else None and the
     values it gave, so that a tag that means nothing can be reported."""
     texts = _language_texts(value, ids)
-    for text in texts:
-        code = language_code(text)
-        if code:
-            return code, []
-    return None, texts
+    code = first_language(texts)
+    return code, [] if code else texts
 
 
 def _is_url(text: str) -> bool:
