@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from typing import Annotated
@@ -313,15 +314,8 @@ def fairs_ics(
     date_from = params.date_from
     if date_from is None and params.date_to is None:
         date_from = date.today() - timedelta(days=FEED_PAST_DAYS)
-    params = SearchParams(
-        **{
-            **params.__dict__,
-            "kind": ("fair",),
-            "date_from": date_from,
-            "sort": "date",
-            "page": 1,
-            "size": PAGE_SIZE,
-        }
+    params = replace(
+        params, kind=("fair",), date_from=date_from, sort="date", page=1, size=PAGE_SIZE
     )
     records = collect_records(backend, service.build_query(params), FEED_LIMIT)
     body = build_ics(records, settings, name="Tradepoint: fairs")

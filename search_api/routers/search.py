@@ -8,7 +8,7 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any
 
@@ -165,14 +165,7 @@ async def search(request: Request) -> Response:
 def _upcoming_fairs(params: SearchParams) -> SearchParams:
     # Upcoming by default: a fair still running today counts as upcoming.
     date_from = params.date_from or (None if params.date_to else date.today())
-    return SearchParams(
-        **{
-            **params.__dict__,
-            "kind": ("fair",),
-            "date_from": date_from,
-            "sort": params.sort or "date",
-        }
-    )
+    return replace(params, kind=("fair",), date_from=date_from, sort=params.sort or "date")
 
 
 @router.get(
