@@ -8,10 +8,11 @@ Records are filtered by language (`lang=fr`), so "fr", "fr-CA", "FR_fr", "fre", 
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
 import pycountry
+
+from search_api.textfold import fold_accents
 
 # Primary subtag of a BCP 47 tag ("zh" of "zh-Hant-TW"); `_` as some CMSs write it.
 _TAG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$")
@@ -38,8 +39,7 @@ _OWN_NAMES = {
 
 
 def _folded(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return fold_accents(text.strip())
 
 
 @lru_cache(maxsize=1)

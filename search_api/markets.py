@@ -11,13 +11,13 @@ from __future__ import annotations
 import gettext
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Literal
 
 import pycountry
 
+from search_api.textfold import fold_accents
 from search_api.vocab import BLOCS, country_codes
 
 __all__ = [
@@ -227,9 +227,7 @@ _names: dict[str, str] | None = None
 
 def fold_name(text: str) -> str:
     """casefold + accent fold + punctuation to spaces: 'Côte-d'Ivoire' -> 'cote d ivoire'."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.replace("&", " and ").replace(".", "")
+    text = fold_accents(text).replace("&", " and ").replace(".", "")
     text = re.sub(r"[^\w]+", " ", text)
     return re.sub(r"\s+", " ", text).strip()
 

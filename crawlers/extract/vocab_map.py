@@ -8,8 +8,8 @@ a word that merely contains a keyword somewhere in a long sentence.
 from __future__ import annotations
 
 import re
-import unicodedata
 
+from search_api.textfold import fold_accents
 from search_api.vocab import (
     FAIR_STATUSES,
     FINANCE_INSTRUMENTS,
@@ -23,9 +23,7 @@ __all__ = ["fold", "map_choice", "parse_bool"]
 
 def fold(text: str) -> str:
     """casefold, accents off, punctuation to single spaces: "Pré-shipment" -> "pre shipment"."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = re.sub(r"[^\w]+", " ", text.replace("&", " and "))
+    text = re.sub(r"[^\w]+", " ", fold_accents(text).replace("&", " and "))
     return re.sub(r"\s+", " ", text).strip()
 
 

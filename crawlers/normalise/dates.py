@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Mapping
+
+from search_api.textfold import fold_accents as _fold
 
 __all__ = ["MAX_YEAR", "MIN_YEAR", "parse_date"]
 
@@ -45,11 +46,6 @@ for _num, _names in enumerate(
 ):
     for _name in _names:
         _MONTHS[_name] = _num
-
-
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _make(year: int, month: int, day: int) -> dt.date | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
+from search_api.textfold import fold_accents
 from search_api.vocab import SECTORS
 
 __all__ = ["SECTORS", "map_sectors"]
@@ -168,9 +168,7 @@ _VOCAB = frozenset(SECTORS)
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.replace("&", " and ").replace("+", " and ")
+    text = fold_accents(text).replace("&", " and ").replace("+", " and ")
     text = re.sub(r"[^\w]+", " ", text)
     return re.sub(r"\s+", " ", text).strip()
 
