@@ -80,6 +80,10 @@ def test_without_a_slug_an_id_is_made_up(client: TestClient, keys: dict[str, Any
     second = client.post("/api/v1/records", json=body, headers=keys["a"]).json()["id"]
     assert first.startswith("curated_agency_a:short-term-export-credit-insurance")
     assert first != second
+    # accented titles keep their letters, as a French- or Spanish-speaking agency writes them
+    body["title"] = "Étiquetage des produits préemballés au Sénégal"
+    made = client.post("/api/v1/records", json=body, headers=keys["a"]).json()["id"]
+    assert made.startswith("curated_agency_a:etiquetage-des-produits-preemballes-au-senegal-")
 
 
 def test_the_owner_changes_and_deletes_its_record(

@@ -30,6 +30,7 @@ from search_api.schema import (
 )
 from search_api.store import Store
 from search_api.store.keys import Principal
+from search_api.textfold import fold_accents
 
 router = APIRouter(prefix="/api/v1/records", tags=["curation"])
 
@@ -83,7 +84,7 @@ def _refuse_server_fields(data: dict[str, Any]) -> None:
 
 
 def new_slug(title: str) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", title.casefold()).strip("-")[:60].strip("-")
+    base = re.sub(r"[^a-z0-9]+", "-", fold_accents(title)).strip("-")[:60].strip("-")
     return f"{base or 'record'}-{secrets.token_hex(3)}"
 
 
