@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from search_api.languages import language_code
+from search_api.languages import language_code, language_problem
 from search_api.vocab import (
     FAIR_STATUSES,
     FINANCE_INSTRUMENTS,
@@ -404,6 +404,9 @@ class SourceSpec(BaseModel):
         unknown = sorted(set(v) - allowed)
         if unknown:
             raise ValueError(f"unknown record field(s) in defaults: {', '.join(unknown)}")
+        problem = language_problem(v.get("language"))
+        if problem:  # records would drop it without a word
+            raise ValueError(f"language: {problem}")
         return v
 
     @field_validator("table")

@@ -42,6 +42,10 @@ def test_source_errors_name_the_field_and_the_problem() -> None:
     assert "defaults: unknown record field(s) in defaults: colour" in spec_error(
         defaults={"colour": "red"}
     )
+    # records drop a language they cannot read; a source's operator hears of it here
+    assert "defaults: language: 'bilingue' is not a language" in spec_error(
+        defaults={"language": "bilingue"}
+    )
     assert "(top level)" not in spec_error(unknown_key=1)
     assert "unknown_key: Extra inputs are not permitted" in spec_error(unknown_key=1)
 
