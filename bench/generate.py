@@ -17,8 +17,14 @@ import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from search_api.schema import AnyRecord, parse_record
-from search_api.vocab import BLOCS, FINANCE_INSTRUMENTS, PROVIDER_TYPES, REQUIREMENT_TYPES, SECTORS
+from search_api.domain.records import AnyRecord, parse_record
+from search_api.domain.vocab import (
+    BLOCS,
+    FINANCE_INSTRUMENTS,
+    PROVIDER_TYPES,
+    REQUIREMENT_TYPES,
+    SECTORS,
+)
 
 GENERATOR_VERSION = "2"
 """Changes whenever the records generated for a seed change (benchmarks rebuild their index)."""

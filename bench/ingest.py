@@ -16,7 +16,7 @@ import time
 from bench.common import DATA, save
 from bench.generate import record_dict
 from crawlers.pipelines import build_record
-from search_api.schema import SourceSpec
+from search_api.domain.sources import SourceSpec
 from search_api.search.indexer import drain_outbox
 from search_api.search.tantivy import TantivyBackend
 from search_api.store import Store

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from search_api.schema import AnyRecord, SourceSpec
+from search_api.domain.records import AnyRecord
+from search_api.domain.sources import SourceSpec
 
 MAX_ERRORS = 500
 

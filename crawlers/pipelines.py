@@ -9,17 +9,16 @@ from pydantic import ValidationError
 from scrapy import Spider
 from scrapy.crawler import Crawler
 
-from search_api.schema import (
+from search_api.domain.records import (
     PROVENANCE_FIELDS,
     AnyRecord,
     FairRecord,
     FinanceRecord,
     RequirementRecord,
-    SourceSpec,
-    format_validation_error,
     parse_record,
     record_id,
 )
+from search_api.domain.sources import SourceSpec, format_validation_error
 
 log = logging.getLogger(__name__)
 

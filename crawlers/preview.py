@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from search_api.schema import FollowSpec, SourceSpec, format_validation_error
+from search_api.domain.sources import FollowSpec, SourceSpec, format_validation_error
 from search_api.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
-from search_api.schema import SourceSpec
+from search_api.domain.sources import SourceSpec
 from search_api.settings import Settings
 from search_api.store import RunStats, Store
 

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
+from search_api.domain.records import AnyRecord
 from search_api.errors import TradepointError
 from search_api.mail import (
     Mailer,
@@ -42,7 +43,6 @@ from search_api.mail import (
 )
 from search_api.routers.feeds import record_link
 from search_api.routers.subscriptions import links, matching_records
-from search_api.schema import AnyRecord
 from search_api.search import create_backend
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox

@@ -22,7 +22,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from search_api.schema import SourceSpec
+from search_api.domain.sources import SourceSpec
 
 log = logging.getLogger(__name__)
 

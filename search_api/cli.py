@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from search_api.domain.sources import SourceSpec, format_validation_error
 from search_api.errors import TradepointError
 from search_api.logs import setup_logging
-from search_api.schema import SourceSpec, format_validation_error
 from search_api.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]

@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from search_api.domain.i18n import translations
+from search_api.domain.saved_search import SavedSearch
 from search_api.email_messages import CONTEXT, EMAIL_MESSAGES
 from search_api.errors import TradepointError
-from search_api.i18n import translations
-from search_api.saved_search import SavedSearch
 from search_api.settings import Settings
 from search_api.store.subscriptions import LANGUAGES
 
@@ -92,7 +92,7 @@ def strings(settings: Settings, lang: str) -> Strings:
 
 def market_label(code: str, lang: str) -> str:
     try:
-        from search_api.markets import market_name
+        from search_api.domain.markets import market_name
 
         return market_name(code, lang)
     except Exception:  # a name is a nicety: never fail an email for it

@@ -12,8 +12,8 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from search_api.i18n import N_
-from search_api.vocab import (
+from search_api.domain.i18n import N_
+from search_api.domain.vocab import (
     FAIR_STATUSES,
     FINANCE_INSTRUMENTS,
     PROVIDER_TYPES,

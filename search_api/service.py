@@ -12,19 +12,19 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from search_api import markets as mk
-from search_api.errors import BadRequest, NotFound
-from search_api.languages import language_code
-from search_api.schema import KINDS, AnyRecord
-from search_api.search.base import SearchBackend, SearchQuery, SearchResult
-from search_api.store import Store
-from search_api.vocab import (
+from search_api.domain import markets as mk
+from search_api.domain.languages import language_code
+from search_api.domain.records import KINDS, AnyRecord
+from search_api.domain.vocab import (
     FAIR_STATUSES,
     FINANCE_INSTRUMENTS,
     PROVIDER_TYPES,
     REQUIREMENT_STATUSES,
     SECTORS,
 )
+from search_api.errors import BadRequest, NotFound
+from search_api.search.base import SearchBackend, SearchQuery, SearchResult
+from search_api.store import Store
 
 STATUSES = (*FAIR_STATUSES, *REQUIREMENT_STATUSES, "withdrawn")
 MAX_RESULT_WINDOW = 10_000

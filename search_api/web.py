@@ -13,11 +13,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from search_api import markets, service
+from search_api import service
 from search_api.deps import get_backend, get_store
+from search_api.domain import markets
+from search_api.domain.i18n import N_, LocalisedTemplates
+from search_api.domain.languages import language_code
 from search_api.errors import BadRequest, TradepointError
-from search_api.i18n import N_, LocalisedTemplates
-from search_api.languages import language_code
 from search_api.routers.params import search_params
 from search_api.search.base import SearchBackend
 from search_api.service import SearchParams
@@ -239,7 +240,7 @@ def market_page(
 ) -> Response:
     """The "Export to {market}" page: the overview of GET /api/v1/markets/{code}. Words in
     `product` list HS codes to pick (as links); an HS code in `product` is used directly."""
-    from search_api import products
+    from search_api.domain import products
     from search_api.routers.markets import market_overview
 
     product = (product or "").strip() or None

@@ -20,9 +20,9 @@ from starlette.datastructures import FormData
 
 from search_api.auth import check_owner
 from search_api.deps import get_settings, get_store
+from search_api.domain.i18n import translator
 from search_api.errors import Conflict, Forbidden, TradepointError
 from search_api.health import run_dict, source_health
-from search_api.i18n import translator
 from search_api.routers import sources as src
 from search_api.settings import Settings
 from search_api.store import Store

@@ -11,8 +11,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from search_api.domain.i18n import translator
 from search_api.errors import TradepointError
-from search_api.i18n import translator
 from search_api.record_form import (
     KIND_FIELDS,
     fields_of,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from search_api.schema import AnyRecord, parse_record
+from search_api.domain.records import AnyRecord, parse_record
 
 __all__ = ["fair", "parse_record"]
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from crawlers.runner import CrawlOutcome, run_crawl
-from search_api.schema import AnyRecord, SourceSpec
+from search_api.domain.records import AnyRecord
+from search_api.domain.sources import SourceSpec
 from search_api.search.base import SearchBackend, SearchQuery
 from search_api.search.indexer import drain_outbox
 from search_api.settings import Settings

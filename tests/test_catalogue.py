@@ -11,7 +11,8 @@ import yaml
 
 from crawlers.demo import DATA_DIR
 from crawlers.pipelines import build_record
-from search_api.schema import AnyRecord, SourceSpec
+from search_api.domain.records import AnyRecord
+from search_api.domain.sources import SourceSpec
 
 FILES = {"fairs": ("fair", 30), "finance": ("finance", 40), "requirements": ("requirement", 40)}
 

@@ -12,7 +12,8 @@ from urllib.parse import quote
 import pytest
 
 from crawlers.runner import run_crawl
-from search_api.schema import AnyRecord, SourceSpec
+from search_api.domain.records import AnyRecord
+from search_api.domain.sources import SourceSpec
 from search_api.settings import Settings
 from search_api.store import Store
 

@@ -7,7 +7,7 @@ from scrapy import Request
 
 from crawlers.middlewares import PrivateHostGuard, PrivateHostRefused, refused_reason
 from crawlers.runner import run_crawl
-from search_api.schema import SourceSpec
+from search_api.domain.sources import SourceSpec
 from search_api.settings import Settings
 from search_api.store import Store
 

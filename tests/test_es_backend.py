@@ -20,8 +20,8 @@ from elasticsearch import Elasticsearch
 from fastapi.testclient import TestClient
 
 from search_api.app import create_app
+from search_api.domain.records import AnyRecord, parse_record
 from search_api.errors import SearchUnavailable, TradepointError
-from search_api.schema import AnyRecord, parse_record
 from search_api.search import backend_name, create_backend
 from search_api.search import elastic_index as X
 from search_api.search.base import SearchBackend, SearchQuery

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from search_api.schema import parse_record
+from search_api.domain.records import parse_record
 from search_api.search import elastic_index as X
 from search_api.search import queries as Q
 from search_api.search.base import FACET_FIELDS, SearchQuery

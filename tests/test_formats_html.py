@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crawlers.extract.html_selectors import extract_detail, extract_items
-from search_api.schema import SourceSpec
+from search_api.domain.sources import SourceSpec
 from search_api.search.base import SearchBackend
 from search_api.settings import Settings
 from search_api.store import Store

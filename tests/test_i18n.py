@@ -18,8 +18,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
-from search_api import articles, i18n
-from search_api.schema import parse_record
+from search_api.domain import articles, i18n
+from search_api.domain.records import parse_record
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store

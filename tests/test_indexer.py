@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 
 import pytest
 
+from search_api.domain.records import AnyRecord
 from search_api.errors import SearchUnavailable
-from search_api.schema import AnyRecord
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 from search_api.search.indexer import drain_outbox, reindex
 from search_api.store import Store

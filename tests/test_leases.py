@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from search_api.schema import AnyRecord
+from search_api.domain.records import AnyRecord
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 from search_api.search.indexer import OUTBOX_LEASE, drain_outbox
 from search_api.store import Store

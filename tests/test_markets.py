@@ -6,12 +6,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from crawlers.normalise.countries import to_country
-from search_api import markets as mk
-from search_api.schema import parse_record
+from search_api.domain import markets as mk
+from search_api.domain.records import parse_record
+from search_api.domain.vocab import BLOCS
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store
-from search_api.vocab import BLOCS
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_names_in_three_languages() -> None:
 
 
 def test_crawler_country_names_use_the_same_table() -> None:
-    # the crawler reads countries with search_api.markets, never a bloc
+    # the crawler reads countries with search_api.domain.markets, never a bloc
     assert to_country("Alemania") == "DE"
     assert to_country("Messe Frankfurt, Frankfurt am Main, Allemagne") == "DE"
     assert to_country("European Union") is None

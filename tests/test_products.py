@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from search_api import products
-from search_api.schema import parse_record
+from search_api.domain import products
+from search_api.domain.records import parse_record
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store

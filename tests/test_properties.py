@@ -26,8 +26,8 @@ from crawlers.normalise import (
     to_country,
 )
 from crawlers.normalise.dates import MAX_YEAR, MIN_YEAR
-from search_api.languages import language_code
-from search_api.products import normalise_code
+from search_api.domain.languages import language_code
+from search_api.domain.products import normalise_code
 
 PROPS = settings(
     max_examples=300,

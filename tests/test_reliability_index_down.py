@@ -42,7 +42,7 @@ def faults() -> Iterator[FaultServer]:
 
 
 def _add_site_source(store: Store, faults: FaultServer) -> str:
-    from search_api.schema import SourceSpec
+    from search_api.domain.sources import SourceSpec
 
     spec = SourceSpec(
         id="xx_index_down",

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from schedules.jobs import cron_trigger
 from schedules.service import SchedulerService
-from search_api.schema import SourceSpec
+from search_api.domain.sources import SourceSpec
 from search_api.settings import Settings
 from search_api.store import RunStats, Store
 from search_api.store.keys import create_key

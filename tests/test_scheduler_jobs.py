@@ -19,7 +19,7 @@ from schedules.jobs import (
     trigger_fingerprint,
 )
 from schedules.service import SchedulerService
-from search_api.schema import SourceSpec
+from search_api.domain.sources import SourceSpec
 from search_api.settings import Settings
 from search_api.store import Store
 

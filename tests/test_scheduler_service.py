@@ -33,8 +33,8 @@ from crawlers.runner import run_crawl
 from schedules.cli import FileLeaderLock, wait_for_leadership
 from schedules.jobs import CRAWL_FUNC, cron_trigger
 from schedules.service import INTERRUPTED_MESSAGE, SchedulerService, crawl_child_pids
+from search_api.domain.sources import SourceSpec
 from search_api.errors import Conflict
-from search_api.schema import SourceSpec
 from search_api.settings import Settings
 from search_api.store import Store
 

@@ -5,13 +5,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from search_api.schema import (
-    RECORD_ADAPTER,
-    SourceSpec,
-    format_validation_error,
-    parse_record,
-    record_id,
-)
+from search_api.domain.records import RECORD_ADAPTER, parse_record, record_id
+from search_api.domain.sources import SourceSpec, format_validation_error
 
 from .factories import fair
 

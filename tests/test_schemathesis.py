@@ -36,7 +36,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from search_api.app import create_app
-from search_api.schema import SourceSpec, parse_record
+from search_api.domain.records import parse_record
+from search_api.domain.sources import SourceSpec
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.settings import Settings

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from search_api.schema import SOURCE_FORMATS
+from search_api.domain.sources import SOURCE_FORMATS
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store

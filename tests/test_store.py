@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from search_api.schema import SourceSpec
+from search_api.domain.sources import SourceSpec
 from search_api.store import RunStats, Store
 
 from .factories import fair

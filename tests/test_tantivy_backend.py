@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from search_api.domain.records import AnyRecord, parse_record
 from search_api.errors import SearchUnavailable
-from search_api.schema import AnyRecord, parse_record
 from search_api.search.base import SearchQuery
 from search_api.search.tantivy import (
     POINTER_FILE,
@@ -295,7 +295,7 @@ def test_threads_search_while_writing(backend: TantivyBackend) -> None:
 WRITER_SCRIPT = """
 import sys
 from pathlib import Path
-from search_api.schema import parse_record
+from search_api.domain.records import parse_record
 from search_api.search.tantivy import TantivyBackend
 
 root, action, start, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from search_api.schema import SourceSpec
+from search_api.domain.sources import SourceSpec
 from search_api.settings import Settings
 from search_api.store import Store
 

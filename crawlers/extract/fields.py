@@ -31,7 +31,7 @@ from crawlers.normalise.dates import parse_date
 from crawlers.normalise.sectors import map_sectors
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
-from search_api.schema import source_field_names
+from search_api.domain.sources import source_field_names
 
 __all__ = ["LIST_FIELDS", "Coerced", "coerce_fields", "field_names"]
 

@@ -1,6 +1,6 @@
 """The language a page or an item says it is in, as one ISO 639 code.
 
-Every extractor reads language tags through `search_api.languages.language_code`, so that a
+Every extractor reads language tags through `search_api.domain.languages.language_code`, so that a
 record from a page, a feed, a calendar or a field mapping is filtered (`lang=fr`) alike.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from lxml import etree
 
-from search_api.languages import language_code, language_problem
+from search_api.domain.languages import language_code, language_problem
 
 __all__ = ["first_language", "language_code", "language_problem", "page_language"]
 

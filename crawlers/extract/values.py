@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from crawlers.normalise.countries import to_country
 from crawlers.normalise.dates import parse_date
-from search_api.vocab import BLOCS
+from search_api.domain.vocab import BLOCS
 
 __all__ = [
     "hs_from_category",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from search_api.textfold import fold_accents
-from search_api.vocab import (
+from search_api.domain.textfold import fold_accents
+from search_api.domain.vocab import (
     FAIR_STATUSES,
     FINANCE_INSTRUMENTS,
     PROVIDER_TYPES,

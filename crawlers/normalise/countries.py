@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import pycountry
 
-from search_api.markets import country_from_name
-from search_api.markets import fold_name as _fold
+from search_api.domain.markets import country_from_name
+from search_api.domain.markets import fold_name as _fold
 
 __all__ = [
     "Location",

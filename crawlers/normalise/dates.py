@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 
-from search_api.textfold import fold_accents as _fold
+from search_api.domain.textfold import fold_accents as _fold
 
 __all__ = ["MAX_YEAR", "MIN_YEAR", "parse_date"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from search_api.textfold import fold_accents
-from search_api.vocab import SECTORS
+from search_api.domain.textfold import fold_accents
+from search_api.domain.vocab import SECTORS
 
 __all__ = ["SECTORS", "map_sectors"]
 

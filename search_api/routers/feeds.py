@@ -23,11 +23,11 @@ from icalendar import Calendar, Event, vText
 
 from search_api import service
 from search_api.deps import get_backend, get_settings, get_store
+from search_api.domain.records import AnyRecord, FairRecord, parse_record
+from search_api.domain.saved_search import SavedSearch
 from search_api.errors import NotFound, TradepointError
 from search_api.mail import strings
 from search_api.routers.params import SEARCH_OPENAPI, search_params
-from search_api.saved_search import SavedSearch
-from search_api.schema import AnyRecord, FairRecord, parse_record
 from search_api.search.base import SearchBackend, SearchQuery
 from search_api.service import SearchParams
 from search_api.settings import Settings

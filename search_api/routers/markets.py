@@ -12,13 +12,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from search_api import markets as mk
-from search_api import products
 from search_api.deps import get_backend
+from search_api.domain import markets as mk
+from search_api.domain import products
+from search_api.domain.vocab import REQUIREMENT_TYPES
 from search_api.errors import BadRequest, NotFound
 from search_api.search.base import SearchBackend, SearchQuery
 from search_api.service import resolve_origin
-from search_api.vocab import REQUIREMENT_TYPES
 
 router = APIRouter(prefix="/api/v1", tags=["markets"])
 

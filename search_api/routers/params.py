@@ -15,8 +15,8 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from search_api.schema import MAX_RECORD_DATE as MAX_DATE
-from search_api.schema import MIN_RECORD_DATE as MIN_DATE
+from search_api.domain.records import MAX_RECORD_DATE as MAX_DATE
+from search_api.domain.records import MIN_RECORD_DATE as MIN_DATE
 from search_api.service import SearchParams
 
 

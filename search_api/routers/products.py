@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from search_api import products
+from search_api.domain import products
 from search_api.errors import NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["products"])

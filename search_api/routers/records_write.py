@@ -19,18 +19,13 @@ from pydantic import ValidationError
 
 from search_api.auth import Writer, check_owner
 from search_api.deps import get_store
+from search_api.domain.languages import language_problem
+from search_api.domain.records import KINDS, PROVENANCE_FIELDS, AnyRecord, parse_record
+from search_api.domain.sources import format_validation_error
+from search_api.domain.textfold import fold_accents
 from search_api.errors import Conflict, Forbidden, InvalidSource, NotFound
-from search_api.languages import language_problem
-from search_api.schema import (
-    KINDS,
-    PROVENANCE_FIELDS,
-    AnyRecord,
-    format_validation_error,
-    parse_record,
-)
 from search_api.store import Store
 from search_api.store.keys import Principal
-from search_api.textfold import fold_accents
 
 router = APIRouter(prefix="/api/v1/records", tags=["curation"])
 

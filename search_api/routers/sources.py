@@ -23,9 +23,9 @@ from pydantic import ValidationError
 
 from search_api.auth import Writer, check_owner
 from search_api.deps import get_settings, get_store
+from search_api.domain.sources import SourceSpec, format_validation_error
 from search_api.errors import Forbidden, InvalidSource, TradepointError
 from search_api.health import run_dict, source_health
-from search_api.schema import SourceSpec, format_validation_error
 from search_api.settings import Settings
 from search_api.store import RunStats, Store
 from search_api.store.keys import Principal

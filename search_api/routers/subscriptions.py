@@ -20,6 +20,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from search_api.deps import get_backend, get_settings, get_store
+from search_api.domain.records import AnyRecord
+from search_api.domain.saved_search import SavedSearch
 from search_api.errors import BadRequest, NotFound
 from search_api.mail import (
     MailError,
@@ -31,8 +33,6 @@ from search_api.mail import (
     strings,
 )
 from search_api.routers.feeds import Gone, collect_records, feed_url, search_page_url
-from search_api.saved_search import SavedSearch
-from search_api.schema import AnyRecord
 from search_api.search.base import SearchBackend
 from search_api.service import MAX_RESULT_WINDOW
 from search_api.settings import Settings

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from search_api.schema import MAX_RECORD_DATE, MIN_RECORD_DATE, AnyRecord
+from search_api.domain.records import MAX_RECORD_DATE, MIN_RECORD_DATE, AnyRecord
 
 FACET_FIELDS: tuple[str, ...] = ("kind", "markets", "sectors", "status", "language")
 SortOrder = Literal["relevance", "date", "-date"]

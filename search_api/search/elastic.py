@@ -34,8 +34,8 @@ from urllib.parse import urlsplit, urlunsplit
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
+from search_api.domain.records import AnyRecord
 from search_api.errors import SearchUnavailable, TradepointError
-from search_api.schema import AnyRecord
 from search_api.search import elastic_index as X
 from search_api.search import queries as Q
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from search_api.schema import AnyRecord
+from search_api.domain.records import AnyRecord
 from search_api.search.base import record_extra_text, record_interval
 
 KINDS: tuple[str, ...] = ("fair", "requirement", "finance")

@@ -40,8 +40,8 @@ import orjson
 import tantivy
 from tantivy import Index, Order, Query
 
+from search_api.domain.records import AnyRecord
 from search_api.errors import SearchUnavailable
-from search_api.schema import AnyRecord
 from search_api.search.base import FacetValue, SearchBackend, SearchQuery, SearchResult
 from search_api.search.tantivy_schema import (
     ANALYZER,

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import tantivy
 from tantivy import Filter, Occur, Query, SchemaBuilder, TextAnalyzerBuilder, Tokenizer
 
-from search_api.schema import AnyRecord
+from search_api.domain.records import AnyRecord
 from search_api.search.base import (
     FACET_FIELDS,
     FacetValue,

@@ -20,8 +20,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from search_api.domain.records import RECORD_ADAPTER, AnyRecord
+from search_api.domain.sources import SourceSpec
 from search_api.errors import Conflict, NotFound
-from search_api.schema import RECORD_ADAPTER, AnyRecord, SourceSpec
 from search_api.store.tables import OutboxRow, RecordRow, RunRow, SourceRow
 
 MAX_RUN_ERRORS = 200

@@ -37,9 +37,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from search_api.domain.records import AnyRecord
+from search_api.domain.saved_search import SavedSearch
 from search_api.errors import TradepointError
-from search_api.saved_search import SavedSearch
-from search_api.schema import AnyRecord
 from search_api.store.core import Store, chunks, utcnow
 from search_api.store.tables import Base
 

@@ -15,7 +15,7 @@ import orjson
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from search_api.schema import AnyRecord
+from search_api.domain.records import AnyRecord
 from search_api.store.core import UpsertStats, chunks
 from search_api.store.tables import OutboxRow, RecordRow
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from search_api.schema import AnyRecord, parse_record
+from search_api.domain.records import AnyRecord, parse_record
 from search_api.search.base import FACET_FIELDS, SearchBackend, SearchResult
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from search_api.schema import AnyRecord, parse_record
+from search_api.domain.records import AnyRecord, parse_record
+from search_api.domain.vocab import SECTORS
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
-from search_api.vocab import SECTORS
 
 from .conftest import expected_facets, facet_pairs, ids, sample_records
 

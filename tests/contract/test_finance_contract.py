@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from search_api.schema import parse_record
+from search_api.domain.records import parse_record
 from search_api.search.base import SearchBackend, SearchQuery
 
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from search_api.schema import KINDS, MAX_RECORD_DATE, MIN_RECORD_DATE
-from search_api.vocab import SECTORS
+from search_api.domain.records import KINDS, MAX_RECORD_DATE, MIN_RECORD_DATE
+from search_api.domain.vocab import SECTORS
 
 if TYPE_CHECKING:
     from search_api.search.base import SearchQuery
@@ -61,7 +61,7 @@ class SavedSearch(BaseModel):
     @field_validator("markets")
     @classmethod
     def _markets(cls, v: list[str]) -> list[str]:
-        from search_api.markets import resolve_market
+        from search_api.domain.markets import resolve_market
 
         out: list[str] = []
         for m in v:

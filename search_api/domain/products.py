@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from search_api.markets import fold_name
+from search_api.domain.markets import fold_name
 
 __all__ = ["HSEntry", "children", "describe", "hierarchy", "normalise_code", "suggest"]
 

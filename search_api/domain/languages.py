@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import pycountry
 
-from search_api.textfold import fold_accents
+from search_api.domain.textfold import fold_accents
 
 # Primary subtag of a BCP 47 tag ("zh" of "zh-Hant-TW"); `_` as some CMSs write it.
 _TAG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$")

@@ -34,13 +34,13 @@ from jinja2 import pass_context
 from starlette.requests import Request
 from starlette.responses import Response
 
-from search_api import articles, markets
+from search_api.domain import articles, markets
 
 LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français", "es": "Español"}
 DEFAULT_LANGUAGE = "en"
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
-TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 DOMAIN = "messages"
 # English keeps the site's day-first style ("1 Nov 2026"); the others use their CLDR medium date.
 DATE_FORMATS = {"en": "d MMM y"}

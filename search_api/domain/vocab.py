@@ -176,9 +176,3 @@ def country_codes() -> frozenset[str]:
 def is_market_code(code: str) -> bool:
     return code in BLOCS or code in country_codes()
 
-
-def resolve_market(value: str) -> str | None:
-    """Kept for older imports: see `search_api.markets.resolve_market`."""
-    from search_api.markets import resolve_market as _resolve  # markets imports this module
-
-    return _resolve(value)

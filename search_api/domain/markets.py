@@ -17,8 +17,8 @@ from typing import Literal
 
 import pycountry
 
-from search_api.textfold import fold_accents
-from search_api.vocab import BLOCS, country_codes
+from search_api.domain.textfold import fold_accents
+from search_api.domain.vocab import BLOCS, country_codes
 
 __all__ = [
     "BLOCS",
