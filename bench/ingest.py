@@ -31,6 +31,7 @@ def main() -> None:
     data_dir = DATA / "ingest"
     shutil.rmtree(data_dir, ignore_errors=True)
     store = Store(f"sqlite:///{data_dir / 'tradepoint.db'}")
+    store.migrate()
     backend = TantivyBackend(data_dir / "index")
     spec = SourceSpec(
         id="bench_synthetic",

@@ -129,7 +129,10 @@ def build(n: int) -> Path:
         backend.rebuild(generate(n))
         marker.write_text(GENERATOR_VERSION)
         print(f"indexed {n} records in {time.perf_counter() - t:.1f}s")
-    Store(f"sqlite:///{data_dir / 'tradepoint.db'}").close()
+    store = Store(f"sqlite:///{data_dir / 'tradepoint.db'}")
+    store.migrate()
+    store.migrate()
+    store.close()
     backend.close()
     return data_dir
 

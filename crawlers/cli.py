@@ -48,10 +48,9 @@ def index_pending(settings: Settings, store: Any) -> None:
 
 def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
     from crawlers.runner import run_crawl
-    from search_api.cli import CliError
-    from search_api.store import Store
+    from search_api.cli import CliError, open_store
 
-    store = Store(settings.sqlalchemy_url)
+    store = open_store(settings)
     if args.all:
         ids = [s.id for s in store.list_sources() if s.enabled]
     elif args.source_ids:

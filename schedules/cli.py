@@ -227,6 +227,7 @@ def register(sub: Any) -> None:
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from schedules.service import SchedulerService
+    from search_api.cli import open_store
 
     stop, hurry = threading.Event(), threading.Event()
 
@@ -243,7 +244,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
         print("standby scheduler stopped", flush=True)
         return 0
     try:
-        service = SchedulerService(settings)
+        service = SchedulerService(settings, store=open_store(settings))
         plan = service.start()
         for source_id, message in plan.invalid.items():
             print(f"warning: source {source_id} not scheduled: {message}", flush=True)

@@ -49,8 +49,9 @@ from search_api.search.indexer import drain_outbox
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store import subscriptions as subs
-from search_api.store.core import utcnow
-from search_api.store.subscriptions import DigestRow, Snapshot, SubscriptionRow, snapshot_of
+from search_api.store.base import utcnow
+from search_api.store.subscriptions import Snapshot, snapshot_of
+from search_api.store.tables import DigestRow, SubscriptionRow
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -22,6 +21,7 @@ from search_api.domain.sources import SourceSpec, format_validation_error
 from search_api.errors import TradepointError
 from search_api.logs import setup_logging
 from search_api.settings import Settings
+from search_api.store import Store
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -55,10 +55,12 @@ def load_source_file(path: Path) -> list[SourceSpec]:
     return specs
 
 
-def _store(settings: Settings) -> Any:
-    from search_api.store import Store
-
-    return Store(settings.sqlalchemy_url)
+def open_store(settings: Settings) -> Store:
+    """The data dir's store, its schema brought to the latest revision first: every command
+    that reads or writes the store may be the first one run on a new data dir."""
+    store = Store(settings.sqlalchemy_url)
+    store.migrate()
+    return store
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -66,7 +68,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from search_api.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, store=open_store(settings))
     uvicorn.run(
         app,
         host=args.host,
@@ -81,13 +83,13 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     from search_api.search import create_backend
     from search_api.search.indexer import reindex
 
-    count = reindex(_store(settings), create_backend(settings))
+    count = reindex(open_store(settings), create_backend(settings))
     print(f"reindexed {count} records")
     return 0
 
 
 def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
+    store = open_store(settings)
     for spec in load_source_file(Path(args.file)):
         store.add_source(spec, replace=args.replace)
         print(f"added source {spec.id} ({spec.format}, {spec.kind})")
@@ -95,7 +97,7 @@ def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
+    store = open_store(settings)
     specs = load_source_file(Path(args.file))
     for spec in specs:
         store.add_source(spec, replace=True)
@@ -104,7 +106,7 @@ def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
+    store = open_store(settings)
     specs = store.list_sources()
     if args.json:
         print(json.dumps([s.model_dump(mode="json", exclude_none=True) for s in specs], indent=2))
@@ -120,7 +122,7 @@ def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources_show(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
+    store = open_store(settings)
     spec = store.get_source(args.source_id)
     print(yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), sort_keys=False), end="")
     print(f"records: {store.count_records(spec.id)}")
@@ -135,7 +137,7 @@ def cmd_sources_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources_remove(args: argparse.Namespace, settings: Settings) -> int:
-    _store(settings).remove_source(args.source_id)
+    open_store(settings).remove_source(args.source_id)
     print(f"removed source {args.source_id}; its records stay in the store and the index")
     return 0
 
@@ -143,7 +145,7 @@ def cmd_sources_remove(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
     from search_api.store.keys import create_key
 
-    key = create_key(_store(settings), args.name, args.role)
+    key = create_key(open_store(settings), args.name, args.role)
     print(key)
     print(
         f"created {args.role} key for {args.name}; it is shown only now, store it safely",
@@ -155,7 +157,7 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
     from search_api.store.keys import list_keys
 
-    for row in list_keys(_store(settings)):
+    for row in list_keys(open_store(settings)):
         used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
         state = " [revoked]" if row.revoked else ""
         print(f"{row.id:5} {row.name:30} {row.role:7} {row.hint}…  {used}{state}")
@@ -165,18 +167,18 @@ def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
     from search_api.store.keys import revoke_key
 
-    revoke_key(_store(settings), args.key_id)
+    revoke_key(open_store(settings), args.key_id)
     print(f"revoked key {args.key_id}")
     return 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from search_api.migrations import head_revision
-    from search_api.store import Store
+    from search_api.store.migrations import head_revision
 
-    store = Store(settings.sqlalchemy_url)  # brings the schema to head on start
+    store = Store(settings.sqlalchemy_url)
+    action = store.migrate()
     store.close()
-    print(f"{_db_name(settings)}: {store.schema_action}, at revision {head_revision()} (head)")
+    print(f"{_db_name(settings)}: {action}, at revision {head_revision()} (head)")
     return 0
 
 
@@ -184,7 +186,7 @@ def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    from search_api.migrations import current_revision, head_revision
+    from search_api.store.migrations import current_revision, head_revision
 
     url, head = settings.sqlalchemy_url, head_revision()
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
@@ -204,7 +206,7 @@ def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db_revision(args: argparse.Namespace, settings: Settings) -> int:
-    from search_api.migrations import write_revision
+    from search_api.store.migrations import write_revision
 
     for path in write_revision(args.message):
         print(f"wrote {path}: read it, edit it, and add a test if it moves data")

@@ -51,3 +51,9 @@ class SearchUnavailable(TradepointError):
 class InvalidSource(TradepointError):
     status_code = 422
     code = "invalid_source"
+
+
+class SchemaMismatch(TradepointError):
+    """The database has our tables, no migration history, and differs from the models."""
+
+    code = "schema_mismatch"

@@ -103,6 +103,7 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture
 def store(settings: Settings) -> Iterator[Store]:
     s = Store(settings.sqlalchemy_url)
+    s.migrate()
     yield s
     s.close()
 

@@ -19,7 +19,7 @@ from search_api.search.indexer import drain_outbox
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store import subscriptions as subs
-from search_api.store.core import utcnow
+from search_api.store.base import utcnow
 
 from . import test_subscriptions as smtp_fixtures
 from .conftest import SiteServer

@@ -14,7 +14,8 @@ from search_api.domain.records import AnyRecord
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 from search_api.search.indexer import OUTBOX_LEASE, drain_outbox
 from search_api.store import Store
-from search_api.store.leases import Lease, LeaseRow
+from search_api.store.leases import Lease
+from search_api.store.tables import LeaseRow
 
 from .factories import fair
 
@@ -32,6 +33,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def stores(db_url: str) -> Iterator[tuple[Store, Store]]:
     """Two stores on one database, each with its own connections, as two processes have."""
     a, b = Store(db_url), Store(db_url)
+    a.migrate()
     yield a, b
     a.close()
     b.close()

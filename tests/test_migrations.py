@@ -17,7 +17,9 @@ from sqlalchemy.pool import NullPool
 
 from search_api.cli import main
 from search_api.errors import Conflict
-from search_api.migrations import (
+from search_api.settings import Settings
+from search_api.store import RunStats, Store
+from search_api.store.migrations import (
     SchemaMismatch,
     alembic_config,
     current_revision,
@@ -26,8 +28,6 @@ from search_api.migrations import (
     target_metadata,
     upgrade_from_empty,
 )
-from search_api.settings import Settings
-from search_api.store import RunStats, Store
 from search_api.store.tables import RecordRow
 
 from .factories import fair
@@ -100,7 +100,7 @@ def test_a_migrated_database_enforces_one_running_run_per_source(
         upgrade_from_empty(conn)
     store = Store(db_url)
     try:
-        assert store.schema_action == "current"
+        assert store.migrate() == "current"
         run = store.start_run("t_src")
         with pytest.raises(Conflict):
             store.start_run("t_src")  # the partial unique index refuses a second running run
@@ -112,15 +112,15 @@ def test_a_migrated_database_enforces_one_running_run_per_source(
 
 def test_a_new_database_is_created_and_stamped(db_url: str, engine: Engine) -> None:
     store = Store(db_url)
+    assert store.migrate() == "created"
     store.close()
-    assert store.schema_action == "created"
     with engine.connect() as conn:
         assert current_revision(conn) == head_revision()
         assert schema_differences(conn) == []
     assert "running" in _where(engine, "runs", "uq_runs_one_running")
     again = Store(db_url)
+    assert again.migrate() == "current"
     again.close()
-    assert again.schema_action == "current"
 
 
 def _old_version_database(engine: Engine) -> None:
@@ -154,7 +154,7 @@ def test_a_database_from_before_migrations_is_stamped_and_keeps_its_data(
     assert "alembic_version" not in _tables(engine)
     store = Store(db_url)
     try:
-        assert store.schema_action == "adopted"
+        assert store.migrate() == "adopted"
         assert store.get_record("t_src:old") is not None
         with engine.connect() as conn:
             assert current_revision(conn) == head_revision()
@@ -171,13 +171,13 @@ def test_a_database_from_before_migrations_that_differs_is_left_alone(
         conn.execute(text("ALTER TABLE records DROP COLUMN missing_runs"))
     before = _tables(engine)
     with pytest.raises(SchemaMismatch, match=r"records\.missing_runs"):
-        Store(db_url)
+        Store(db_url).migrate()
     assert _tables(engine) == before  # not stamped, no table created
 
 
 def test_concurrent_first_starts_create_the_schema_once(db_url: str, engine: Engine) -> None:
     # Several API workers, the scheduler and a crawl may all start on an empty database.
-    code = "import sys; from search_api.store import Store; print(Store(sys.argv[1]).schema_action)"
+    code = "import sys; from search_api.store import Store; print(Store(sys.argv[1]).migrate())"
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", code, db_url],

@@ -133,5 +133,6 @@ def test_sources_round_trip(store: Store) -> None:
 
 def test_iter_records_pages_through_everything(tmp_path) -> None:  # type: ignore[no-untyped-def]
     store = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    store.migrate()
     store.upsert_records([fair(id=f"t_src:{i:04d}") for i in range(2500)])
     assert sum(1 for _ in store.iter_records(batch=1000)) == 2500

@@ -93,6 +93,7 @@ def load_catalogue(settings: Settings) -> bool:
     from crawlers.runner import run_crawl
 
     store = Store(settings.sqlalchemy_url)
+    store.migrate()  # a demo or catalogue may be the first command on a data dir
     ok = True
     for spec in catalogue_sources():
         store.add_source(spec, replace=True)
@@ -114,6 +115,7 @@ def populate(settings: Settings) -> None:
     from crawlers.runner import run_crawl
 
     store = Store(settings.sqlalchemy_url)
+    store.migrate()  # a demo or catalogue may be the first command on a data dir
     env = {"TRADEPOINT_ALLOW_PRIVATE_HOSTS": "1", "TRADEPOINT_CRAWL_DELAY": "0"}
     with serve_directory(SITE_DIR) as base_url:
         for spec in demo_sources(base_url):

@@ -32,7 +32,8 @@ from search_api.search.base import SearchBackend, SearchQuery
 from search_api.service import SearchParams
 from search_api.settings import Settings
 from search_api.store import Store
-from search_api.store.subscriptions import SubscriptionRow, get_by_feed_token
+from search_api.store.subscriptions import get_by_feed_token
+from search_api.store.tables import SubscriptionRow
 
 router = APIRouter(tags=["feeds"])
 

@@ -38,8 +38,9 @@ from search_api.service import MAX_RESULT_WINDOW
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store import subscriptions as subs
-from search_api.store.core import utcnow
-from search_api.store.subscriptions import CONFIRM_WITHIN, Frequency, Language, SubscriptionRow
+from search_api.store.base import utcnow
+from search_api.store.subscriptions import CONFIRM_WITHIN, Frequency, Language
+from search_api.store.tables import SubscriptionRow
 
 router = APIRouter(tags=["subscriptions"])
 

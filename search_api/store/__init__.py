@@ -1,9 +1,15 @@
-"""The system of record: records with provenance, sources, crawl runs and the outbox."""
+"""The system of record: records with provenance, sources, crawl runs, the outbox, API keys,
+subscriptions and leases. Every table is in `tables.py`; each aggregate has its module."""
 
-# Modules defining further tables register them on the shared metadata when imported; import
-# them here so that `Store()` creates every table.
-from search_api.store import keys as keys
-from search_api.store import subscriptions as subscriptions
-from search_api.store.core import RunStats, Store, UpsertStats
+from search_api.store.base import RunStats, UpsertStats, utcnow
+from search_api.store.records import RecordsStore
+from search_api.store.sources import SourcesStore
 
-__all__ = ["RunStats", "Store", "UpsertStats"]
+
+class Store(RecordsStore, SourcesStore):
+    """The system of record: records and their outbox, sources and their runs.
+
+    API keys, subscriptions and leases are functions of their own modules taking a `Store`."""
+
+
+__all__ = ["RunStats", "Store", "UpsertStats", "utcnow"]

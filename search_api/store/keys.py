@@ -10,35 +10,19 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Boolean, DateTime, Integer, String, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select, update
 
 from search_api.errors import BadRequest, NotFound
-from search_api.store.core import Store, utcnow
-from search_api.store.tables import Base
+from search_api.store.base import StoreBase, utcnow
+from search_api.store.tables import ApiKeyRow
 
 Role = Literal["agency", "admin"]
 ROLES: tuple[str, ...] = ("agency", "admin")
 KEY_PREFIX = "tp_"
 # 70 at most: curated records of an agency live in source `curated_<name>` (80 characters max).
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,69}$")
-
-
-class ApiKeyRow(Base):
-    __tablename__ = "api_keys"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # The agency (or admin) the key acts for; sources and curated records are owned by it.
-    name: Mapped[str] = mapped_column(String(80), index=True)
-    role: Mapped[str] = mapped_column(String(16))
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    hint: Mapped[str] = mapped_column(String(16))  # first characters, to tell keys apart
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 @dataclass(frozen=True)
@@ -61,7 +45,7 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(store: Store, name: str, role: str) -> str:
+def create_key(store: StoreBase, name: str, role: str) -> str:
     """Create a key and return it; this is the only time the key itself is available."""
     if role not in ROLES:
         raise BadRequest(f"role: must be one of {', '.join(ROLES)}")
@@ -82,7 +66,7 @@ def create_key(store: Store, name: str, role: str) -> str:
     return key
 
 
-def verify_key(store: Store, key: str) -> Principal | None:
+def verify_key(store: StoreBase, key: str) -> Principal | None:
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         return None
     digest = hash_key(key)
@@ -95,7 +79,7 @@ def verify_key(store: Store, key: str) -> Principal | None:
         return Principal(key_id=row.id, name=row.name, role=row.role)
 
 
-def get_principal(store: Store, key_id: int) -> Principal | None:
+def get_principal(store: StoreBase, key_id: int) -> Principal | None:
     with store.session() as s:
         row = s.get(ApiKeyRow, key_id)
         if row is None or row.revoked:
@@ -103,12 +87,12 @@ def get_principal(store: Store, key_id: int) -> Principal | None:
         return Principal(key_id=row.id, name=row.name, role=row.role)
 
 
-def list_keys(store: Store) -> list[ApiKeyRow]:
+def list_keys(store: StoreBase) -> list[ApiKeyRow]:
     with store.session() as s:
         return list(s.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id)).all())
 
 
-def revoke_key(store: Store, key_id: int) -> None:
+def revoke_key(store: StoreBase, key_id: int) -> None:
     with store.session() as s, s.begin():
         res = s.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(revoked=True))
         if res.rowcount == 0:  # type: ignore[attr-defined]

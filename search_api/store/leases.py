@@ -18,22 +18,13 @@ import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import DateTime, String, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
-from search_api.store.core import Store
-from search_api.store.tables import Base
+from search_api.store.base import StoreBase
+from search_api.store.tables import LeaseRow
 
 _EPOCH = datetime(1970, 1, 1)
-
-
-class LeaseRow(Base):
-    __tablename__ = "leases"
-
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(200))
-    expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 def _now() -> datetime:
@@ -51,7 +42,7 @@ class Lease:
     """One process's handle on the lease `name`."""
 
     def __init__(
-        self, store: Store, name: str, *, seconds: float, holder: str | None = None
+        self, store: StoreBase, name: str, *, seconds: float, holder: str | None = None
     ) -> None:
         self.store, self.name, self.seconds = store, name, seconds
         self.holder = holder or new_holder_id()

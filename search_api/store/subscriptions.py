@@ -22,26 +22,17 @@ from email.headerregistry import Address
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
     delete,
     func,
     select,
-    text,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
 from search_api.domain.records import AnyRecord
 from search_api.domain.saved_search import SavedSearch
 from search_api.errors import TradepointError
-from search_api.store.core import Store, chunks, utcnow
-from search_api.store.tables import Base
+from search_api.store.base import StoreBase, chunks, utcnow
+from search_api.store.tables import DigestRow, SentItemRow, SubscriptionRow
 
 if TYPE_CHECKING:
     pass
@@ -61,78 +52,6 @@ class TooManyRequests(TradepointError):
 
 
 # --------------------------------------------------------------------------- tables
-
-
-class SubscriptionRow(Base):
-    __tablename__ = "subscriptions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    token: Mapped[str] = mapped_column(String(100), unique=True)
-    feed_token: Mapped[str] = mapped_column(String(100), unique=True)
-    email: Mapped[str] = mapped_column(String(254), index=True)
-    search: Mapped[dict] = mapped_column(JSON)  # SavedSearch as JSON
-    language: Mapped[str] = mapped_column(String(8), default="en")
-    frequency: Mapped[str] = mapped_column(String(8), default="weekly")
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    last_digest_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-
-    @property
-    def state(self) -> str:
-        if self.unsubscribed_at is not None:
-            return "unsubscribed"
-        return "active" if self.confirmed_at is not None else "pending_confirmation"
-
-    @property
-    def saved_search(self) -> SavedSearch:
-        return SavedSearch.model_validate(self.search)
-
-
-class SentItemRow(Base):
-    __tablename__ = "subscription_items"
-
-    subscription_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
-    )
-    record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer)
-    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    title: Mapped[str] = mapped_column(String(500))
-    start_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    end_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    venue: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    city: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    # The record was reported withdrawn (or deleted) at its source; not reported again.
-    gone: Mapped[bool] = mapped_column(Boolean, default=False)
-    sent_at: Mapped[datetime] = mapped_column(DateTime)
-
-
-class DigestRow(Base):
-    __tablename__ = "subscription_digests"
-    __table_args__ = (
-        # One digest in flight per subscription, enforced by the database, so two digest runs
-        # (a scheduler and a manual run) can never both send the same changes.
-        Index(
-            "uq_digest_one_pending",
-            "subscription_id",
-            unique=True,
-            sqlite_where=text("status = 'pending'"),
-            postgresql_where=text("status = 'pending'"),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    subscription_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
-    )
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent
-    message_id: Mapped[str] = mapped_column(String(255))
-    # {"entries": [...what the email reports...], "snapshots": [...state after sending...]}
-    payload: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 def normalise_email(value: str) -> str:
@@ -218,7 +137,7 @@ def new_token() -> str:
 
 
 def create_subscription(
-    store: Store,
+    store: StoreBase,
     *,
     email: str,
     search: SavedSearch,
@@ -255,22 +174,22 @@ def create_subscription(
     return row
 
 
-def _by(store: Store, column: Any, token: str) -> SubscriptionRow | None:
+def _by(store: StoreBase, column: Any, token: str) -> SubscriptionRow | None:
     if not token or not _TOKEN_RE.match(token):
         return None
     with store.session() as s:
         return s.scalar(select(SubscriptionRow).where(column == token))
 
 
-def get_by_token(store: Store, token: str) -> SubscriptionRow | None:
+def get_by_token(store: StoreBase, token: str) -> SubscriptionRow | None:
     return _by(store, SubscriptionRow.token, token)
 
 
-def get_by_feed_token(store: Store, feed_token: str) -> SubscriptionRow | None:
+def get_by_feed_token(store: StoreBase, feed_token: str) -> SubscriptionRow | None:
     return _by(store, SubscriptionRow.feed_token, feed_token)
 
 
-def list_for_email(store: Store, email: str) -> list[SubscriptionRow]:
+def list_for_email(store: StoreBase, email: str) -> list[SubscriptionRow]:
     with store.session() as s:
         return list(
             s.scalars(
@@ -281,7 +200,7 @@ def list_for_email(store: Store, email: str) -> list[SubscriptionRow]:
         )
 
 
-def active_subscriptions(store: Store, frequency: str) -> list[SubscriptionRow]:
+def active_subscriptions(store: StoreBase, frequency: str) -> list[SubscriptionRow]:
     with store.session() as s:
         return list(
             s.scalars(
@@ -297,7 +216,7 @@ def active_subscriptions(store: Store, frequency: str) -> list[SubscriptionRow]:
 
 
 def confirm(
-    store: Store, subscription_id: int, baseline: list[Snapshot], now: datetime | None = None
+    store: StoreBase, subscription_id: int, baseline: list[Snapshot], now: datetime | None = None
 ) -> bool:
     """Confirm and record what the subscriber already knows (the current results, shown on the
     confirmation page and in the feed), so the first digest reports changes, not the catalogue.
@@ -312,7 +231,7 @@ def confirm(
     return True
 
 
-def unsubscribe(store: Store, subscription_id: int, now: datetime | None = None) -> bool:
+def unsubscribe(store: StoreBase, subscription_id: int, now: datetime | None = None) -> bool:
     with store.session() as s, s.begin():
         row = s.get(SubscriptionRow, subscription_id)
         if row is None or row.unsubscribed_at is not None:
@@ -321,7 +240,7 @@ def unsubscribe(store: Store, subscription_id: int, now: datetime | None = None)
     return True
 
 
-def delete_subscription(store: Store, subscription_id: int) -> None:
+def delete_subscription(store: StoreBase, subscription_id: int) -> None:
     """Erase the subscription, its address and its history (not just unsubscribe)."""
     with store.session() as s, s.begin():
         # Explicit deletes: foreign-key cascades are off on some SQLite connections.
@@ -330,7 +249,7 @@ def delete_subscription(store: Store, subscription_id: int) -> None:
         s.execute(delete(SubscriptionRow).where(SubscriptionRow.id == subscription_id))
 
 
-def load_snapshots(store: Store, subscription_id: int) -> dict[str, Snapshot]:
+def load_snapshots(store: StoreBase, subscription_id: int) -> dict[str, Snapshot]:
     with store.session() as s:
         rows = s.scalars(
             select(SentItemRow).where(SentItemRow.subscription_id == subscription_id)
@@ -338,7 +257,7 @@ def load_snapshots(store: Store, subscription_id: int) -> dict[str, Snapshot]:
         return {r.record_id: _snapshot_from_row(r) for r in rows}
 
 
-def delete_snapshots(store: Store, subscription_id: int, record_ids: list[str]) -> None:
+def delete_snapshots(store: StoreBase, subscription_id: int, record_ids: list[str]) -> None:
     with store.session() as s, s.begin():
         for chunk in chunks(record_ids, 500):
             s.execute(
@@ -364,7 +283,7 @@ def _put_snapshots(s: Any, subscription_id: int, snaps: list[Snapshot], now: dat
 # --------------------------------------------------------------------------- digests
 
 
-def pending_digest(store: Store, subscription_id: int) -> DigestRow | None:
+def pending_digest(store: StoreBase, subscription_id: int) -> DigestRow | None:
     with store.session() as s:
         return s.scalar(
             select(DigestRow).where(
@@ -374,7 +293,7 @@ def pending_digest(store: Store, subscription_id: int) -> DigestRow | None:
 
 
 def start_digest(
-    store: Store,
+    store: StoreBase,
     subscription_id: int,
     *,
     entries: list[dict[str, Any]],
@@ -398,7 +317,7 @@ def start_digest(
         return None
 
 
-def finish_digest(store: Store, digest_id: int, now: datetime) -> None:
+def finish_digest(store: StoreBase, digest_id: int, now: datetime) -> None:
     """The email was accepted: mark it sent and store the snapshots, in one transaction."""
     with store.session() as s, s.begin():
         row = s.get(DigestRow, digest_id)
@@ -412,13 +331,15 @@ def finish_digest(store: Store, digest_id: int, now: datetime) -> None:
             sub.last_digest_at = now
 
 
-def drop_digest(store: Store, digest_id: int) -> None:
+def drop_digest(store: StoreBase, digest_id: int) -> None:
     """Forget a pending digest that was not sent; the next run computes it again."""
     with store.session() as s, s.begin():
         s.execute(delete(DigestRow).where(DigestRow.id == digest_id, DigestRow.status == "pending"))
 
 
-def digests_of(store: Store, subscription_id: int, status: str | None = None) -> list[DigestRow]:
+def digests_of(
+    store: StoreBase, subscription_id: int, status: str | None = None
+) -> list[DigestRow]:
     with store.session() as s:
         q = select(DigestRow).where(DigestRow.subscription_id == subscription_id)
         if status:

@@ -1,11 +1,14 @@
-"""Tables of the system of record. The search index is derived from `records`; never the reverse."""
+"""Every table of the system of record. The search index is derived from `records`, never the
+reverse. Migrations (store/migrations) compare the database with this module's metadata."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from search_api.domain.saved_search import SavedSearch
 
 
 class Base(DeclarativeBase):
@@ -82,3 +85,106 @@ class OutboxRow(Base):
     record_id: Mapped[str] = mapped_column(String(200))
     op: Mapped[str] = mapped_column(String(8))  # upsert | delete
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# --------------------------------------------------------------------------- API keys
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The agency (or admin) the key acts for; sources and curated records are owned by it.
+    name: Mapped[str] = mapped_column(String(80), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))  # first characters, to tell keys apart
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --------------------------------------------------------------------------- subscriptions
+
+
+class SubscriptionRow(Base):
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token: Mapped[str] = mapped_column(String(100), unique=True)
+    feed_token: Mapped[str] = mapped_column(String(100), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    search: Mapped[dict] = mapped_column(JSON)  # SavedSearch as JSON
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    frequency: Mapped[str] = mapped_column(String(8), default="weekly")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_digest_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    @property
+    def state(self) -> str:
+        if self.unsubscribed_at is not None:
+            return "unsubscribed"
+        return "active" if self.confirmed_at is not None else "pending_confirmation"
+
+    @property
+    def saved_search(self) -> SavedSearch:
+        return SavedSearch.model_validate(self.search)
+
+
+class SentItemRow(Base):
+    __tablename__ = "subscription_items"
+
+    subscription_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    title: Mapped[str] = mapped_column(String(500))
+    start_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    end_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    venue: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    city: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The record was reported withdrawn (or deleted) at its source; not reported again.
+    gone: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DigestRow(Base):
+    __tablename__ = "subscription_digests"
+    __table_args__ = (
+        # One digest in flight per subscription, enforced by the database, so two digest runs
+        # (a scheduler and a manual run) can never both send the same changes.
+        Index(
+            "uq_digest_one_pending",
+            "subscription_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent
+    message_id: Mapped[str] = mapped_column(String(255))
+    # {"entries": [...what the email reports...], "snapshots": [...state after sending...]}
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+# --------------------------------------------------------------------------- leases
+
+
+class LeaseRow(Base):
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from search_api.domain.records import AnyRecord
-from search_api.store.core import UpsertStats, chunks
+from search_api.store.base import UpsertStats, chunks
 from search_api.store.tables import OutboxRow, RecordRow
 
 _RECORDS = RecordRow.__table__

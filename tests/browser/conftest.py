@@ -172,6 +172,7 @@ def live_server(
     if demo.returncode != 0:
         raise RuntimeError(f"tradepoint demo failed:\n{demo.stdout}\n{demo.stderr}")
     store = Store(_sqlite_url(data_dir))
+    store.migrate()
     key = create_key(store, AGENCY, "agency")
     store.close()
 

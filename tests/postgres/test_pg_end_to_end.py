@@ -54,6 +54,7 @@ def _serve(
         monkeypatch.setenv(key, value)
     settings = Settings()
     store, backend = Store(settings.sqlalchemy_url), create_backend(settings)
+    store.migrate()
     try:
         store.add_source(html_source(site))
         # explicit env: the crawl child must write where this side's store reads

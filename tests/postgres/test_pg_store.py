@@ -50,6 +50,7 @@ def test_sessions_are_in_utc_whatever_the_server_says(pg_url: str) -> None:
         conn.execute(text(f"ALTER DATABASE \"{name}\" SET timezone = 'America/New_York'"))
     admin.dispose()
     store = Store(pg_url)
+    store.migrate()
     try:
         with store.engine.connect() as conn:
             assert conn.execute(text("SHOW TimeZone")).scalar() == "UTC"

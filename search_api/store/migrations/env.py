@@ -1,5 +1,5 @@
 """Alembic environment: the project's metadata; the connection is passed in by
-`search_api.migrations` (or made from `sqlalchemy.url` / TRADEPOINT_DATABASE_URL)."""
+`search_api.store.migrations` (or made from `sqlalchemy.url` / TRADEPOINT_DATABASE_URL)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
-from search_api.migrations import include_name, target_metadata
+from search_api.store.migrations import include_name, target_metadata
 
 config = context.config
 

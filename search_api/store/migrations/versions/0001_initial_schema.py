@@ -1,7 +1,7 @@
 """Initial schema: records, outbox, sources, runs, API keys, subscriptions, leases.
 
 The schema as `create_all` made it before migrations existed (plus `leases`); such databases
-are stamped with this revision instead of running it (see `search_api.migrations`).
+are stamped with this revision instead of running it (see `search_api.store.migrations`).
 
 Revision ID: 0001
 Revises:

@@ -1,0 +1,157 @@
+"""Sources (the registry) and their crawl runs."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from search_api.domain.sources import SourceSpec
+from search_api.errors import Conflict, NotFound
+from search_api.store.base import RunStats, StoreBase, alive, utcnow
+from search_api.store.tables import RunRow, SourceRow
+
+MAX_RUN_ERRORS = 200
+
+
+class SourcesStore(StoreBase):
+    def add_source(self, spec: SourceSpec, *, replace: bool = False) -> None:
+        now = utcnow()
+        with self.session() as s, s.begin():
+            row = s.get(SourceRow, spec.id)
+            if row is not None and not replace:
+                raise Conflict(f"source {spec.id!r} already exists", code="source_exists")
+            data = spec.model_dump(mode="json", exclude_none=True)
+            if row is None:
+                s.add(
+                    SourceRow(
+                        id=spec.id,
+                        spec=data,
+                        owner=spec.owner,
+                        enabled=spec.enabled,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            else:
+                row.spec, row.owner, row.enabled, row.updated_at = (
+                    data,
+                    spec.owner,
+                    spec.enabled,
+                    now,
+                )
+
+    def get_source(self, source_id: str) -> SourceSpec:
+        with self.session() as s:
+            row = s.get(SourceRow, source_id)
+            if row is None:
+                raise NotFound(f"source {source_id!r} not found")
+            return SourceSpec.model_validate(row.spec)
+
+    def list_sources(self) -> list[SourceSpec]:
+        with self.session() as s:
+            rows = s.scalars(select(SourceRow).order_by(SourceRow.id)).all()
+            return [SourceSpec.model_validate(r.spec) for r in rows]
+
+    def remove_source(self, source_id: str) -> None:
+        with self.session() as s, s.begin():
+            res = s.execute(delete(SourceRow).where(SourceRow.id == source_id))
+            if res.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFound(f"source {source_id!r} not found")
+
+    # ------------------------------------------------------------------ runs
+
+    def start_run(self, source_id: str, *, stale_after: timedelta | None = None) -> int:
+        """Record a new running run; Conflict if one is already running for this source.
+
+        A running run is stale (and marked interrupted) when the process that started it is
+        gone from this host, or when it is older than `stale_after`.
+        """
+        for attempt in (1, 2):
+            try:
+                with self.session() as s, s.begin():
+                    row = RunRow(
+                        source_id=source_id,
+                        started_at=utcnow(),
+                        status="running",
+                        errors=[],
+                        pid=os.getpid(),
+                        host=socket.gethostname(),
+                    )
+                    s.add(row)
+                    s.flush()
+                    return row.id
+            except IntegrityError:
+                if attempt == 2 or not self._clear_stale_run(source_id, stale_after):
+                    running = self.running_run(source_id)
+                    raise Conflict(
+                        f"a run of source {source_id!r} is already running"
+                        + (
+                            f" (run {running.id}, since {running.started_at:%Y-%m-%d %H:%M} UTC)"
+                            if running
+                            else ""
+                        ),
+                        code="run_in_progress",
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def running_run(self, source_id: str) -> RunRow | None:
+        with self.session() as s:
+            return s.scalar(
+                select(RunRow).where(RunRow.source_id == source_id, RunRow.status == "running")
+            )
+
+    def _clear_stale_run(self, source_id: str, stale_after: timedelta | None) -> bool:
+        run = self.running_run(source_id)
+        if run is None:
+            return True
+        too_old = stale_after is not None and utcnow() - run.started_at > stale_after
+        gone = run.host == socket.gethostname() and run.pid is not None and not alive(run.pid)
+        if not (too_old or gone):
+            return False
+        reason = "its process is gone" if gone else "it exceeded the time limit"
+        self.finish_run(run.id, "interrupted", RunStats(), f"marked interrupted: {reason}")
+        return True
+
+    def finish_run(
+        self, run_id: int, status: str, stats: RunStats, message: str | None = None
+    ) -> None:
+        with self.session() as s, s.begin():
+            s.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(
+                    finished_at=utcnow(),
+                    status=status,
+                    pages=stats.pages,
+                    items_new=stats.items_new,
+                    items_changed=stats.items_changed,
+                    items_unchanged=stats.items_unchanged,
+                    items_failed=stats.items_failed,
+                    errors=stats.errors[:MAX_RUN_ERRORS],
+                    message=message,
+                )
+            )
+
+    def get_run(self, run_id: int) -> RunRow:
+        with self.session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                raise NotFound(f"run {run_id} not found")
+            return row
+
+    def set_run_pid(self, run_id: int, pid: int) -> None:
+        """Point a run at the process doing it, so a dead crawl is detected as stale."""
+        with self.session() as s, s.begin():
+            s.execute(update(RunRow).where(RunRow.id == run_id).values(pid=pid))
+
+    def list_runs(self, source_id: str | None = None, limit: int = 50) -> list[RunRow]:
+        with self.session() as s:
+            q = select(RunRow).order_by(RunRow.id.desc()).limit(limit)
+            if source_id:
+                q = q.where(RunRow.source_id == source_id)
+            return list(s.scalars(q).all())
+
