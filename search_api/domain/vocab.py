@@ -175,4 +175,3 @@ def country_codes() -> frozenset[str]:
 
 def is_market_code(code: str) -> bool:
     return code in BLOCS or code in country_codes()
-

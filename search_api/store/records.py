@@ -186,10 +186,7 @@ def _withdrawn_json(data: str, now: datetime, version: int) -> str:
     return orjson.dumps(record).decode()
 
 
-
 def _load_record(data: str) -> AnyRecord:
     # Validated straight from the JSON text: pydantic parses it in Rust, which is faster than
     # json.loads followed by validating the dict, and gives the same record.
     return RECORD_ADAPTER.validate_json(data)
-
-

@@ -154,4 +154,3 @@ class SourcesStore(StoreBase):
             if source_id:
                 q = q.where(RunRow.source_id == source_id)
             return list(s.scalars(q).all())
-
