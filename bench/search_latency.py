@@ -28,9 +28,9 @@ from urllib.parse import quote
 
 from bench.common import DATA, save, start_uvicorn, stop, summarise_ms
 from bench.generate import EVENT_WORDS, GENERATOR_VERSION, generate
-from search_api import service
+from search_api.search.request import SearchRequest
 from search_api.search.tantivy import TantivyBackend
-from search_api.service import SearchParams
+from search_api.services import search as service
 from search_api.settings import Settings
 from search_api.store import Store
 
@@ -104,19 +104,12 @@ def query_log(pools: dict[str, list[str]], size: int, seed: int = 4) -> list[tup
     return out
 
 
-def params_of(qs: str) -> SearchParams:
-    raw: dict[str, Any] = {}
+def params_of(qs: str) -> SearchRequest:
+    raw: dict[str, list[str]] = {}
     for part in qs.split("&"):
         k, v = part.split("=")
-        v = v.replace("+", " ")
-        if k in ("kind", "market", "sector", "status"):
-            raw[k] = (*raw.get(k, ()), v)
-        else:
-            raw[k] = v
-    for k in ("date_from", "date_to"):
-        if k in raw:
-            raw[k] = date.fromisoformat(raw[k])
-    return SearchParams(**raw)
+        raw.setdefault(k, []).append(v.replace("+", " "))
+    return SearchRequest.from_query(raw)
 
 
 def build(n: int) -> Path:
@@ -156,7 +149,7 @@ def lru_hit_ratio(log: list[tuple[str, str]], size: int, workers: int) -> float:
 
 
 def _timed(backend: TantivyBackend, qs: str) -> float:
-    query = service.build_query(params_of(qs))
+    query = params_of(qs).to_query()
     t = time.perf_counter()
     service.search(backend, query)
     return time.perf_counter() - t
@@ -168,7 +161,7 @@ def in_process(data_dir: Path, log: list[tuple[str, str]], pools: dict[str, list
     out: dict[str, Any] = {}
     backend = TantivyBackend(data_dir / "index")
     for _, qs in log[:WARMUP]:
-        service.search(backend, service.build_query(params_of(qs)))
+        service.search(backend, params_of(qs).to_query())
     by_type: dict[str, list[float]] = {t: [] for t in QUERY_TYPES}
     for t, qs in log[WARMUP:IN_PROCESS_LOG]:
         by_type[t].append(_timed(backend, qs))
@@ -176,7 +169,7 @@ def in_process(data_dir: Path, log: list[tuple[str, str]], pools: dict[str, list
     out["log"] = {t: summarise_ms(v) for t, v in by_type.items()}
     out["log"]["all"] = summarise_ms(list(itertools.chain.from_iterable(by_type.values())))
     backend = TantivyBackend(data_dir / "index")
-    service.search(backend, service.build_query(params_of("q=warm")))  # open the reader
+    service.search(backend, params_of("q=warm").to_query())  # open the reader
     cold = {t: [_timed(backend, qs) for qs in pool[:COLD_PER_TYPE]] for t, pool in pools.items()}
     backend.close()
     out["cold"] = {t: summarise_ms(v) for t, v in cold.items()}

@@ -6,6 +6,9 @@ import argparse
 import logging
 from typing import Any
 
+from crawlers.demo import load_catalogue, populate
+from search_api.cli import CliError, cmd_serve, index_or_say, open_store
+from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,26 +33,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_demo)
 
 
-def index_pending(settings: Settings, store: Any) -> None:
-    """Bring the index up to date; if it is busy or down, `serve` will catch up from the outbox."""
-    from search_api.errors import TradepointError
-    from search_api.search import create_backend
-    from search_api.search.indexer import drain_outbox
-
-    try:
-        applied = drain_outbox(store, create_backend(settings))
-        log.info("indexed %d pending changes", applied)
-    except TradepointError as exc:
-        print(
-            f"note: search index not updated now ({exc.message}); "
-            "a running `tradepoint serve` applies the changes"
-        )
-
-
 def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
-    from crawlers.runner import run_crawl
-    from search_api.cli import CliError, open_store
-
     store = open_store(settings)
     if args.all:
         ids = [s.id for s in store.list_sources() if s.enabled]
@@ -67,23 +51,17 @@ def cmd_crawl(args: argparse.Namespace, settings: Settings) -> int:
         if len(run.errors or []) > 10:
             print(f"  … {len(run.errors) - 10} more errors (tradepoint sources show {source_id})")
         failed += not outcome.ok
-    index_pending(settings, store)
+    index_or_say(settings, store)
     return 1 if failed else 0
 
 
 def cmd_catalogue(args: argparse.Namespace, settings: Settings) -> int:
-    from crawlers.demo import load_catalogue
-
     return 0 if load_catalogue(settings) else 1
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from crawlers.demo import populate
-
     populate(settings)
     if args.no_serve:
         return 0
-    from search_api.cli import cmd_serve
-
     print(f"Tradepoint demo: http://{args.host}:{args.port}/  (API docs at /docs)")
     return cmd_serve(args, settings)

@@ -32,7 +32,7 @@ def preview_spec(spec: SourceSpec, max_pages: int) -> SourceSpec:
 
 
 def preview_settings(settings: Settings) -> Settings:
-    from search_api.routers.sources import preview_budget
+    from search_api.services.sources import preview_budget
 
     hosts = 5  # robots.txt answers count as pages for Scrapy's page limit
     return settings.model_copy(

@@ -1,9 +1,8 @@
-"""One crawl run, in its own child process (Twisted's reactor cannot be restarted).
+"""`python -m crawlers.runner SOURCE --run-id N`: one crawl run, in its own child process.
 
-Parent side: `run_crawl()` records the run, starts `python -m crawlers.runner`, enforces the
-time limit and marks the run failed if the child dies. Child side: `main()` crawls with Scrapy,
-then (reactor stopped) applies the post-run assertions and writes everything in one go, so a
-failed or killed run changes no record.
+`search_api.services.crawls` records the run, starts this process and enforces the time limit.
+Here `main()` crawls with Scrapy, then (reactor stopped) applies the post-run assertions and
+writes everything in one go, so a failed or killed run changes no record.
 """
 
 from __future__ import annotations
@@ -13,13 +12,11 @@ import logging
 import math
 import os
 import signal
-import subprocess
 import sys
 import threading
-from dataclasses import dataclass
-from datetime import timedelta
 
 from search_api.domain.sources import SourceSpec
+from search_api.services.crawls import KILL_GRACE_SECONDS, CrawlOutcome
 from search_api.settings import Settings
 from search_api.store import RunStats, Store
 
@@ -30,60 +27,6 @@ log = logging.getLogger(__name__)
 DROP_RATIO = 0.5
 DROP_MIN_PREVIOUS = 10
 WITHDRAW_AFTER_MISSES = 3
-KILL_GRACE_SECONDS = 30
-
-
-@dataclass
-class CrawlOutcome:
-    source_id: str
-    run_id: int
-    status: str
-    message: str | None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "succeeded"
-
-
-def run_crawl(
-    settings: Settings,
-    source_id: str,
-    store: Store | None = None,
-    env: dict[str, str] | None = None,
-    timeout: float | None = None,
-) -> CrawlOutcome:
-    """Crawl one source in a child process and wait for it (parent side).
-
-    `timeout` overrides the hard limit after which the child is killed (default: the crawl
-    timeout plus a grace period for the child to stop and write by itself).
-    """
-    store = store or Store(settings.sqlalchemy_url)
-    store.get_source(source_id)  # NotFound before starting a process
-    run_id = store.start_run(
-        source_id, stale_after=timedelta(seconds=settings.crawl_timeout + 2 * KILL_GRACE_SECONDS)
-    )
-    cmd = [sys.executable, "-m", "crawlers.runner", source_id, "--run-id", str(run_id)]
-    child_env = {**os.environ, **(env or {})}
-    child_env.setdefault("TRADEPOINT_DATA_DIR", str(settings.data_dir))
-    if settings.database_url:
-        child_env.setdefault("TRADEPOINT_DATABASE_URL", settings.database_url)
-    limit = timeout if timeout is not None else settings.crawl_timeout + KILL_GRACE_SECONDS
-    try:
-        proc = subprocess.run(cmd, env=child_env, timeout=limit, check=False)
-        code: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        code = None
-    run = store.get_run(run_id)
-    if run.status == "running":
-        # The child died or overran before it could record an outcome.
-        message = (
-            f"killed after exceeding the time limit of {limit:g}s"
-            if code is None
-            else f"crawl process exited with status {code} before finishing"
-        )
-        store.finish_run(run_id, "failed", RunStats(), message)
-        run = store.get_run(run_id)
-    return CrawlOutcome(source_id, run_id, run.status, run.message)
 
 
 def finalise_run(store: Store, spec: SourceSpec, run_id: int, collector: object) -> CrawlOutcome:

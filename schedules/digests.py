@@ -31,7 +31,11 @@ from typing import Any, Protocol
 
 from search_api.domain.records import AnyRecord
 from search_api.errors import TradepointError
-from search_api.mail import (
+from search_api.search import create_backend
+from search_api.search.base import SearchBackend
+from search_api.search.indexer import drain_outbox
+from search_api.services.feeds import record_link, saved_search_of
+from search_api.services.mail import (
     Mailer,
     MailError,
     build_message,
@@ -41,11 +45,7 @@ from search_api.mail import (
     render,
     strings,
 )
-from search_api.routers.feeds import record_link
-from search_api.routers.subscriptions import links, matching_records
-from search_api.search import create_backend
-from search_api.search.base import SearchBackend
-from search_api.search.indexer import drain_outbox
+from search_api.services.subscriptions import links, matching_records
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store import subscriptions as subs
@@ -178,7 +178,7 @@ def compose(
         sub.language,
         subject=subject,
         email=sub.email,
-        description=describe_search(settings, sub.saved_search, sub.language),
+        description=describe_search(settings, saved_search_of(sub), sub.language),
         sections=sections,
         feed_url=urls.get("ics", urls["manage"]),
         manage_url=urls["manage"],
@@ -223,7 +223,7 @@ class _Run:
                 "digest: subscription=%d retrying digest=%d left pending", sub.id, pending.id
             )
             return self.deliver(sub, pending)
-        records = matching_records(self.store, self.backend, sub.saved_search, self.now.date())
+        records = matching_records(self.store, self.backend, saved_search_of(sub), self.now.date())
         sent = subs.load_snapshots(self.store, sub.id)
         stale = stale_snapshots(sent, {r.id for r in records}, self.now.date())
         if stale:

@@ -1,10 +1,10 @@
 """`tradepoint scheduler`: APScheduler 3 with its jobs persisted in the system of record.
 
-Crawls run through `crawlers.runner.run_crawl`, each in its own child process with a hard time
-limit; the database refuses a second running run of a source, so the scheduler, the API and the
-CLI never crawl one source twice at once. Missed runs are coalesced (a scheduler that was down for
-ten periods crawls once), failed runs are retried with exponential backoff, and a shutdown lets
-running crawls finish for a bounded time, then marks them interrupted.
+Crawls run through `search_api.services.crawls.run_crawl`, each in its own child process with a
+hard time limit; the database refuses a second running run of a source, so the scheduler, the
+API and the CLI never crawl one source twice at once. Missed runs are coalesced (a scheduler
+that was down for ten periods crawls once), failed runs are retried with exponential backoff,
+and a shutdown lets running crawls finish for a bounded time, then marks them interrupted.
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import ref_to_obj
 
-from crawlers.cli import index_pending
-from crawlers.runner import CrawlOutcome, run_crawl
 from schedules.jobs import (
     CRAWL_FUNC,
     RETRY_PREFIX,
@@ -45,6 +43,8 @@ from schedules.jobs import (
     sync_jobs,
 )
 from search_api.errors import Conflict, NotFound
+from search_api.search.indexer import index_pending
+from search_api.services.crawls import CrawlOutcome, run_crawl
 from search_api.settings import Settings
 from search_api.store import RunStats, Store
 
@@ -272,7 +272,9 @@ class SchedulerService:
         if outcome.status == "succeeded":
             # Keep the index current even when no `serve` runs; it is best effort (the outbox
             # keeps every change if the index is busy or down).
-            index_pending(self.settings, self.store)
+            problem = index_pending(self.settings, self.store)
+            if problem:
+                log.info("index not updated now: %s", problem, extra=ctx)
             self._drop_retries(source_id)
         elif outcome.status == "failed":
             self._schedule_retry(source_id, attempt + 1)

@@ -15,24 +15,29 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from search_api import web, web_agency, web_agency_records
 from search_api.errors import TradepointError
 from search_api.routers import (
     feeds,
     health,
-    records_write,
+    markets,
+    products,
+    records,
+    scheduler,
     search,
     sources,
     subscriptions,
 )
-from search_api.routers import markets as markets_router
-from search_api.routers import products as products_router
-from search_api.routers import scheduler as scheduler_router
 from search_api.search import create_backend
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.settings import Settings
 from search_api.store import Store
+from search_api.web import pages
+from search_api.web import subscriptions as subscription_pages
+from search_api.web.agency import records as agency_records
+from search_api.web.agency import session as agency_session
+from search_api.web.agency import sources as agency_sources
+from search_api.web.render import render_error
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +77,6 @@ def _wants_html(request: Request) -> bool:
 
 def _error_response(request: Request, status: int, code: str, message: str) -> Response:
     if _wants_html(request):
-        from search_api.web import render_error
-
         return render_error(request, status, message)
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
@@ -145,16 +148,18 @@ def create_app(
         health,
         feeds,
         subscriptions,
-        markets_router,
-        products_router,
-        scheduler_router,
+        markets,
+        products,
+        scheduler,
         sources,
-        records_write,
-        web,
-        web_agency,
-        web_agency_records,
+        records,
+        pages,
+        subscription_pages,
+        agency_session,
+        agency_sources,
+        agency_records,
     ):
         app.include_router(module.router)
-    app.add_middleware(SessionMiddleware, **web_agency.session_options(settings))
+    app.add_middleware(SessionMiddleware, **agency_session.session_options(settings))
     app.mount("/static", StaticFiles(directory=settings.templates_dir / "static"), name="static")
     return app

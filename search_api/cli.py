@@ -63,6 +63,18 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
+def index_or_say(settings: Settings, store: Store) -> None:
+    """Index what a command changed, or say why it waits for `serve`."""
+    from search_api.search.indexer import index_pending
+
+    problem = index_pending(settings, store)
+    if problem:
+        print(
+            f"note: search index not updated now ({problem}); "
+            "a running `tradepoint serve` applies the changes"
+        )
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 

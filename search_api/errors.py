@@ -21,6 +21,12 @@ class BadRequest(TradepointError):
     code = "bad_request"
 
 
+class InvalidParameter(BadRequest):
+    """A request parameter or field a person gave is wrong; the message names it."""
+
+    code = "invalid_parameter"
+
+
 class NotFound(TradepointError):
     status_code = 404
     code = "not_found"
@@ -41,6 +47,28 @@ class Conflict(TradepointError):
     code = "conflict"
 
 
+class Gone(TradepointError):
+    """It existed and was ended on purpose (an unsubscribed feed, an expired link)."""
+
+    status_code = 410
+    code = "gone"
+
+
+class TooManyRequests(TradepointError):
+    status_code = 429
+    code = "too_many_requests"
+
+
+class MailNotConfigured(TradepointError):
+    status_code = 503
+    code = "email_unavailable"
+
+
+class MailError(TradepointError):
+    status_code = 503
+    code = "email_failed"
+
+
 class SearchUnavailable(TradepointError):
     """The search backend cannot answer; the system of record still holds every record."""
 
@@ -48,9 +76,12 @@ class SearchUnavailable(TradepointError):
     code = "search_unavailable"
 
 
-class InvalidSource(TradepointError):
+class InvalidBody(TradepointError):
+    """A request body (a source, a record, a form) that cannot be accepted; the message names
+    the field. The same code as the app's answer to a body that does not parse."""
+
     status_code = 422
-    code = "invalid_source"
+    code = "invalid_parameter"
 
 
 class SchemaMismatch(TradepointError):

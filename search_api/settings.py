@@ -5,6 +5,7 @@ Every field has a default and a description; tests check that each one is docume
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -119,6 +120,26 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    def child_env(self) -> dict[str, str]:
+        """This process's environment with every setting of this object as its variable, so
+        a child process (a crawl, a preview) reads exactly these settings, also when they
+        were given in code rather than in the environment."""
+        env = dict(os.environ)
+        for name in type(self).model_fields:
+            key = f"TRADEPOINT_{name.upper()}"
+            value = getattr(self, name)
+            if value is None:
+                env.pop(key, None)
+            elif isinstance(value, SecretStr):
+                env[key] = value.get_secret_value()
+            elif isinstance(value, bool):
+                env[key] = "1" if value else "0"
+            elif isinstance(value, Path):
+                env[key] = str(value.resolve())
+            else:
+                env[key] = str(value)
+        return env
 
     @property
     def full_user_agent(self) -> str:

@@ -8,11 +8,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from crawlers.runner import CrawlOutcome, run_crawl
 from search_api.domain.records import AnyRecord
 from search_api.domain.sources import SourceSpec
 from search_api.search.base import SearchBackend, SearchQuery
 from search_api.search.indexer import drain_outbox
+from search_api.services.crawls import CrawlOutcome, run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
 

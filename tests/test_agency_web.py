@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from search_api.settings import Settings
 from search_api.store import RunStats, Store
 from search_api.store.keys import create_key
-from search_api.web_agency import session_secret
+from search_api.web.agency.session import session_secret
 
 from .conftest import SiteServer
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from crawlers.demo import load_catalogue
-from search_api import service
 from search_api.search.base import SearchBackend, SearchResult
+from search_api.search.request import SearchRequest
 from search_api.search.tantivy import TantivyBackend
-from search_api.service import SearchParams
+from search_api.services import search as searching
 from search_api.settings import Settings
 from search_api.store import Store
 
@@ -66,7 +66,7 @@ def answer(backend: SearchBackend, raw: dict[str, Any]) -> SearchResult:
     for k in ("date_from", "date_to"):
         if k in raw:
             params[k] = date.fromisoformat(raw[k])
-    return service.search(backend, service.build_query(SearchParams(**params, size=100)))
+    return searching.search(backend, SearchRequest.from_fields({**params, "size": 100}).to_query())
 
 
 def test_the_catalogue_is_big_enough_to_mean_something(catalogue: list) -> None:  # type: ignore[type-arg]

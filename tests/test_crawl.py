@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from crawlers.runner import run_crawl
 from search_api.domain.records import AnyRecord
 from search_api.domain.sources import SourceSpec
+from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
 

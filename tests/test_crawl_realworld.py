@@ -11,9 +11,9 @@ from urllib.parse import quote
 
 import pytest
 
-from crawlers.runner import run_crawl
 from search_api.domain.records import AnyRecord
 from search_api.domain.sources import SourceSpec
+from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
 

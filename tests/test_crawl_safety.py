@@ -6,8 +6,8 @@ import pytest
 from scrapy import Request
 
 from crawlers.middlewares import PrivateHostGuard, PrivateHostRefused, refused_reason
-from crawlers.runner import run_crawl
 from search_api.domain.sources import SourceSpec
+from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from crawlers.runner import run_crawl
 from schedules.digests import PENDING_RETRY_AFTER, send_digests
 from schedules.service import SchedulerService
-from search_api.mail import Mailer, MailError
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
+from search_api.services.crawls import run_crawl
+from search_api.services.mail import Mailer, MailError
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store import subscriptions as subs

@@ -23,9 +23,10 @@ from search_api.app import create_app
 from search_api.domain.records import AnyRecord, parse_record
 from search_api.errors import SearchUnavailable, TradepointError
 from search_api.search import backend_name, create_backend
-from search_api.search import elastic_index as X
 from search_api.search.base import SearchBackend, SearchQuery
-from search_api.search.elastic import ElasticBackend, parse_state
+from search_api.search.elastic import ElasticBackend
+from search_api.search.elastic import mapping as X
+from search_api.search.elastic.backend import parse_state
 from search_api.search.indexer import drain_outbox, reindex
 from search_api.settings import Settings
 from search_api.store import Store

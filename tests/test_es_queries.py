@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from search_api.domain.records import parse_record
-from search_api.search import elastic_index as X
-from search_api.search import queries as Q
+from search_api.domain.records import KINDS, parse_record
+from search_api.search import base as B
 from search_api.search.base import FACET_FIELDS, SearchQuery
+from search_api.search.elastic import mapping as X
+from search_api.search.elastic import query as Q
 
 FAIR = parse_record(
     {
@@ -79,14 +80,14 @@ def test_settings_fold_ascii_without_stemming() -> None:
     assert X.index_settings(building=True)["refresh_interval"] == "-1"
 
 
-@pytest.mark.parametrize("kind", X.KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_mappings_common_fields(kind: str) -> None:
     m = X.mappings(kind)
     assert m["dynamic"] == "strict"
     props = m["properties"]
     for name in ("id", "kind", "markets", "sectors", "hs_codes", "language"):
         assert props[name] == {"type": "keyword"}, name
-    for name in X.TEXT_FIELDS:
+    for name in B.TEXT_FIELDS:
         text = props[name]
         assert text["type"] == "text"
         assert text["analyzer"] == X.ANALYZER
@@ -132,7 +133,7 @@ def test_documents() -> None:
     assert req["eligible"] == ["KE"]
     assert "European Commission" in req["text"]
     fin = X.document(FIN)
-    assert fin["eligible"] == [X.OPEN_TO_ALL]  # no restriction: open to every exporter
+    assert fin["eligible"] == [B.OPEN_TO_ALL]  # no restriction: open to every exporter
     assert (fin["min_value"], fin["min_currency"]) == (10000.0, "USD")
     assert fin["max_value"] is None
     assert fin["sme_focus"] is True and fin["provider_type"] == "eca"
@@ -150,7 +151,7 @@ def test_names() -> None:
 
 def test_bulk_index_ops_last_version_wins_and_other_kinds_cleared() -> None:
     renamed = FAIR.model_copy(update={"title": "second"})
-    target = {k: f"tp-{k}" for k in X.KINDS}
+    target = {k: f"tp-{k}" for k in KINDS}
     ops = X.bulk_index_ops([FAIR, REQ, renamed], target)
     heads = [op for op in ops if "title" not in op]
     assert {"index": {"_index": "tp-fair", "_id": "f1"}} in heads
@@ -173,18 +174,18 @@ def test_bulk_delete_ops() -> None:
 
 
 def test_swap_actions_are_all_or_nothing() -> None:
-    old = {k: f"tp-{k}-v1" for k in X.KINDS}
-    new = {k: f"tp-{k}-v2" for k in X.KINDS}
+    old = {k: f"tp-{k}-v1" for k in KINDS}
+    new = {k: f"tp-{k}-v2" for k in KINDS}
     actions = X.swap_actions("tp", old, new, "tp-building-1")
     removes = [a["remove"] for a in actions if "remove" in a]
     adds = [a["add"] for a in actions if "add" in a]
     assert all(r["must_exist"] is True for r in removes)
     assert {(a["index"], a["alias"]) for a in adds} == {
-        (new[k], alias) for k in X.KINDS for alias in (f"tp-{k}", "tp-all")
+        (new[k], alias) for k in KINDS for alias in (f"tp-{k}", "tp-all")
     }
     assert {(r["index"], r["alias"]) for r in removes} == {
-        (old[k], alias) for k in X.KINDS for alias in (f"tp-{k}", "tp-all")
-    } | {(new[k], "tp-building-1") for k in X.KINDS}
+        (old[k], alias) for k in KINDS for alias in (f"tp-{k}", "tp-all")
+    } | {(new[k], "tp-building-1") for k in KINDS}
 
 
 # --------------------------------------------------------------------------- text
@@ -209,7 +210,7 @@ def test_query_words(q: str | None, words: list[str]) -> None:
 
 def test_query_words_are_capped() -> None:
     words = Q.query_words(" ".join(f"w{i}" for i in range(100)))
-    assert len(words) == Q.MAX_QUERY_TERMS
+    assert len(words) == B.MAX_QUERY_TERMS
 
 
 def test_each_word_must_match_some_text_field() -> None:
@@ -282,7 +283,7 @@ def test_finance_filters() -> None:
     ]
     (origins,) = filters(origins=("ke", "EU"))
     assert origins["bool"]["should"] == [
-        {"terms": {"eligible": ["KE", "EU", X.OPEN_TO_ALL]}},
+        {"terms": {"eligible": ["KE", "EU", B.OPEN_TO_ALL]}},
         {"term": {"kind": "fair"}},
     ]
 
@@ -342,7 +343,7 @@ def test_facets_and_source() -> None:
     b = body()
     assert b["_source"] == ["record"]
     assert set(b["aggs"]) == set(FACET_FIELDS)
-    assert b["aggs"]["markets"] == {"terms": {"field": "markets", "size": Q.FACET_SIZE}}
+    assert b["aggs"]["markets"] == {"terms": {"field": "markets", "size": B.FACET_SIZE}}
     assert "aggs" not in body(facets=False)
 
 

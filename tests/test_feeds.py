@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from icalendar import Calendar
 
-from crawlers.runner import run_crawl
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
+from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
 

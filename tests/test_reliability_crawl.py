@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from crawlers.runner import run_crawl
 from search_api.domain.sources import SourceSpec
+from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
 

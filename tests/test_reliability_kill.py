@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.runner import CrawlOutcome, run_crawl
 from search_api.domain.sources import SourceSpec
+from search_api.services.crawls import CrawlOutcome, run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
 

@@ -29,12 +29,12 @@ from apscheduler.events import (
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import text
 
-from crawlers.runner import run_crawl
 from schedules.cli import FileLeaderLock, wait_for_leadership
 from schedules.jobs import CRAWL_FUNC, cron_trigger
 from schedules.service import INTERRUPTED_MESSAGE, SchedulerService, crawl_child_pids
 from search_api.domain.sources import SourceSpec
 from search_api.errors import Conflict
+from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
 

@@ -146,11 +146,11 @@ def test_the_cache_is_bounded_and_can_be_turned_off(
 
 
 def test_kept_answers_are_bounded_in_bytes_too(monkeypatch: pytest.MonkeyPatch) -> None:
-    from search_api.routers.search import _Answer, _Answers
+    from search_api.search import cache
 
-    monkeypatch.setattr(_Answers, "MAX_BYTES", 1000)
-    answers = _Answers()
+    monkeypatch.setattr(cache, "MAX_BYTES", 1000)
+    answers = cache.AnswerCache(max_items=100)
     for n in range(5):
-        answers.put(("/api/v1/search", b"q=%d" % n, 1), _Answer(b"x" * 300, f'"{n}"'), 100)
+        answers.put(("/api/v1/search", b"q=%d" % n, 1), cache.Answer(b"x" * 300, f'"{n}"'))
     kept = [n for n in range(5) if answers.get(("/api/v1/search", b"q=%d" % n, 1))]
     assert kept == [2, 3, 4]  # 900 bytes; the oldest two went

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from search_api.health import health_from_runs
+from search_api.services.health import health_from_runs
 from search_api.store import RunStats, Store
 from search_api.store.keys import create_key
 

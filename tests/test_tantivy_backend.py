@@ -20,12 +20,9 @@ import pytest
 from search_api.domain.records import AnyRecord, parse_record
 from search_api.errors import SearchUnavailable
 from search_api.search.base import SearchQuery
-from search_api.search.tantivy import (
-    POINTER_FILE,
-    RELOAD_INTERVAL,
-    TantivyBackend,
-    query_terms,
-)
+from search_api.search.tantivy import TantivyBackend
+from search_api.search.tantivy.backend import POINTER_FILE, RELOAD_INTERVAL
+from search_api.search.tantivy.query import query_terms
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -352,7 +349,7 @@ def test_concurrent_writer_processes(root: Path, backend: TantivyBackend) -> Non
     assert backend.count() == 45
 
 
-@pytest.mark.parametrize("name", ["nope", "base", "indexer", "queries", "tantivy_schema", "../x"])
+@pytest.mark.parametrize("name", ["nope", "base", "indexer", "cache", "tantivy.schema", "../x"])
 def test_a_setting_naming_no_backend_is_refused_clearly(tmp_path: Path, name: str) -> None:
     from search_api.errors import TradepointError
     from search_api.search import create_backend

@@ -14,7 +14,9 @@ from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from search_api.cli import index_or_say
 from search_api.domain.sources import SourceSpec
+from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
 
@@ -89,9 +91,6 @@ def catalogue_sources() -> list[SourceSpec]:
 
 def load_catalogue(settings: Settings) -> bool:
     """Register and crawl the starter catalogue (no network: local files). True if all loaded."""
-    from crawlers.cli import index_pending
-    from crawlers.runner import run_crawl
-
     store = Store(settings.sqlalchemy_url)
     store.migrate()  # a demo or catalogue may be the first command on a data dir
     ok = True
@@ -100,7 +99,7 @@ def load_catalogue(settings: Settings) -> bool:
         outcome = run_crawl(settings, spec.id, store)
         print(f"catalogue: {spec.id}: {outcome.status}: {outcome.message}")
         ok = ok and outcome.ok
-    index_pending(settings, store)
+    index_or_say(settings, store)
     return ok
 
 
@@ -111,9 +110,6 @@ def _kind_of(path: Path) -> str:
 
 
 def populate(settings: Settings) -> None:
-    from crawlers.cli import index_pending
-    from crawlers.runner import run_crawl
-
     store = Store(settings.sqlalchemy_url)
     store.migrate()  # a demo or catalogue may be the first command on a data dir
     env = {"TRADEPOINT_ALLOW_PRIVATE_HOSTS": "1", "TRADEPOINT_CRAWL_DELAY": "0"}
@@ -122,4 +118,4 @@ def populate(settings: Settings) -> None:
             store.add_source(spec, replace=True)
             outcome = run_crawl(settings, spec.id, store, env=env)
             print(f"demo: {spec.id}: {outcome.status}: {outcome.message}")
-    index_pending(settings, store)
+    index_or_say(settings, store)

@@ -1,254 +1,46 @@
-"""Calendar (iCalendar) and Atom feeds of a subscription, and of any fair search.
+"""Calendar (iCalendar) and Atom feeds: a subscription's, and the fairs of any search.
 
-Calendar apps update an event in place when its UID stays the same and its SEQUENCE grows, so
-UIDs are `<record id>@<host of BASE_URL>` (record ids are stable across re-crawls) and SEQUENCE
-is the record's `version`. A cancelled fair stays in the feed with STATUS:CANCELLED so that
-subscribed calendars mark it instead of silently losing it.
+What they hold is built in services/feeds.py; here each becomes an HTTP answer that calendar
+apps and feed readers can poll cheaply (ETag, Last-Modified, a cache lifetime).
 """
 
 from __future__ import annotations
 
 import hashlib
-import xml.etree.ElementTree as ET
-from collections.abc import Iterable
-from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date
 from email.utils import format_datetime
-from typing import Annotated
-from urllib.parse import quote, urlencode, urlsplit
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from icalendar import Calendar, Event, vText
 
-from search_api import service
-from search_api.deps import get_backend, get_settings, get_store
-from search_api.domain.records import AnyRecord, FairRecord, parse_record
-from search_api.domain.saved_search import SavedSearch
-from search_api.errors import NotFound, TradepointError
-from search_api.mail import strings
-from search_api.routers.params import SEARCH_OPENAPI, search_params
-from search_api.search.base import SearchBackend, SearchQuery
-from search_api.service import SearchParams
-from search_api.settings import Settings
-from search_api.store import Store
-from search_api.store.subscriptions import get_by_feed_token
-from search_api.store.tables import SubscriptionRow
+from search_api.deps import BackendDep, SettingsDep, StoreDep, search_request
+from search_api.routers.params import SEARCH_OPENAPI
+from search_api.services.feeds import (
+    Feed,
+    fairs_calendar,
+    subscription_atom,
+    subscription_calendar,
+)
 
 router = APIRouter(tags=["feeds"])
 
-FEED_LIMIT = 1000
-PAGE_SIZE = 100
-# Feeds keep fairs of the recent past: calendar apps delete events that vanish from a
-# subscribed feed, and an advisor wants last month's fair still in the calendar.
-FEED_PAST_DAYS = 90
-ICS_TYPE = "text/calendar; charset=utf-8"
-ATOM_TYPE = "application/atom+xml; charset=utf-8"
-ATOM_NS = "http://www.w3.org/2005/Atom"
 CACHE_CONTROL = "max-age=900"
 
 
-class Gone(TradepointError):
-    status_code = 410
-    code = "gone"
-
-
-def collect_records(backend: SearchBackend, query: SearchQuery, limit: int) -> list[AnyRecord]:
-    """Every match of `query` (date order) up to `limit`, paging through the backend."""
-    out: list[AnyRecord] = []
-    page = 1
-    size = min(PAGE_SIZE, limit)
-    while len(out) < limit:
-        q = query.model_copy(update={"page": page, "size": size, "facets": False})
-        result = backend.search(q)
-        out += [parse_record(item) for item in result.items]
-        if not result.items or page * size >= result.total:
-            break
-        page += 1
-    return out[:limit]
-
-
-def host_of(settings: Settings) -> str:
-    return urlsplit(settings.base_url).hostname or "localhost"
-
-
-def record_link(settings: Settings, record_id: str) -> str:
-    return f"{settings.base_url.rstrip('/')}/records/{quote(record_id, safe='')}"
-
-
-def _location(record: FairRecord) -> str:
-    return ", ".join(x for x in (record.venue, record.city, record.country) if x)
-
-
-def _title(record: AnyRecord, lang: str, settings: Settings) -> str:
-    # Many calendar apps show no STATUS: say it in the title too.
-    status = getattr(record, "status", None)
-    if status in ("cancelled", "postponed", "moved_online", "rescheduled"):
-        return f"{record.title} ({strings(settings, lang).status(status)})"
-    return record.title
-
-
-def build_ics(
-    records: Iterable[AnyRecord], settings: Settings, *, name: str, lang: str = "en"
-) -> bytes:
-    cal = Calendar()
-    cal.add("prodid", "-//Tradepoint//Fair calendar//EN")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", name)
-    cal.add("x-published-ttl", "PT6H")
-    host = host_of(settings)
-    for record in records:
-        if not isinstance(record, FairRecord) or record.start_date is None:
-            continue
-        changed = (record.last_changed or datetime(2000, 1, 1)).replace(tzinfo=UTC)
-        ev = Event()
-        ev.add("uid", f"{record.id}@{host}")
-        ev.add("sequence", record.version)
-        # DTSTAMP is when this version was made, not "now": unchanged feeds stay byte-identical
-        # (stable ETag) and clients see no spurious updates.
-        ev.add("dtstamp", changed)
-        ev.add("last-modified", changed)
-        ev.add("summary", _title(record, lang, settings))
-        ev.add("dtstart", record.start_date)
-        # All-day events: DTEND is exclusive, the day after the last day.
-        ev.add("dtend", (record.end_date or record.start_date) + timedelta(days=1))
-        ev.add("status", _ics_status(record.status))
-        ev.add("transp", "TRANSPARENT")
-        if _location(record):
-            ev.add("location", _location(record))
-        ev.add("url", record.url or record_link(settings, record.id))
-        if record.sectors:
-            ev.add("categories", [s.replace("_", " ") for s in record.sectors])
-        description = [record.summary or "", record_link(settings, record.id)]
-        ev.add("description", vText("\n\n".join(d for d in description if d)))
-        cal.add_component(ev)
-    return cal.to_ical()
-
-
-def _ics_status(status: str) -> str:
-    if status == "cancelled":
-        return "CANCELLED"
-    if status == "postponed":
-        return "TENTATIVE"  # new dates not known yet
-    return "CONFIRMED"
-
-
-def _rfc3339(value: datetime | None) -> str:
-    value = value or datetime(2000, 1, 1)
-    return value.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
-
-
-def build_atom(
-    records: list[AnyRecord],
-    settings: Settings,
-    *,
-    title: str,
-    feed_id: str,
-    self_url: str,
-    alternate_url: str,
-    updated: datetime | None,
-    lang: str = "en",
-) -> bytes:
-    ET.register_namespace("", ATOM_NS)
-
-    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-        el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
-        if text is not None:
-            el.text = text
-        return el
-
-    feed = ET.Element(f"{{{ATOM_NS}}}feed", {"xml:lang": lang})
-    sub(feed, "id", feed_id)
-    sub(feed, "title", title)
-    newest = max((r.last_changed for r in records if r.last_changed), default=None)
-    sub(feed, "updated", _rfc3339(newest or updated))
-    sub(feed, "link", rel="self", href=self_url, type="application/atom+xml")
-    sub(feed, "link", rel="alternate", href=alternate_url, type="text/html")
-    author = sub(feed, "author")
-    sub(author, "name", "Tradepoint")
-    sub(feed, "generator", "Tradepoint")
-    host = host_of(settings)
-    for record in records:
-        entry = sub(feed, "entry")
-        # tag: URI (RFC 4151): stable for the record's life, whatever its URL does.
-        sub(entry, "id", f"tag:{host},2025:record:{quote(record.id, safe=':_-.')}")
-        sub(entry, "title", _title(record, lang, settings))
-        sub(entry, "updated", _rfc3339(record.last_changed))
-        if record.first_seen:
-            sub(entry, "published", _rfc3339(record.first_seen))
-        sub(entry, "link", rel="alternate", href=record_link(settings, record.id), type="text/html")
-        if record.url:
-            sub(entry, "link", rel="related", href=record.url)
-        for sector in record.sectors:
-            sub(entry, "category", term=sector)
-        lines = []
-        if isinstance(record, FairRecord):
-            if record.start_date:
-                end = record.end_date or record.start_date
-                lines.append(
-                    f"{record.start_date}" + (f" – {end}" if end != record.start_date else "")
-                )
-            if _location(record):
-                lines.append(_location(record))
-        if record.summary:
-            lines.append(record.summary)
-        sub(entry, "summary", "\n".join(lines) or record.title, type="text")
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
-
-
-def _respond(
-    request: Request, body: bytes, media_type: str, records: list[AnyRecord], filename: str
-) -> Response:
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+def _respond(request: Request, feed: Feed) -> Response:
+    etag = '"' + hashlib.sha256(feed.body).hexdigest()[:32] + '"'
     headers = {
         "ETag": etag,
         "Cache-Control": CACHE_CONTROL,
-        "Content-Disposition": f'inline; filename="{filename}"',
+        "Content-Disposition": f'inline; filename="{feed.filename}"',
     }
-    newest = max((r.last_changed for r in records if r.last_changed), default=None)
+    newest = feed.last_changed
     if newest is not None:
         headers["Last-Modified"] = format_datetime(newest.replace(tzinfo=UTC), usegmt=True)
     inm = request.headers.get("if-none-match", "")
     if etag in [t.strip().removeprefix("W/") for t in inm.split(",")]:
         return Response(status_code=304, headers=headers)
-    return Response(content=body, media_type=media_type, headers=headers)
-
-
-def _subscription(store: Store, feed_token: str) -> SubscriptionRow:
-    sub = get_by_feed_token(store, feed_token)
-    if sub is None or sub.confirmed_at is None:
-        raise NotFound("feed not found; check the link in your confirmation page or email")
-    if sub.unsubscribed_at is not None:
-        raise Gone("this subscription was cancelled; subscribe again to get its feed")
-    return sub
-
-
-def subscription_query(sub: SubscriptionRow, today: date) -> SearchQuery:
-    query = sub.saved_search.to_query(today)
-    search = sub.saved_search
-    if query.date_from is not None and not (search.date_from or search.date_to):
-        query = query.model_copy(update={"date_from": query.date_from - timedelta(FEED_PAST_DAYS)})
-    return query
-
-
-def search_page_url(settings: Settings, search: SavedSearch) -> str:
-    """The web results page of a saved search (relative windows shown as today's dates)."""
-    date_from, date_to = search.window(date.today())
-    pairs = [("q", search.q or "")] if search.q else []
-    pairs += [("kind", k) for k in search.kind]
-    pairs += [("market", m) for m in search.markets] + [("sector", x) for x in search.sectors]
-    optional = (("hs", search.hs), ("date_from", date_from), ("date_to", date_to))
-    pairs += [(k, str(v)) for k, v in optional if v]
-    return f"{settings.base_url.rstrip('/')}/search" + (f"?{urlencode(pairs)}" if pairs else "")
-
-
-def feed_url(settings: Settings, sub: SubscriptionRow, ext: str, *, webcal: bool = False) -> str:
-    url = f"{settings.base_url.rstrip('/')}/feeds/{sub.feed_token}.{ext}"
-    if webcal:
-        return "webcal://" + url.split("://", 1)[-1]
-    return url
+    return Response(content=feed.body, media_type=feed.media_type, headers=headers)
 
 
 @router.get(
@@ -260,14 +52,11 @@ def feed_url(settings: Settings, sub: SubscriptionRow, ext: str, *, webcal: bool
 def subscription_ics(
     request: Request,
     feed_token: str,
-    store: Annotated[Store, Depends(get_store)],
-    backend: Annotated[SearchBackend, Depends(get_backend)],
-    settings: Annotated[Settings, Depends(get_settings)],
+    store: StoreDep,
+    backend: BackendDep,
+    settings: SettingsDep,
 ) -> Response:
-    sub = _subscription(store, feed_token)
-    records = collect_records(backend, subscription_query(sub, date.today()), FEED_LIMIT)
-    body = build_ics(records, settings, name="Tradepoint: fairs", lang=sub.language)
-    return _respond(request, body, ICS_TYPE, records, "tradepoint.ics")
+    return _respond(request, subscription_calendar(store, backend, settings, feed_token))
 
 
 @router.get(
@@ -276,26 +65,14 @@ def subscription_ics(
     response_class=Response,
     responses={200: {"content": {"application/atom+xml": {}}}},
 )
-def subscription_atom(
+def subscription_atom_feed(
     request: Request,
     feed_token: str,
-    store: Annotated[Store, Depends(get_store)],
-    backend: Annotated[SearchBackend, Depends(get_backend)],
-    settings: Annotated[Settings, Depends(get_settings)],
+    store: StoreDep,
+    backend: BackendDep,
+    settings: SettingsDep,
 ) -> Response:
-    sub = _subscription(store, feed_token)
-    records = collect_records(backend, subscription_query(sub, date.today()), FEED_LIMIT)
-    body = build_atom(
-        records,
-        settings,
-        title="Tradepoint alert",
-        feed_id=f"tag:{host_of(settings)},2025:subscription:{sub.id}",
-        self_url=feed_url(settings, sub, "atom"),
-        alternate_url=search_page_url(settings, sub.saved_search),
-        updated=sub.confirmed_at,
-        lang=sub.language,
-    )
-    return _respond(request, body, ATOM_TYPE, records, "tradepoint.atom")
+    return _respond(request, subscription_atom(store, backend, settings, feed_token))
 
 
 @router.get(
@@ -306,18 +83,6 @@ def subscription_atom(
     responses={200: {"content": {"text/calendar": {}}}},
     openapi_extra=SEARCH_OPENAPI,
 )
-def fairs_ics(
-    request: Request,
-    params: Annotated[SearchParams, Depends(search_params)],
-    backend: Annotated[SearchBackend, Depends(get_backend)],
-    settings: Annotated[Settings, Depends(get_settings)],
-) -> Response:
-    date_from = params.date_from
-    if date_from is None and params.date_to is None:
-        date_from = date.today() - timedelta(days=FEED_PAST_DAYS)
-    params = replace(
-        params, kind=("fair",), date_from=date_from, sort="date", page=1, size=PAGE_SIZE
-    )
-    records = collect_records(backend, service.build_query(params), FEED_LIMIT)
-    body = build_ics(records, settings, name="Tradepoint: fairs")
-    return _respond(request, body, ICS_TYPE, records, "fairs.ics")
+def fairs_ics(request: Request, backend: BackendDep, settings: SettingsDep) -> Response:
+    search = search_request(request, ignore=("page", "size"))
+    return _respond(request, fairs_calendar(backend, settings, search, date.today()))

@@ -1,167 +1,21 @@
-"""One market on one page: the rules to meet, the fairs to visit, the finance to ask for.
-
-`market_overview` is what both `GET /api/v1/markets/{code}` and the web page `/markets/{code}`
-show, so the two never disagree.
-"""
+"""`GET /api/v1/markets/{code}`: requirements, fairs and finance for one market."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from search_api.deps import get_backend
-from search_api.domain import markets as mk
-from search_api.domain import products
-from search_api.domain.vocab import REQUIREMENT_TYPES
-from search_api.errors import BadRequest, NotFound
-from search_api.search.base import SearchBackend, SearchQuery
-from search_api.service import resolve_origin
+from search_api.deps import BackendDep
+from search_api.services.markets import market_overview
 
 router = APIRouter(prefix="/api/v1", tags=["markets"])
-
-MAX_RECORDS = 500
-"""Most records of one kind read for one market page (a market has a few dozen)."""
-MAX_FAIRS = 50
-OTHER_TYPE = "other"
-
-
-def resolve_market_or_404(text: str) -> str:
-    code = mk.resolve_market(text)
-    if code is None:
-        raise NotFound(
-            f"market: unknown market {text!r}; use an ISO 3166-1 code, a country name "
-            "(English, French or Spanish) or a bloc code such as EU"
-        )
-    return code
-
-
-def resolve_hs(text: str | None) -> str | None:
-    """A known HS code from `text`, or a 400 naming `hs`."""
-    if text is None or not text.strip():
-        return None
-    code = products.normalise_code(text)
-    if code is None:
-        raise BadRequest(
-            f"hs: {text!r} is not an HS code (2, 4 or 6 digits)", code="invalid_parameter"
-        )
-    if products.describe(code) is None:
-        raise BadRequest(
-            f"hs: {code} is not a code of the HS nomenclature", code="invalid_parameter"
-        )
-    return code
-
-
-def _all_items(backend: SearchBackend, **filters: Any) -> Iterator[dict[str, Any]]:
-    page = 1
-    while True:
-        query = SearchQuery(sort="date", size=100, page=page, facets=False, **filters)
-        result = backend.search(query)
-        yield from result.items
-        if not result.items or page * 100 >= min(result.total, MAX_RECORDS):
-            return
-        page += 1
-
-
-def _fair_order(item: dict[str, Any], today: date) -> tuple[int, int, str]:
-    start = item.get("start_date")
-    if start:
-        return (0, date.fromisoformat(start).toordinal(), item["title"])
-    # undated recurring fairs: the next usual month first
-    month = item.get("usual_month")
-    ahead = (month - today.month) % 12 if month else 12
-    return (1, ahead, item["title"])
-
-
-def _upcoming(item: dict[str, Any], today: date) -> bool:
-    end = item.get("end_date") or item.get("start_date")
-    return end is None or date.fromisoformat(end) >= today
-
-
-def _named(code: str) -> dict[str, str]:
-    return {"code": code, "name": mk.market_name(code)}
-
-
-def market_overview(
-    backend: SearchBackend,
-    market: str,
-    *,
-    hs: str | None = None,
-    origin: str | None = None,
-    today: date | None = None,
-) -> dict[str, Any]:
-    """Requirements (grouped by type), upcoming fairs and finance for one market.
-
-    - requirements: tagged with the market, a bloc containing it, or (for a bloc) a member;
-      with `hs`, those on the code, a broader code or a narrower one; with `origin`, those not
-      restricted to other origins; repealed ones left out.
-    - fairs: held in or tagged with the market or one of its blocs (for a bloc: also in its
-      members), from today on; undated recurring fairs follow, by their usual month.
-    - finance: open to exporters from `origin` (its eligible countries include it or one of
-      its blocs, or are not restricted) and not restricted to other destinations.
-    """
-    today = today or date.today()
-    code = resolve_market_or_404(market)
-    hs_code = resolve_hs(hs)
-    origin_code = resolve_origin(origin)
-    scope = mk.expand_all([code])
-    origins = mk.expand_all([origin_code]) if origin_code else ()
-
-    grouped: dict[str, list[dict[str, Any]]] = {t: [] for t in (*REQUIREMENT_TYPES, OTHER_TYPE)}
-    for item in _all_items(
-        backend, kind=("requirement",), markets=scope, hs=hs_code, origins=origins
-    ):
-        if item.get("status") == "repealed":
-            continue
-        reason = mk.match_reason(item.get("markets") or [], [code])
-        if reason is not None:
-            reason["name"] = mk.market_name(reason["code"])
-        item["matched_market"] = reason
-        grouped[item.get("requirement_type") or OTHER_TYPE].append(item)
-
-    fairs = [
-        item
-        for item in _all_items(backend, kind=("fair",), markets=scope)
-        if _upcoming(item, today)
-    ]
-    fairs.sort(key=lambda item: _fair_order(item, today))
-
-    destinations = set(scope)
-    finance = [
-        item
-        for item in _all_items(backend, kind=("finance",), origins=origins)
-        if not item.get("destinations") or destinations & set(item["destinations"])
-    ]
-    finance.sort(key=lambda item: (not item.get("sme_focus"), item["title"].casefold()))
-
-    return {
-        "market": {
-            "code": code,
-            "name": mk.market_name(code),
-            "names": mk.market_names(code),
-            "is_bloc": mk.is_bloc(code),
-            "blocs": [_named(b) for b in mk.blocs_of(code)],
-            "members": [_named(m) for m in mk.members(code)],
-        },
-        "hs": {**products.describe(hs_code), "hierarchy": products.hierarchy(hs_code)}
-        if hs_code
-        else None,
-        "origin": _named(origin_code) if origin_code else None,
-        "requirements": {t: items for t, items in grouped.items() if items},
-        "requirement_count": sum(len(items) for items in grouped.values()),
-        "fairs": fairs[:MAX_FAIRS],
-        "fair_count": len(fairs),
-        "finance": finance,
-        "finance_count": len(finance),
-    }
 
 
 @router.get("/markets/{code}", summary="Requirements, fairs and finance for one market")
 def get_market(
     code: str,
-    backend: Annotated[SearchBackend, Depends(get_backend)],
+    backend: BackendDep,
     hs: Annotated[
         str | None, Query(max_length=12, description="HS code of the product (2-6 digits)")
     ] = None,

@@ -18,6 +18,24 @@ from search_api.domain.records import MAX_RECORD_DATE, MIN_RECORD_DATE, AnyRecor
 FACET_FIELDS: tuple[str, ...] = ("kind", "markets", "sectors", "status", "language")
 SortOrder = Literal["relevance", "date", "-date"]
 
+# What every backend shares, so that they rank, filter and count alike (tests/contract).
+FILTER_FIELDS: tuple[str, ...] = ("kind", "markets", "sectors", "status")
+FINANCE_TERM_FIELDS: dict[str, str] = {
+    "instruments": "instruments",
+    "provider_types": "provider_type",
+}
+"""SearchQuery attribute -> keyword field of the finance filters (OR within, AND across)."""
+TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "text")
+TITLE_BOOST = 3.0
+MAX_QUERY_TERMS = 32
+"""Words beyond this are ignored (a 10 kB paste must not build a 2000-clause query)."""
+FACET_SIZE = 10_000
+"""Terms-aggregation size: larger than any facet's vocabulary, so counts are exact."""
+MAX_RESULT_WINDOW = 10_000
+"""Deepest result a search may page to (page * size); Elasticsearch refuses beyond it."""
+OPEN_TO_ALL = "*"
+"""Indexed origin of records without an origin restriction (fairs, empty lists)."""
+
 
 class SearchQuery(BaseModel):
     """A validated search request. Filters combine with AND; values within one filter with OR."""

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import logging
 
+from search_api.errors import TradepointError
+from search_api.search import create_backend
 from search_api.search.base import SearchBackend
+from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store.leases import Lease
 
@@ -87,3 +90,14 @@ def reindex(store: Store, backend: SearchBackend) -> int:
     store.ack_outbox_upto(upto)
     log.info("reindexed %d records into %s", count, backend.name)
     return count
+
+
+def index_pending(settings: Settings, store: Store) -> str | None:
+    """Bring the index up to date after a crawl; returns why it could not (the index busy or
+    down), in which case a running `tradepoint serve` applies the changes from the outbox."""
+    try:
+        applied = drain_outbox(store, create_backend(settings))
+    except TradepointError as exc:
+        return exc.message
+    log.info("indexed %d pending changes", applied)
+    return None

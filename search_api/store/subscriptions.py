@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from sqlalchemy import (
     delete,
@@ -29,13 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from search_api.domain.records import AnyRecord
-from search_api.domain.saved_search import SavedSearch
-from search_api.errors import TradepointError
+from search_api.errors import TooManyRequests
 from search_api.store.base import StoreBase, chunks, utcnow
 from search_api.store.tables import DigestRow, SentItemRow, SubscriptionRow
-
-if TYPE_CHECKING:
-    pass
 
 LANGUAGES: tuple[str, ...] = ("en", "fr", "es")
 FREQUENCIES: tuple[str, ...] = ("daily", "weekly")
@@ -44,11 +40,6 @@ CONFIRM_WITHIN = timedelta(days=7)
 # become a way to flood someone's inbox with confirmation emails.
 MAX_PENDING_PER_EMAIL = 5
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
-
-
-class TooManyRequests(TradepointError):
-    status_code = 429
-    code = "too_many_requests"
 
 
 # --------------------------------------------------------------------------- tables
@@ -140,7 +131,7 @@ def create_subscription(
     store: StoreBase,
     *,
     email: str,
-    search: SavedSearch,
+    search: dict[str, Any],
     frequency: str,
     language: str,
     now: datetime | None = None,
@@ -165,7 +156,7 @@ def create_subscription(
             token=new_token(),
             feed_token=new_token(),
             email=email,
-            search=search.model_dump(mode="json", exclude_none=True),
+            search=search,
             language=language,
             frequency=frequency,
             created_at=now,

@@ -8,8 +8,6 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from search_api.domain.saved_search import SavedSearch
-
 
 class Base(DeclarativeBase):
     pass
@@ -114,7 +112,7 @@ class SubscriptionRow(Base):
     token: Mapped[str] = mapped_column(String(100), unique=True)
     feed_token: Mapped[str] = mapped_column(String(100), unique=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
-    search: Mapped[dict] = mapped_column(JSON)  # SavedSearch as JSON
+    search: Mapped[dict] = mapped_column(JSON)  # a SavedSearch, as_json()
     language: Mapped[str] = mapped_column(String(8), default="en")
     frequency: Mapped[str] = mapped_column(String(8), default="weekly")
     created_at: Mapped[datetime] = mapped_column(DateTime)
@@ -127,10 +125,6 @@ class SubscriptionRow(Base):
         if self.unsubscribed_at is not None:
             return "unsubscribed"
         return "active" if self.confirmed_at is not None else "pending_confirmation"
-
-    @property
-    def saved_search(self) -> SavedSearch:
-        return SavedSearch.model_validate(self.search)
 
 
 class SentItemRow(Base):

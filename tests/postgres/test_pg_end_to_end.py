@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from crawlers.runner import run_crawl
 from search_api.app import create_app
 from search_api.search import create_backend
 from search_api.search.indexer import drain_outbox
+from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
 from tests.conftest import SiteServer

@@ -1,4 +1,4 @@
-"""Curated records over the API: records an agency enters by hand where no source exists.
+"""Curated records: records an agency enters by hand (API or web form) where no source exists.
 
 A hand-curated record lives under the source id `curated_<agency>` and carries
 `curated_by=<agency>`; only those can be changed here. Crawled records (a curated YAML file
@@ -12,24 +12,22 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Response
 from pydantic import ValidationError
 
-from search_api.auth import Writer, check_owner
-from search_api.deps import get_store
 from search_api.domain.languages import language_problem
 from search_api.domain.records import KINDS, PROVENANCE_FIELDS, AnyRecord, parse_record
 from search_api.domain.sources import format_validation_error
 from search_api.domain.textfold import fold_accents
-from search_api.errors import Conflict, Forbidden, InvalidSource, NotFound
+from search_api.errors import Conflict, Forbidden, InvalidBody, NotFound
+from search_api.services.access import check_owner
 from search_api.store import Store
 from search_api.store.keys import Principal
 
-router = APIRouter(prefix="/api/v1/records", tags=["curation"])
-
 CURATED_PREFIX = "curated_"
+"""Source id prefix of records an agency adds by hand: `curated_<agency>`; reserved, so no
+registered source takes it (its crawls would withdraw those records)."""
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 # Set by the service, never by a client.
 SERVER_FIELDS = PROVENANCE_FIELDS | {"id", "source_id", "source_url"}
@@ -55,27 +53,23 @@ def is_hand_curated(record: AnyRecord) -> bool:
     return bool(record.curated_by) and record.source_id == curated_source_id(str(record.curated_by))
 
 
-def _invalid(message: str) -> InvalidSource:
-    return InvalidSource(message, code="invalid_parameter")
-
-
 def _validate(data: dict[str, Any]) -> AnyRecord:
     kind = data.get("kind")
     if kind not in KINDS:
-        raise _invalid(f"kind: required, one of {', '.join(KINDS)}")
+        raise InvalidBody(f"kind: required, one of {', '.join(KINDS)}")
     problem = language_problem(data.get("language"))
     if problem:  # the model would quietly drop it; a person typed it, so say so
-        raise _invalid(f"language: {problem}")
+        raise InvalidBody(f"language: {problem}")
     try:
         return parse_record(data)
     except ValidationError as exc:
-        raise _invalid(format_validation_error(exc).replace("\n", "; ")) from exc
+        raise InvalidBody(format_validation_error(exc).replace("\n", "; ")) from exc
 
 
 def _refuse_server_fields(data: dict[str, Any]) -> None:
     given = sorted(set(data) & SERVER_FIELDS)
     if given:
-        raise _invalid(f"{given[0]}: set by Tradepoint, not by a client")
+        raise InvalidBody(f"{given[0]}: set by Tradepoint, not by a client")
 
 
 def new_slug(title: str) -> str:
@@ -85,7 +79,7 @@ def new_slug(title: str) -> str:
 
 def create_curated(store: Store, principal: Principal, body: Any) -> AnyRecord:
     if not isinstance(body, dict):
-        raise _invalid("body: expected a record (a JSON object)")
+        raise InvalidBody("body: expected a record (a JSON object)")
     data = dict(body)
     _refuse_server_fields(data)
     agency = data.pop("curated_by", None) or principal.name
@@ -96,7 +90,7 @@ def create_curated(store: Store, principal: Principal, body: Any) -> AnyRecord:
         )
     slug = data.pop("slug", None) or new_slug(str(data.get("title") or ""))
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        raise _invalid("slug: 1-80 lowercase letters, digits, '.', '_' or '-'")
+        raise InvalidBody("slug: 1-80 lowercase letters, digits, '.', '_' or '-'")
     record_id = f"{curated_source_id(agency)}:{slug}"
     if store.get_record(record_id) is not None:
         raise Conflict(
@@ -133,14 +127,14 @@ def update_curated(
     """Apply a partial update (PATCH; null clears a field) or a whole new record (`replace`)."""
     record = editable_record(store, principal, record_id)
     if not isinstance(changes, dict):
-        raise _invalid("body: expected an object of fields to change")
+        raise InvalidBody("body: expected an object of fields to change")
     changes = dict(changes)
     for name in ("slug", "curated_by"):
         if name in changes:
-            raise _invalid(f"{name}: cannot change; add a new record instead")
+            raise InvalidBody(f"{name}: cannot change; add a new record instead")
     _refuse_server_fields(changes)
     if changes.get("kind", record.kind) != record.kind:
-        raise _invalid("kind: cannot change; add a new record instead")
+        raise InvalidBody("kind: cannot change; add a new record instead")
     keep = {"id", "kind", "source_id", "curated_by"}
     data = record.model_dump(mode="json", exclude=PROVENANCE_FIELDS, exclude_none=True)
     if replace:
@@ -158,41 +152,3 @@ def update_curated(
 def delete_curated(store: Store, principal: Principal, record_id: str) -> None:
     editable_record(store, principal, record_id)
     store.delete_record(record_id)
-
-
-StoreDep = Annotated[Store, Depends(get_store)]
-
-
-@router.post("", status_code=201, summary="Add a curated record (curated_by = the caller)")
-def post_record(
-    body: Annotated[
-        dict[str, Any],
-        Body(
-            description="A record without provenance; `slug` (optional) makes its id "
-            "`curated_<agency>:<slug>`",
-            examples=[EXAMPLE],
-        ),
-    ],
-    principal: Writer,
-    store: StoreDep,
-    response: Response,
-) -> dict[str, Any]:
-    record = create_curated(store, principal, body)
-    response.headers["Location"] = f"/api/v1/records/{record.id}"
-    return record.model_dump(mode="json")
-
-
-@router.patch("/{record_id}", summary="Change a curated record (null clears a field)")
-def patch_record(
-    record_id: str,
-    changes: Annotated[dict[str, Any], Body()],
-    principal: Writer,
-    store: StoreDep,
-) -> dict[str, Any]:
-    return update_curated(store, principal, record_id, changes).model_dump(mode="json")
-
-
-@router.delete("/{record_id}", status_code=204, summary="Delete a curated record")
-def delete_record(record_id: str, principal: Writer, store: StoreDep) -> Response:
-    delete_curated(store, principal, record_id)
-    return Response(status_code=204)

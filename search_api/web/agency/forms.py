@@ -1,5 +1,5 @@
 """The curated-record form of the agency pages: which fields each kind shows, and the mapping
-between posted form fields and a record body for `routers/records_write.py`.
+between posted form fields and a record body for `services/records.py`.
 
 Fields are data, so one template renders every kind; a dotted name (`provider.name`) reaches
 into an object of the record.

@@ -9,7 +9,7 @@ CONTEXT = "email"
 
 def pgettext(context: str, message: str) -> str:
     """Marks `message` for extraction under `context` (babel.cfg); it is translated when an
-    email is rendered (`search_api.mail.Strings`)."""
+    email is rendered (`search_api.services.mail.Strings`)."""
     return message
 
 

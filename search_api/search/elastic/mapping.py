@@ -10,15 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from search_api.domain.records import AnyRecord
-from search_api.search.base import record_extra_text, record_interval
+from search_api.domain.records import KINDS, AnyRecord
+from search_api.search.base import OPEN_TO_ALL, record_extra_text, record_interval
 
-KINDS: tuple[str, ...] = ("fair", "requirement", "finance")
 ANALYZER = "tp_folded"
 LANGUAGES: dict[str, str] = {"en": "english", "fr": "french", "es": "spanish"}
 """Sub-field suffix -> built-in Elasticsearch language analyzer (stemming, stop words)."""
-TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "text")
-OPEN_TO_ALL = "*"
 """`eligible` value of records without an exporter-origin restriction (as in tantivy.py)."""
 _KEYWORD: dict[str, Any] = {"type": "keyword"}
 _DATE: dict[str, Any] = {"type": "date", "format": "strict_date"}

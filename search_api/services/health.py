@@ -1,4 +1,5 @@
-"""Crawl health of a source, derived from its recorded runs (nothing extra is stored).
+"""Health: the service's readiness, and the crawl health of a source, derived from its recorded
+runs (nothing extra is stored).
 
 A source is healthy when its last finished run succeeded. Agencies watch three signals: when it
 last succeeded, how many runs failed since, and whether the number of records it yields is
@@ -11,6 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
+
+from search_api.search.base import SearchBackend
 from search_api.store import Store
 from search_api.store.tables import RunRow
 
@@ -110,3 +114,20 @@ def source_health(store: Store, source_id: str) -> dict[str, Any]:
     health = health_from_runs(store.list_runs(source_id, limit=HISTORY_RUNS))
     health["records"] = store.count_records(source_id)
     return health
+
+
+def readiness(store: Store, backend: SearchBackend) -> tuple[str, dict[str, Any]]:
+    """`ok` when the store and the search index can answer; `degraded` (the store answers,
+    the index does not) or `down`, with the checks that say why."""
+    checks: dict[str, Any] = {}
+    try:
+        with store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["store"] = "ok"
+        checks["outbox_pending"] = store.outbox_size()
+    except Exception as exc:
+        checks["store"] = f"error: {type(exc).__name__}"
+    checks["search"] = "ok" if backend.ping() else "unavailable"
+    ok = checks["store"] == "ok" and checks["search"] == "ok"
+    status = "ok" if ok else ("degraded" if checks["store"] == "ok" else "down")
+    return status, checks

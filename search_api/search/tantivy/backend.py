@@ -1,4 +1,4 @@
-"""Embedded search backend on tantivy (with `tantivy_schema.py`, the only modules importing it).
+"""Embedded search backend on tantivy (this package is the only one importing `tantivy`).
 
 On-disk layout (everything lives under `path`)::
 
@@ -43,14 +43,13 @@ from tantivy import Index, Order, Query
 from search_api.domain.records import AnyRecord
 from search_api.errors import SearchUnavailable
 from search_api.search.base import FacetValue, SearchBackend, SearchQuery, SearchResult
-from search_api.search.tantivy_schema import (
+from search_api.search.tantivy.facets import facet_counts
+from search_api.search.tantivy.query import build_query, query_terms
+from search_api.search.tantivy.schema import (
     ANALYZER,
     ANALYZER_NAME,
     SCHEMA,
     SCHEMA_VERSION,
-    build_query,
-    facet_counts,
-    query_terms,
     to_document,
 )
 from search_api.settings import Settings

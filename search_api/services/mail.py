@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from search_api.domain.i18n import translations
-from search_api.domain.saved_search import SavedSearch
-from search_api.email_messages import CONTEXT, EMAIL_MESSAGES
-from search_api.errors import TradepointError
+from search_api.errors import MailError, MailNotConfigured
+from search_api.search.request import SavedSearch
+from search_api.services.email_messages import CONTEXT, EMAIL_MESSAGES
 from search_api.settings import Settings
 from search_api.store.subscriptions import LANGUAGES
 
@@ -37,16 +37,6 @@ SMTP_TIMEOUT = 30
 # List-Unsubscribe URL into RFC 2047 encoded words, which mail clients do not parse as a URL.
 _HEADERS_POLICY = email.policy.default.clone(max_line_length=998)
 IMPLICIT_TLS_PORT = 465
-
-
-class MailNotConfigured(TradepointError):
-    status_code = 503
-    code = "email_unavailable"
-
-
-class MailError(TradepointError):
-    status_code = 503
-    code = "email_failed"
 
 
 # --------------------------------------------------------------------------- rendering
@@ -103,14 +93,12 @@ def describe_search(settings: Settings, search: SavedSearch, lang: str) -> str:
     """One line saying what a subscription watches, e.g. "Trade fairs · in Germany · upcoming"."""
     t = strings(settings, lang)
     parts = [", ".join(t(f"kind_{k}") for k in search.kind)]
-    if search.markets:
+    if search.market:
         parts.append(
-            t("in_markets", markets=", ".join(market_label(m, lang) for m in search.markets))
+            t("in_markets", markets=", ".join(market_label(m, lang) for m in search.market))
         )
-    if search.sectors:
-        parts.append(
-            t("in_sectors", sectors=", ".join(s.replace("_", " ") for s in search.sectors))
-        )
+    if search.sector:
+        parts.append(t("in_sectors", sectors=", ".join(s.replace("_", " ") for s in search.sector)))
     if search.hs:
         parts.append(t("hs", code=search.hs))
     if search.q:

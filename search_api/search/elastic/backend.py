@@ -1,6 +1,8 @@
-"""Scale-out search backend on Elasticsearch 8 (the only module that imports `elasticsearch`).
+"""Scale-out search backend on Elasticsearch 8 (this package is the only one importing
+`elasticsearch`).
 
-Layout (request bodies are built by the pure functions in `elastic_index.py` and `queries.py`)::
+Layout (request bodies are built by the pure functions in `mapping.py`, `query.py` and
+`facets.py`)::
 
     {prefix}-fair-v7  {prefix}-requirement-v7  {prefix}-finance-v7   versioned indices
     {prefix}-fair     {prefix}-requirement     {prefix}-finance      write alias per kind
@@ -34,11 +36,11 @@ from urllib.parse import urlsplit, urlunsplit
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
-from search_api.domain.records import AnyRecord
+from search_api.domain.records import KINDS, AnyRecord
 from search_api.errors import SearchUnavailable, TradepointError
-from search_api.search import elastic_index as X
-from search_api.search import queries as Q
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
+from search_api.search.elastic import mapping as X
+from search_api.search.elastic import query as Q
 from search_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,7 @@ class IndexState:
 def parse_state(prefix: str, aliases: dict[str, Any]) -> IndexState:
     """Read an `indices.get_alias(index="{prefix}-*")` answer; other deployments' indices
     whose names merely start with the prefix are ignored."""
-    name_re = re.compile(rf"^{re.escape(prefix)}-({'|'.join(X.KINDS)})-v(\d+)$")
+    name_re = re.compile(rf"^{re.escape(prefix)}-({'|'.join(KINDS)})-v(\d+)$")
     marker_re = re.compile(rf"^{re.escape(prefix)}-building-(\d+)$")
     state = IndexState()
     for index, info in aliases.items():
@@ -144,7 +146,7 @@ class ElasticBackend(SearchBackend):
             ) from exc
         self._ready = False
         self.read_alias = X.read_alias(prefix)
-        self.kind_aliases = {kind: X.kind_alias(prefix, kind) for kind in X.KINDS}
+        self.kind_aliases = {kind: X.kind_alias(prefix, kind) for kind in KINDS}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -185,7 +187,7 @@ class ElasticBackend(SearchBackend):
             return
         state = self._state()
         version = max(state.versions.values(), default=0) + 1
-        for kind in X.KINDS:
+        for kind in KINDS:
             if kind in state.live:
                 self._add_new_fields(state.live[kind], kind)
                 continue
@@ -304,7 +306,7 @@ class ElasticBackend(SearchBackend):
         version = max(state.versions.values(), default=0) + 1
         started = int(time.time())
         marker = f"{self.prefix}-building-{started}"
-        new = {kind: X.index_name(self.prefix, kind, version) for kind in X.KINDS}
+        new = {kind: X.index_name(self.prefix, kind, version) for kind in KINDS}
         created: list[str] = []
         slow = self._es.options(request_timeout=self.rebuild_timeout)
         try:

@@ -1,8 +1,8 @@
 """Pure builders of Elasticsearch search bodies (no client, no I/O), unit-tested as dicts.
 
-`search/elastic.py` sends what these return; `elastic_index.py` defines the indices they
-search. The semantics are those documented in `search/base.py` and pinned by tests/contract;
-the comments here say how each maps to Elasticsearch.
+`backend.py` sends what these return; `mapping.py` defines the indices they search and
+`facets.py` the aggregations. The semantics are those documented in `search/base.py` and pinned
+by tests/contract; the comments here say how each maps to Elasticsearch.
 """
 
 from __future__ import annotations
@@ -11,22 +11,20 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from search_api.search.base import FACET_FIELDS, FacetValue, SearchQuery, SearchResult
-from search_api.search.elastic_index import LANGUAGES, OPEN_TO_ALL, TEXT_FIELDS
+from search_api.search.base import (
+    FILTER_FIELDS,
+    FINANCE_TERM_FIELDS,
+    MAX_QUERY_TERMS,
+    MAX_RESULT_WINDOW,
+    OPEN_TO_ALL,
+    TEXT_FIELDS,
+    TITLE_BOOST,
+    SearchQuery,
+    SearchResult,
+)
+from search_api.search.elastic.facets import aggregations, parse_facets
+from search_api.search.elastic.mapping import LANGUAGES
 
-TITLE_BOOST = 3
-MAX_QUERY_TERMS = 32
-"""Words beyond this are ignored (a 10 kB paste must not build a 2000-clause query)."""
-FACET_SIZE = 1000
-"""Terms-aggregation size: larger than any facet's vocabulary, so counts are exact."""
-MAX_RESULT_WINDOW = 10_000
-"""Elasticsearch's default `index.max_result_window`: from + size may not exceed it."""
-
-_FILTER_FIELDS: tuple[str, ...] = ("kind", "markets", "sectors", "status")
-_FINANCE_TERM_FIELDS: dict[str, str] = {
-    "instruments": "instruments",
-    "provider_types": "provider_type",
-}
 # Letters and digits only, like tantivy's simple tokenizer and the `tp_words` tokenizer below:
 # query syntax never reaches Elasticsearch, every word is searched as a word.
 _WORD = re.compile(r"[^\W_]+")
@@ -51,7 +49,7 @@ def query_words(q: str | None) -> list[str]:
 def _fields(*, languages: bool) -> list[str]:
     fields = []
     for name in TEXT_FIELDS:
-        boost = f"^{TITLE_BOOST}" if name == "title" else ""
+        boost = f"^{TITLE_BOOST:g}" if name == "title" else ""
         if languages:
             fields.extend(f"{name}.{suffix}{boost}" for suffix in LANGUAGES)
         else:
@@ -118,7 +116,7 @@ def _outside(field: str, bound: dict[str, float], currency_field: str, currency:
 
 def finance_filters(query: SearchQuery) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = []
-    for attr, field in _FINANCE_TERM_FIELDS.items():
+    for attr, field in FINANCE_TERM_FIELDS.items():
         values = _clean(getattr(query, attr))
         if values:
             filters.append({"terms": {field: values}})
@@ -158,7 +156,7 @@ def finance_filters(query: SearchQuery) -> list[dict[str, Any]]:
 
 def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = []
-    for field in _FILTER_FIELDS:
+    for field in FILTER_FIELDS:
         values = _clean(getattr(query, field), upper=field == "markets")
         if values:
             filters.append({"terms": {field: values}})
@@ -228,9 +226,7 @@ def build_search(query: SearchQuery) -> dict[str, Any]:
         "_source": ["record"],
     }
     if query.facets:
-        body["aggs"] = {
-            field: {"terms": {"field": field, "size": FACET_SIZE}} for field in FACET_FIELDS
-        }
+        body["aggs"] = aggregations()
     return body
 
 
@@ -241,18 +237,6 @@ def parse_search(body: dict[str, Any]) -> SearchResult:
     total = hits.get("total") or {}
     count = total.get("value", 0) if isinstance(total, dict) else int(total)
     items = [hit["_source"]["record"] for hit in hits.get("hits") or []]
-    facets: dict[str, list[FacetValue]] = {}
-    aggs = body.get("aggregations") or {}
-    for field in FACET_FIELDS:
-        if field not in aggs:
-            continue
-        pairs = sorted(
-            (
-                (str(b["key"]), int(b["doc_count"]))
-                for b in aggs[field].get("buckets") or []
-                if b.get("doc_count", 0) > 0
-            ),
-            key=lambda kv: (-kv[1], kv[0]),
-        )
-        facets[field] = [FacetValue(value=v, count=c) for v, c in pairs]
-    return SearchResult(total=int(count), items=items, facets=facets)
+    return SearchResult(
+        total=int(count), items=items, facets=parse_facets(body.get("aggregations") or {})
+    )

@@ -1,0 +1,256 @@
+"""Calendar (iCalendar) and Atom feeds of a subscription, and of any fair search.
+
+Calendar apps update an event in place when its UID stays the same and its SEQUENCE grows, so
+UIDs are `<record id>@<host of BASE_URL>` (record ids are stable across re-crawls) and SEQUENCE
+is the record's `version`. A cancelled fair stays in the feed with STATUS:CANCELLED so that
+subscribed calendars mark it instead of silently losing it.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import quote, urlencode, urlsplit
+
+from icalendar import Calendar, Event, vText
+
+from search_api.domain.records import AnyRecord, FairRecord
+from search_api.errors import Gone, NotFound
+from search_api.search.base import SearchBackend, SearchQuery
+from search_api.search.request import SavedSearch, SearchRequest
+from search_api.services.mail import strings
+from search_api.services.search import every_record
+from search_api.settings import Settings
+from search_api.store import Store
+from search_api.store.subscriptions import get_by_feed_token
+from search_api.store.tables import SubscriptionRow
+
+FEED_LIMIT = 1000
+# Feeds keep fairs of the recent past: calendar apps delete events that vanish from a
+# subscribed feed, and an advisor wants last month's fair still in the calendar.
+FEED_PAST_DAYS = 90
+ICS_TYPE = "text/calendar; charset=utf-8"
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+@dataclass(frozen=True)
+class Feed:
+    body: bytes
+    media_type: str
+    filename: str
+    records: list[AnyRecord]
+
+    @property
+    def last_changed(self) -> datetime | None:
+        return max((r.last_changed for r in self.records if r.last_changed), default=None)
+
+
+def saved_search_of(sub: SubscriptionRow) -> SavedSearch:
+    return SavedSearch.model_validate(sub.search)
+
+
+def host_of(settings: Settings) -> str:
+    return urlsplit(settings.base_url).hostname or "localhost"
+
+
+def record_link(settings: Settings, record_id: str) -> str:
+    return f"{settings.base_url.rstrip('/')}/records/{quote(record_id, safe='')}"
+
+
+def _location(record: FairRecord) -> str:
+    return ", ".join(x for x in (record.venue, record.city, record.country) if x)
+
+
+def _title(record: AnyRecord, lang: str, settings: Settings) -> str:
+    # Many calendar apps show no STATUS: say it in the title too.
+    status = getattr(record, "status", None)
+    if status in ("cancelled", "postponed", "moved_online", "rescheduled"):
+        return f"{record.title} ({strings(settings, lang).status(status)})"
+    return record.title
+
+
+def build_ics(
+    records: Iterable[AnyRecord], settings: Settings, *, name: str, lang: str = "en"
+) -> bytes:
+    cal = Calendar()
+    cal.add("prodid", "-//Tradepoint//Fair calendar//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", name)
+    cal.add("x-published-ttl", "PT6H")
+    host = host_of(settings)
+    for record in records:
+        if not isinstance(record, FairRecord) or record.start_date is None:
+            continue
+        changed = (record.last_changed or datetime(2000, 1, 1)).replace(tzinfo=UTC)
+        ev = Event()
+        ev.add("uid", f"{record.id}@{host}")
+        ev.add("sequence", record.version)
+        # DTSTAMP is when this version was made, not "now": unchanged feeds stay byte-identical
+        # (stable ETag) and clients see no spurious updates.
+        ev.add("dtstamp", changed)
+        ev.add("last-modified", changed)
+        ev.add("summary", _title(record, lang, settings))
+        ev.add("dtstart", record.start_date)
+        # All-day events: DTEND is exclusive, the day after the last day.
+        ev.add("dtend", (record.end_date or record.start_date) + timedelta(days=1))
+        ev.add("status", _ics_status(record.status))
+        ev.add("transp", "TRANSPARENT")
+        if _location(record):
+            ev.add("location", _location(record))
+        ev.add("url", record.url or record_link(settings, record.id))
+        if record.sectors:
+            ev.add("categories", [s.replace("_", " ") for s in record.sectors])
+        description = [record.summary or "", record_link(settings, record.id)]
+        ev.add("description", vText("\n\n".join(d for d in description if d)))
+        cal.add_component(ev)
+    return cal.to_ical()
+
+
+def _ics_status(status: str) -> str:
+    if status == "cancelled":
+        return "CANCELLED"
+    if status == "postponed":
+        return "TENTATIVE"  # new dates not known yet
+    return "CONFIRMED"
+
+
+def _rfc3339(value: datetime | None) -> str:
+    value = value or datetime(2000, 1, 1)
+    return value.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
+
+
+def build_atom(
+    records: list[AnyRecord],
+    settings: Settings,
+    *,
+    title: str,
+    feed_id: str,
+    self_url: str,
+    alternate_url: str,
+    updated: datetime | None,
+    lang: str = "en",
+) -> bytes:
+    ET.register_namespace("", ATOM_NS)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        if text is not None:
+            el.text = text
+        return el
+
+    feed = ET.Element(f"{{{ATOM_NS}}}feed", {"xml:lang": lang})
+    sub(feed, "id", feed_id)
+    sub(feed, "title", title)
+    newest = max((r.last_changed for r in records if r.last_changed), default=None)
+    sub(feed, "updated", _rfc3339(newest or updated))
+    sub(feed, "link", rel="self", href=self_url, type="application/atom+xml")
+    sub(feed, "link", rel="alternate", href=alternate_url, type="text/html")
+    author = sub(feed, "author")
+    sub(author, "name", "Tradepoint")
+    sub(feed, "generator", "Tradepoint")
+    host = host_of(settings)
+    for record in records:
+        entry = sub(feed, "entry")
+        # tag: URI (RFC 4151): stable for the record's life, whatever its URL does.
+        sub(entry, "id", f"tag:{host},2025:record:{quote(record.id, safe=':_-.')}")
+        sub(entry, "title", _title(record, lang, settings))
+        sub(entry, "updated", _rfc3339(record.last_changed))
+        if record.first_seen:
+            sub(entry, "published", _rfc3339(record.first_seen))
+        sub(entry, "link", rel="alternate", href=record_link(settings, record.id), type="text/html")
+        if record.url:
+            sub(entry, "link", rel="related", href=record.url)
+        for sector in record.sectors:
+            sub(entry, "category", term=sector)
+        lines = []
+        if isinstance(record, FairRecord):
+            if record.start_date:
+                end = record.end_date or record.start_date
+                lines.append(
+                    f"{record.start_date}" + (f" – {end}" if end != record.start_date else "")
+                )
+            if _location(record):
+                lines.append(_location(record))
+        if record.summary:
+            lines.append(record.summary)
+        sub(entry, "summary", "\n".join(lines) or record.title, type="text")
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8")
+
+
+def subscription_for_feed(store: Store, feed_token: str) -> SubscriptionRow:
+    sub = get_by_feed_token(store, feed_token)
+    if sub is None or sub.confirmed_at is None:
+        raise NotFound("feed not found; check the link in your confirmation page or email")
+    if sub.unsubscribed_at is not None:
+        raise Gone("this subscription was cancelled; subscribe again to get its feed")
+    return sub
+
+
+def subscription_query(sub: SubscriptionRow, today: date) -> SearchQuery:
+    search = saved_search_of(sub)
+    query = search.to_query(today)
+    if query.date_from is not None and not (search.date_from or search.date_to):
+        query = query.model_copy(update={"date_from": query.date_from - timedelta(FEED_PAST_DAYS)})
+    return query
+
+
+def search_page_url(settings: Settings, search: SavedSearch, today: date | None = None) -> str:
+    """The web results page of a saved search (relative windows shown as today's dates)."""
+    pairs = search.search_on(today or date.today()).to_params()
+    return f"{settings.base_url.rstrip('/')}/search" + (f"?{urlencode(pairs)}" if pairs else "")
+
+
+def feed_url(settings: Settings, sub: SubscriptionRow, ext: str, *, webcal: bool = False) -> str:
+    url = f"{settings.base_url.rstrip('/')}/feeds/{sub.feed_token}.{ext}"
+    if webcal:
+        return "webcal://" + url.split("://", 1)[-1]
+    return url
+
+
+def subscription_calendar(
+    store: Store, backend: SearchBackend, settings: Settings, feed_token: str
+) -> Feed:
+    sub = subscription_for_feed(store, feed_token)
+    records = every_record(backend, subscription_query(sub, date.today()), FEED_LIMIT)
+    body = build_ics(records, settings, name="Tradepoint: fairs", lang=sub.language)
+    return Feed(body, ICS_TYPE, "tradepoint.ics", records)
+
+
+def subscription_atom(
+    store: Store, backend: SearchBackend, settings: Settings, feed_token: str
+) -> Feed:
+    sub = subscription_for_feed(store, feed_token)
+    records = every_record(backend, subscription_query(sub, date.today()), FEED_LIMIT)
+    body = build_atom(
+        records,
+        settings,
+        title="Tradepoint alert",
+        feed_id=f"tag:{host_of(settings)},2025:subscription:{sub.id}",
+        self_url=feed_url(settings, sub, "atom"),
+        alternate_url=search_page_url(settings, saved_search_of(sub)),
+        updated=sub.confirmed_at,
+        lang=sub.language,
+    )
+    return Feed(body, ATOM_TYPE, "tradepoint.atom", records)
+
+
+def fairs_calendar(
+    backend: SearchBackend, settings: Settings, request: SearchRequest, today: date
+) -> Feed:
+    """The fairs of any search as a calendar: up to FEED_LIMIT, page and size ignored; without
+    dates, from FEED_PAST_DAYS ago on."""
+    date_from = request.date_from
+    if date_from is None and request.date_to is None:
+        date_from = today - timedelta(days=FEED_PAST_DAYS)
+    query = request.to_query(
+        kind=("fair",), date_from=date_from, sort="date", page=1, size=100, facets=False
+    )
+    records = every_record(backend, query, FEED_LIMIT)
+    return Feed(
+        build_ics(records, settings, name="Tradepoint: fairs"), ICS_TYPE, "fairs.ics", records
+    )

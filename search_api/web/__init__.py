@@ -1,0 +1,1 @@
+"""HTML pages: public pages, subscription pages, agency pages, and their languages."""

@@ -1,0 +1,228 @@
+"""The web pages in English, French and Spanish: language choice per request, and the helpers
+templates use.
+
+Translations are chosen per render, never installed per request on the shared Jinja2
+environment: the gettext callables read the `lang` variable of the template context, so two
+requests in different languages rendering at once cannot see each other's language.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from babel.dates import get_month_names
+from babel.numbers import format_decimal
+from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from starlette.requests import Request
+from starlette.responses import Response
+
+from search_api.domain import markets
+from search_api.domain.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    export_to_in,
+    fmt_date_in,
+    gettext,
+    label_in,
+    language_name_in,
+    normalise,
+    translations,
+)
+
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def translator(request: Request) -> Callable[..., str]:
+    """`_` for messages made in Python for a page (flash messages): `_("Saved %(id)s.", id=x)`."""
+    lang = request_language(request)
+
+    def _(message: str, **variables: Any) -> str:
+        return gettext(lang, message, **variables)
+
+    return _
+
+
+# --------------------------------------------------------------------------- negotiation
+
+
+def parse_accept_language(header: str | None) -> list[str]:
+    """Our languages in the order of an Accept-Language header's q-values (q=0 refuses)."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, val = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(val)
+                except ValueError:
+                    q = 0.0  # a malformed weight: ignore the tag rather than guess
+        lang = DEFAULT_LANGUAGE if tag.strip() == "*" else normalise(tag)
+        if lang and q > 0:
+            ranked.append((-q, position, lang))
+    out: list[str] = []
+    for _, _, lang in sorted(ranked):
+        if lang not in out:
+            out.append(lang)
+    return out
+
+
+def request_language(request: Request) -> str:
+    """`?lang=`, else the `lang` cookie, else Accept-Language, else English."""
+    for candidate in (request.query_params.get("lang"), request.cookies.get(COOKIE)):
+        lang = normalise(candidate)
+        if lang:
+            return lang
+    accepted = parse_accept_language(request.headers.get("accept-language"))
+    return accepted[0] if accepted else DEFAULT_LANGUAGE
+
+
+def switch_links(request: Request) -> list[dict[str, str]]:
+    """This page in each language: the same path and parameters, `lang` replaced."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return [
+        {
+            "code": code,
+            "name": name,
+            "href": f"{request.url.path}?{urlencode([*kept, ('lang', code)])}",
+        }
+        for code, name in LANGUAGES.items()
+    ]
+
+
+# --------------------------------------------------------------------------- template helpers
+
+
+def _lang(ctx: Any) -> str:
+    lang = ctx.get("lang") if ctx is not None else None
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@pass_context
+def _ctx_gettext(ctx: Any, message: str) -> str:
+    return translations(_lang(ctx)).gettext(message)
+
+
+@pass_context
+def _ctx_ngettext(ctx: Any, singular: str, plural: str, n: int) -> str:
+    return translations(_lang(ctx)).ngettext(singular, plural, n)
+
+
+@pass_context
+def tr(ctx: Any, message: str | None) -> str:
+    """A message chosen in Python (a field label): translated, never %-formatted."""
+    return translations(_lang(ctx)).gettext(message) if message else ""
+
+
+@pass_context
+def label(ctx: Any, value: str | None) -> str:
+    return label_in(_lang(ctx), value)
+
+
+@pass_context
+def month_name(ctx: Any, month: int | None) -> str:
+    if not month or not 1 <= month <= 12:
+        return ""
+    lang = _lang(ctx)
+    if lang == DEFAULT_LANGUAGE:
+        return calendar.month_name[month]
+    return get_month_names("wide", locale=lang)[month]
+
+
+@pass_context
+def fmt_date(ctx: Any, value: Any) -> str:
+    return fmt_date_in(_lang(ctx), value)
+
+
+@pass_context
+def fmt_number(ctx: Any, value: Any, digits: int = 0) -> str:
+    if value is None or value == "":
+        return ""
+    pattern = "#,##0" + ("." + "#" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=_lang(ctx))
+
+
+@pass_context
+def market_name(ctx: Any, code: str | None) -> str:
+    return markets.market_name(code, _lang(ctx)) if code else ""
+
+
+@pass_context
+def language_name(ctx: Any, code: str | None) -> str:
+    return language_name_in(_lang(ctx), code) if code else ""
+
+
+@pass_context
+def export_to(ctx: Any, code: str | None) -> str:
+    return export_to_in(_lang(ctx), code) if code else ""
+
+
+def install(env: jinja2.Environment) -> None:
+    """The i18n extension and the per-render helpers on a (shared) environment."""
+    env.add_extension("jinja2.ext.i18n")
+    env.policies["ext.i18n.trimmed"] = True  # babel.cfg extracts with trimmed = true too
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_ctx_gettext, ngettext=_ctx_ngettext, newstyle=True
+    )
+    env.globals.update(
+        tr=tr,
+        label=label,
+        month_name=month_name,
+        fmt_date=fmt_date,
+        fmt_number=fmt_number,
+        market_name=market_name,
+        language_name=language_name,
+        export_to=export_to,
+        languages=LANGUAGES,
+    )
+
+
+class LocalisedTemplates(Jinja2Templates):
+    """Jinja2Templates whose responses are rendered in the request's language.
+
+    `label_maps` are dicts of English msgids that templates index (`kind_label[kind]`); each
+    render gets them translated under the same names.
+    """
+
+    def __init__(self, directory: str, label_maps: Mapping[str, Mapping[str, str]]) -> None:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(directory), autoescape=jinja2.select_autoescape()
+        )
+        install(env)
+        super().__init__(env=env)
+        self.label_maps = label_maps
+
+    def TemplateResponse(  # type: ignore[override]
+        self, request: Request, name: str, context: dict[str, Any] | None = None, **kwargs: Any
+    ) -> Response:
+        lang = request_language(request)
+        ctx = dict(context or {})
+        ctx["lang"] = lang
+        ctx["lang_links"] = switch_links(request)
+        tr_ = translations(lang)
+        for key, mapping in self.label_maps.items():
+            ctx[key] = {k: tr_.gettext(v) for k, v in mapping.items()}
+        response = super().TemplateResponse(request, name, ctx, **kwargs)
+        # Caches must keep one copy per language choice.
+        response.headers["Vary"] = "Accept-Language, Cookie"
+        chosen = normalise(request.query_params.get("lang"))
+        if chosen and chosen != request.cookies.get(COOKIE):
+            response.set_cookie(
+                COOKIE,
+                chosen,
+                max_age=COOKIE_MAX_AGE,
+                samesite="lax",
+                httponly=True,
+                secure=request.app.state.settings.base_url.startswith("https://"),
+            )
+            # A response that sets a cookie is not for shared caches.
+            if "public" in response.headers.get("cache-control", ""):
+                response.headers["Cache-Control"] = "private, max-age=60"
+        return response

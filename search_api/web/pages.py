@@ -1,0 +1,163 @@
+"""Server-rendered HTML pages. They call the same services as the JSON API.
+
+No JavaScript: facets and filters are plain links, so a page works on any phone and a slow line.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from search_api.deps import BackendDep, StoreDep, search_request
+from search_api.domain import markets, products
+from search_api.search.base import SearchResult
+from search_api.search.request import SearchRequest, UserQuery, resolve_market
+from search_api.services import search as searching
+from search_api.services.markets import market_overview
+from search_api.web.render import page
+
+router = APIRouter(include_in_schema=False)
+
+# Facet field -> the page's parameter. `language` filters by the records' language; `lang` is
+# the page's own (web/i18n.py).
+FACET_PARAM = {
+    "kind": "kind",
+    "markets": "market",
+    "sectors": "sector",
+    "status": "status",
+    "language": "language",
+}
+CACHE_HEADERS = {"Cache-Control": "public, max-age=60"}
+
+
+def _link(pairs: list[tuple[str, str]], page_number: int = 1) -> str:
+    if page_number > 1:
+        pairs = [*pairs, ("page", str(page_number))]
+    return "/search?" + urlencode(pairs) if pairs else "/search"
+
+
+def _add_bloc_counts(entries: list[dict[str, Any]], counts: dict[str, int]) -> None:
+    """A market filter also finds the records of the market's blocs (a country) or of its
+    members (a bloc), so each market entry says how many more records its link finds that way
+    (as counted for those blocs or members; a record tagged with both is in both counts)."""
+    for e in entries:
+        code = e["value"]
+        e["via"] = [(b, counts[b]) for b in markets.blocs_of(code) if counts.get(b)]
+        if markets.is_bloc(code):
+            members = set(markets.members(code))
+            e["members"] = sum(n for c, n in counts.items() if c in members)
+
+
+def _view_model(search: SearchRequest, result: SearchResult, query: UserQuery) -> dict[str, Any]:
+    pairs = search.to_params()
+    active = [
+        {"param": k, "value": v, "remove": _link([x for x in pairs if x != (k, v)])}
+        for k, v in pairs
+        if k not in ("sort", "size")
+    ]
+    facets = []
+    for field, values in result.facets.items():
+        param = FACET_PARAM[field]
+        entries = []
+        for fv in values[:12]:
+            selected = (param, fv.value) in pairs
+            entries.append(
+                {
+                    "value": fv.value,
+                    "count": fv.count,
+                    "selected": selected,
+                    "link": _link(
+                        [x for x in pairs if x != (param, fv.value)]
+                        if selected
+                        else [*pairs, (param, fv.value)]
+                    ),
+                }
+            )
+        if field == "markets":
+            _add_bloc_counts(entries, {fv.value: fv.count for fv in values})
+        if entries:
+            facets.append({"field": field, "entries": entries})
+    pages = max(1, -(-result.total // query.size)) if query.size else 1
+    calendar = [(k, v) for k, v in search.to_params(records_language="lang") if k != "size"]
+    return {
+        "params": search,
+        "result": result,
+        "query": query,
+        "active": active,
+        "facets": facets,
+        "page": query.page,
+        "pages": pages,
+        "prev_link": _link(pairs, query.page - 1) if query.page > 1 else None,
+        "next_link": _link(pairs, query.page + 1) if query.page < pages else None,
+        # The search as the API reads it (`lang` there is the records' language).
+        "calendar_query": urlencode([(k, v) for k, v in calendar if k != "sort"]),
+        "sort_links": {
+            s: _link([x for x in pairs if x[0] != "sort"] + [("sort", s)])
+            for s in ("relevance", "date", "-date")
+        },
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, backend: BackendDep) -> Response:
+    upcoming = searching.upcoming_fairs(backend, date.today(), size=8)
+    overview = searching.search(backend, SearchRequest(size=0).to_query())
+    context = {"upcoming": upcoming, "overview": overview, "today": date.today().isoformat()}
+    return page(request, "home.html", context, headers=CACHE_HEADERS)
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(request: Request, backend: BackendDep) -> Response:
+    # On the web pages `lang` is the language of the page; the records' is `language`.
+    search = search_request(request, ignore=("lang",))
+    query = search.to_query()
+    result = searching.search(backend, query)
+    return page(request, "search.html", _view_model(search, result, query), headers=CACHE_HEADERS)
+
+
+@router.get("/records/{record_id}", response_class=HTMLResponse)
+def record_page(request: Request, record_id: str, store: StoreDep) -> Response:
+    record = searching.get_record(store, record_id)
+    context = {"r": record.model_dump(mode="json"), "record": record}
+    return page(request, "record.html", context, headers=CACHE_HEADERS)
+
+
+@router.get("/markets", response_class=HTMLResponse)
+def market_form(
+    market: Annotated[str, Query(min_length=1, max_length=100)],
+    product: Annotated[str | None, Query(max_length=200)] = None,
+    origin: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """The home page's market form: resolve what was typed ("Allemagne") to the market page."""
+    code = resolve_market("market", market)
+    extra = {k: v for k, v in (("product", product), ("origin", origin)) if v and v.strip()}
+    target = f"/markets/{code}" + (f"?{urlencode(extra)}" if extra else "")
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/markets/{code}", response_class=HTMLResponse)
+def market_page(
+    request: Request,
+    code: str,
+    backend: BackendDep,
+    hs: Annotated[str | None, Query(max_length=12)] = None,
+    origin: Annotated[str | None, Query(max_length=100)] = None,
+    product: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """The "Export to {market}" page: the overview of GET /api/v1/markets/{code}. Words in
+    `product` list HS codes to pick (as links); an HS code in `product` is used directly."""
+    product = (product or "").strip() or None
+    suggestions: list[dict[str, Any]] = []
+    if product:
+        as_code = products.normalise_code(product)
+        if as_code:
+            hs = as_code
+        else:
+            suggestions = products.suggest(product, 10)
+    overview = market_overview(backend, code, hs=hs, origin=origin)
+    context = {**overview, "suggestions": suggestions, "product": product}
+    return page(request, "market.html", context, headers=CACHE_HEADERS)

@@ -1,0 +1,79 @@
+"""Rendering web pages: the shared templates (in the request's language) and error pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+
+from search_api.domain.i18n import N_
+from search_api.errors import TradepointError
+from search_api.web.i18n import LocalisedTemplates
+
+# English msgids: each render gets them translated under the same names (web/i18n.py).
+FACET_LABEL = {
+    "kind": N_("Type"),
+    "markets": N_("Market"),
+    "sectors": N_("Sector"),
+    "status": N_("Status"),
+    "language": N_("Language"),
+}
+KIND_LABEL = {"fair": N_("Trade fair"), "requirement": N_("Requirement"), "finance": N_("Finance")}
+PARAM_LABEL = {
+    "q": N_("words"),
+    "kind": N_("type"),
+    "market": N_("market"),
+    "sector": N_("sector"),
+    "status": N_("status"),
+    "language": N_("language"),
+    "date_from": N_("from"),
+    "date_to": N_("to"),
+    "hs": N_("HS"),
+    "instrument": N_("instrument"),
+    "provider_type": N_("provider"),
+    "origin": N_("exporters from"),
+    "sme_focus": N_("for SMEs"),
+    "amount_min": N_("amount from"),
+    "amount_max": N_("amount up to"),
+    "currency": N_("currency"),
+}
+
+
+def templates(request: Request) -> LocalisedTemplates:
+    """The app's templates; each response is rendered in the request's language, with the
+    helpers of web/i18n.py (label, fmt_date, month_name, market_name, ...)."""
+    app = request.app
+    if not hasattr(app.state, "templates"):
+        app.state.templates = LocalisedTemplates(
+            str(app.state.settings.templates_dir),
+            label_maps={
+                "kind_label": KIND_LABEL,
+                "facet_label": FACET_LABEL,
+                "param_label": PARAM_LABEL,
+            },
+        )
+    found: LocalisedTemplates = app.state.templates
+    return found
+
+
+def page(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return templates(request).TemplateResponse(
+        request, name, context, status_code=status, headers=headers
+    )
+
+
+def render_error(request: Request, status: int, message: str) -> Response:
+    try:
+        return page(request, "error.html", {"status": status, "message": message}, status=status)
+    except TradepointError:
+        raise
+    except Exception:
+        return HTMLResponse(f"<h1>Error {status}</h1>", status_code=status)
