@@ -7,7 +7,8 @@ import logging
 from typing import Any
 
 from crawlers.demo import load_catalogue, populate
-from search_api.cli import CliError, cmd_serve, index_or_say, open_store
+from search_api.cli.common import CliError, index_or_say, open_store
+from search_api.cli.serve import serve
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 
@@ -64,4 +65,4 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_serve:
         return 0
     print(f"Tradepoint demo: http://{args.host}:{args.port}/  (API docs at /docs)")
-    return cmd_serve(args, settings)
+    return serve(args, settings)

@@ -227,7 +227,7 @@ def register(sub: Any) -> None:
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from schedules.service import SchedulerService
-    from search_api.cli import open_store
+    from search_api.cli.common import open_store
 
     stop, hurry = threading.Event(), threading.Event()
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from search_api.cli import index_or_say
+from search_api.cli.common import index_or_say
 from search_api.domain.sources import SourceSpec
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
@@ -17,6 +16,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from search_api.cli.common import CliError, open_store
 from search_api.domain.sources import SourceSpec, format_validation_error
 from search_api.errors import TradepointError
 from search_api.logs import setup_logging
@@ -24,10 +24,6 @@ from search_api.settings import Settings
 from search_api.store import Store
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-class CliError(Exception):
-    """A problem the user can fix; printed without a traceback, exit status 2."""
 
 
 def load_source_file(path: Path) -> list[SourceSpec]:
@@ -55,40 +51,11 @@ def load_source_file(path: Path) -> list[SourceSpec]:
     return specs
 
 
-def open_store(settings: Settings) -> Store:
-    """The data dir's store, its schema brought to the latest revision first: every command
-    that reads or writes the store may be the first one run on a new data dir."""
-    store = Store(settings.sqlalchemy_url)
-    store.migrate()
-    return store
-
-
-def index_or_say(settings: Settings, store: Store) -> None:
-    """Index what a command changed, or say why it waits for `serve`."""
-    from search_api.search.indexer import index_pending
-
-    problem = index_pending(settings, store)
-    if problem:
-        print(
-            f"note: search index not updated now ({problem}); "
-            "a running `tradepoint serve` applies the changes"
-        )
-
-
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+    # Imported when used: the web app's imports (FastAPI, templates) would slow every command.
+    from search_api.cli.serve import serve
 
-    from search_api.app import create_app
-
-    app = create_app(settings, store=open_store(settings))
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-    )
-    return 0
+    return serve(args, settings)
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
@@ -310,8 +277,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2 if exc.status_code < 500 else 1
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    logging.basicConfig()
-    sys.exit(main())
