@@ -16,6 +16,7 @@ import re
 import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
 from search_api.domain.records import AnyRecord, parse_record
 from search_api.domain.vocab import (
@@ -274,7 +275,7 @@ def record_dict(i: int, rng: random.Random) -> dict:
     market = _zipf_choice(rng, MARKETS)
     sectors = list({_zipf_choice(rng, list(SECTORS), 0.9) for _ in range(rng.randint(1, 3))})
     summary = _summary(rng, words)
-    base = {
+    base: dict[str, Any] = {
         "id": f"bench:{i:08d}",
         "kind": kind,
         "title": title,

@@ -16,7 +16,7 @@ import time
 from bench.common import DATA, save
 from bench.generate import record_dict
 from crawlers.pipelines import build_record
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import parse_source
 from search_api.search.indexer import drain_outbox
 from search_api.search.tantivy import TantivyBackend
 from search_api.store import Store
@@ -33,12 +33,14 @@ def main() -> None:
     store = Store(f"sqlite:///{data_dir / 'tradepoint.db'}")
     store.migrate()
     backend = TantivyBackend(data_dir / "index")
-    spec = SourceSpec(
-        id="bench_synthetic",
-        name="bench",
-        kind="fair",
-        format="curated",
-        start_urls=["file:///dev/null"],
+    spec = parse_source(
+        dict(
+            id="bench_synthetic",
+            name="bench",
+            kind="fair",
+            format="curated",
+            start_urls=["file:///dev/null"],
+        )
     )
     rng = random.Random(7)
     raw = []

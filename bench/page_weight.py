@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from typing import Any
 
 import httpx
 
@@ -37,7 +38,7 @@ def main() -> None:
             "record": f"/records/{record_id}",
             "market": "/markets/FR?hs=090121&origin=KE",
         }
-        figures = {}
+        figures: dict[str, Any] = {}
         for name, path in pages.items():
             r = httpx.get(
                 base + path, headers={"accept": "text/html", "accept-encoding": "identity"}

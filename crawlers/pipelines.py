@@ -11,10 +11,8 @@ from scrapy.crawler import Crawler
 
 from search_api.domain.records import (
     PROVENANCE_FIELDS,
+    RECORD_MODELS,
     AnyRecord,
-    FairRecord,
-    FinanceRecord,
-    RequirementRecord,
     parse_record,
     record_id,
 )
@@ -22,7 +20,6 @@ from search_api.domain.sources import SourceSpec, format_validation_error
 
 log = logging.getLogger(__name__)
 
-MODEL_BY_KIND = {"fair": FairRecord, "requirement": RequirementRecord, "finance": FinanceRecord}
 # Extraction keeps these for diagnostics; they are not record fields.
 INTERNAL_KEYS = ("_key", "_page", "_id", "categories", "unmapped", "uid")
 
@@ -43,7 +40,7 @@ def build_record(raw: dict[str, Any], spec: SourceSpec) -> AnyRecord:
     for name, value in spec.defaults.items():
         if data.get(name) in (None, "", []):
             data[name] = value
-    fields = MODEL_BY_KIND[spec.kind].model_fields
+    fields = RECORD_MODELS[spec.kind].model_fields
     # None means "the source is silent": the model's default applies, not a null.
     data = {
         k: v

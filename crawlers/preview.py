@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from search_api.domain.sources import FollowSpec, SourceSpec, format_validation_error
+from search_api.domain.sources import FollowSpec, SourceSpec, format_validation_error, parse_source
 from search_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def run_preview(settings: Settings, raw: str) -> dict[str, Any]:
     from crawlers.runner import crawl_in_this_process
 
     try:
-        spec = SourceSpec.model_validate(json.loads(raw))
+        spec = parse_source(json.loads(raw))
     except ValueError as exc:  # ValidationError is a ValueError too
         detail = (
             format_validation_error(exc).replace("\n", "; ")

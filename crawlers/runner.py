@@ -111,11 +111,8 @@ def crawl_in_this_process(settings: Settings, spec: SourceSpec) -> object:
 
     from crawlers.collector import RunCollector
     from crawlers.settings import scrapy_settings
-    from crawlers.spiders import SPIDERS
+    from crawlers.spiders.base import SourceSpider
 
-    spider_cls = SPIDERS.get(spec.format)
-    if spider_cls is None:
-        raise NotImplementedError(f"format {spec.format!r} has no spider yet")
     collector = RunCollector(spec)
     process = CrawlerProcess(scrapy_settings(settings))
     if settings.log_level.upper() != "DEBUG":
@@ -123,7 +120,7 @@ def crawl_in_this_process(settings: Settings, spec: SourceSpec) -> object:
         # its logging setup (above) has just set them to DEBUG.
         for name in ("scrapy", "twisted", "py.warnings"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    process.crawl(spider_cls, collector=collector)
+    process.crawl(SourceSpider, collector=collector)
     process.start()
     return collector
 

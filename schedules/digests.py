@@ -146,12 +146,12 @@ def diff(
     left = [rid for rid, snap in sent.items() if rid not in matched and not snap.gone]
     current = lookup(left) if left else {}
     for rid in left:
-        old, record = sent[rid], current.get(rid)
-        if record is None or record.withdrawn:
+        old, still = sent[rid], current.get(rid)
+        if still is None or still.withdrawn:
             after.append(replace(old, gone=True))
             entries.append(_entry("gone", old, [], link(rid)))
         else:
-            compare(old, snapshot_of(record))
+            compare(old, snapshot_of(still))
     order = {s: i for i, s in enumerate(SECTIONS)}
     entries.sort(key=lambda e: (order[e["section"]], e["start_date"] or "9999", e["title"]))
     return entries, after

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from search_api.domain.records import AnyRecord
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import SourceSpec, parse_source
 from search_api.search.base import SearchBackend, SearchQuery
 from search_api.search.indexer import drain_outbox
 from search_api.services.crawls import CrawlOutcome, run_crawl
@@ -35,7 +35,7 @@ def serve_copy(name: str, tmp_path: Path) -> Iterator[SiteServer]:
 def make_spec(**kw: Any) -> SourceSpec:
     data: dict[str, Any] = {"name": "Fixture source", "min_items": 1}
     data.update(kw)
-    return SourceSpec.model_validate(data)
+    return parse_source(data)
 
 
 def crawl(settings: Settings, store: Store, spec: SourceSpec) -> CrawlOutcome:

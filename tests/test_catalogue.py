@@ -12,7 +12,7 @@ import yaml
 from crawlers.demo import DATA_DIR
 from crawlers.pipelines import build_record
 from search_api.domain.records import AnyRecord
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import parse_source
 
 FILES = {"fairs": ("fair", 30), "finance": ("finance", 40), "requirements": ("requirement", 40)}
 
@@ -21,12 +21,14 @@ def load(stem: str) -> list[AnyRecord]:
     kind, _ = FILES[stem]
     path = DATA_DIR / f"{stem}.yml"
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    spec = SourceSpec(
-        id=f"starter_{stem}",
-        name=stem,
-        kind=kind,
-        format="curated",
-        start_urls=[Path(path).resolve().as_uri()],
+    spec = parse_source(
+        dict(
+            id=f"starter_{stem}",
+            name=stem,
+            kind=kind,
+            format="curated",
+            start_urls=[Path(path).resolve().as_uri()],
+        )
     )
     records = []
     for raw in doc["records"]:

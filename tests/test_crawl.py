@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from search_api.domain.records import AnyRecord
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import SourceSpec, parse_source
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
@@ -32,7 +32,7 @@ def html_source(site: SiteServer, **kw: object) -> SourceSpec:
         "min_items": 5,
     }
     data.update(kw)
-    return SourceSpec.model_validate(data)
+    return parse_source(data)
 
 
 def crawl(settings: Settings, store: Store, spec: SourceSpec, replace: bool = False):  # type: ignore[no-untyped-def]
@@ -167,13 +167,15 @@ def test_changed_dates_update_the_same_record(
 
 
 def test_ical_feed(settings: Settings, store: Store, fair_site: SiteServer) -> None:
-    spec = SourceSpec(
-        id="xx_fixture_ics",
-        name="Fixture feed",
-        kind="fair",
-        format="ical",
-        start_urls=[fair_site.url("/fairs.ics")],
-        min_items=3,
+    spec = parse_source(
+        dict(
+            id="xx_fixture_ics",
+            name="Fixture feed",
+            kind="fair",
+            format="ical",
+            start_urls=[fair_site.url("/fairs.ics")],
+            min_items=3,
+        )
     )
     outcome = crawl(settings, store, spec)
     assert outcome.ok, outcome.message
@@ -198,12 +200,14 @@ def test_too_few_items_fails_and_writes_nothing(
 def test_broken_source_is_an_error_not_a_crash(
     settings: Settings, store: Store, fair_site: SiteServer
 ) -> None:
-    spec = SourceSpec(
-        id="xx_missing",
-        name="Gone",
-        kind="fair",
-        format="schema_org",
-        start_urls=[fair_site.url("/nope.html")],
+    spec = parse_source(
+        dict(
+            id="xx_missing",
+            name="Gone",
+            kind="fair",
+            format="schema_org",
+            start_urls=[fair_site.url("/nope.html")],
+        )
     )
     outcome = crawl(settings, store, spec)
     assert outcome.status == "failed"
@@ -223,13 +227,15 @@ records:
   - {id: bad-fair, title: Bad Fair, country: Narnia}
   - {id: "bad id/../x", title: Worse}
 """)
-    spec = SourceSpec(
-        id="xx_curated",
-        name="Curated",
-        kind="fair",
-        format="curated",
-        start_urls=[data.as_uri()],
-        owner="agency_a",
+    spec = parse_source(
+        dict(
+            id="xx_curated",
+            name="Curated",
+            kind="fair",
+            format="curated",
+            start_urls=[data.as_uri()],
+            owner="agency_a",
+        )
     )
     outcome = crawl(settings, store, spec)
     assert outcome.ok
@@ -268,12 +274,14 @@ def test_a_drop_from_100_to_3_items_fails_and_keeps_the_100(
         rows = [{"id": f"fair-{i}", "title": f"Fair {i}", "country": "KE"} for i in range(n)]
         data.write_text(yaml.safe_dump({"as_of": "2026-11-22", "records": rows}))
 
-    spec = SourceSpec(
-        id="xx_shrinking",
-        name="Shrinking",
-        kind="fair",
-        format="curated",
-        start_urls=[data.as_uri()],
+    spec = parse_source(
+        dict(
+            id="xx_shrinking",
+            name="Shrinking",
+            kind="fair",
+            format="curated",
+            start_urls=[data.as_uri()],
+        )
     )
     publish(100)
     assert crawl(settings, store, spec).ok
@@ -292,9 +300,9 @@ def test_the_next_list_page_is_fetched_ahead_of_the_detail_pages(settings: Setti
     from scrapy.http import HtmlResponse
 
     from crawlers.collector import RunCollector
-    from crawlers.spiders import SPIDERS
+    from crawlers.spiders.base import SourceSpider
 
-    spec = SourceSpec.model_validate(
+    spec = parse_source(
         {
             "id": "cal",
             "name": "cal",
@@ -304,7 +312,7 @@ def test_the_next_list_page_is_fetched_ahead_of_the_detail_pages(settings: Setti
             "follow": {"allow": ["/fair-"]},
         }
     )
-    spider = SPIDERS["schema_org"](collector=RunCollector(spec))
+    spider = SourceSpider(collector=RunCollector(spec))
     links = "".join(f"<a href='fair-{i}.html'>{i}</a>" for i in range(5))
     body = f"<html><body>{links}<a rel='next' href='list-2.html'>next</a></body></html>"
     response = HtmlResponse("http://fairs.test/list-1.html", body=body.encode(), encoding="utf-8")

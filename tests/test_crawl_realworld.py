@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from search_api.domain.records import AnyRecord
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import parse_source
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
@@ -49,12 +49,14 @@ def test_every_real_file_crawls_to_the_expected_events(
         (REALWORLD / "expected.json").read_text()
     )[section]
     for n, (name, events) in enumerate(sorted(expected.items())):
-        spec = SourceSpec(
-            id=f"xx_real_{section}_{n}",
-            name=name,
-            kind="fair",
-            format="schema_org" if section == "html" else "ical",
-            start_urls=[corpus_site.url(f"/{section}/{quote(name)}")],
+        spec = parse_source(
+            dict(
+                id=f"xx_real_{section}_{n}",
+                name=name,
+                kind="fair",
+                format="schema_org" if section == "html" else "ical",
+                start_urls=[corpus_site.url(f"/{section}/{quote(name)}")],
+            )
         )
         store.add_source(spec)
         outcome = run_crawl(settings, spec.id, store)

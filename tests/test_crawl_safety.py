@@ -6,7 +6,7 @@ import pytest
 from scrapy import Request
 
 from crawlers.middlewares import PrivateHostGuard, PrivateHostRefused, refused_reason
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import parse_source
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
@@ -55,12 +55,14 @@ def test_a_redirect_to_a_private_address_is_refused_too() -> None:
 def test_crawl_with_guard_on_sends_nothing(
     settings: Settings, store: Store, target: str, fair_site: SiteServer
 ) -> None:
-    spec = SourceSpec(
-        id="xx_guarded",
-        name="x",
-        kind="fair",
-        format="schema_org",
-        start_urls=[target, fair_site.url("/fairs/index.html")],
+    spec = parse_source(
+        dict(
+            id="xx_guarded",
+            name="x",
+            kind="fair",
+            format="schema_org",
+            start_urls=[target, fair_site.url("/fairs/index.html")],
+        )
     )
     store.add_source(spec)
     outcome = run_crawl(settings, spec.id, store, env={"TRADEPOINT_ALLOW_PRIVATE_HOSTS": "0"})

@@ -33,3 +33,10 @@ def test_ci_runs_the_readme_test_command() -> None:
     command = re.search(r"## Run the tests\n\n```sh\n(.+)\n```", README)
     assert command is not None
     assert command.group(1) in ci
+
+
+def test_every_source_format_is_documented() -> None:
+    from search_api.domain.sources import source_formats
+
+    missing = [name for name in source_formats() if f"| `{name}` |" not in README]
+    assert missing == []

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from crawlers.extract.fields import coerce_fields
 from crawlers.extract.table import decode_text, detect_format, map_columns, read_csv, read_json
-from crawlers.extract.values import parse_amount, parse_hs
-from crawlers.extract.vocab_map import map_choice
+from crawlers.normalise.values import parse_amount, parse_hs
+from crawlers.normalise.vocab_map import map_choice
 from search_api.domain.sources import format_validation_error
 from search_api.search.base import SearchBackend
 from search_api.settings import Settings

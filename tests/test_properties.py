@@ -15,7 +15,6 @@ import pycountry
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from crawlers.extract.values import parse_hs
 from crawlers.normalise import (
     SECTORS,
     canonicalise,
@@ -26,6 +25,7 @@ from crawlers.normalise import (
     to_country,
 )
 from crawlers.normalise.dates import MAX_YEAR, MIN_YEAR
+from crawlers.normalise.values import parse_hs
 from search_api.domain.languages import language_code
 from search_api.domain.products import normalise_code
 

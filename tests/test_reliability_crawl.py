@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import SourceSpec, parse_source
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
@@ -39,7 +39,7 @@ def faults() -> Iterator[FaultServer]:
 
 
 def _source(store: Store, start_urls: list[str], **kw: Any) -> SourceSpec:
-    spec = SourceSpec.model_validate(
+    spec = parse_source(
         {
             "id": "xx_fault_site",
             "name": "Fault site",

@@ -42,16 +42,18 @@ def faults() -> Iterator[FaultServer]:
 
 
 def _add_site_source(store: Store, faults: FaultServer) -> str:
-    from search_api.domain.sources import SourceSpec
+    from search_api.domain.sources import parse_source
 
-    spec = SourceSpec(
-        id="xx_index_down",
-        name="Site",
-        kind="fair",
-        format="schema_org",
-        start_urls=[faults.url("/site/index.html")],
-        follow={"allow": ["/site/event-"]},
-        min_items=1,
+    spec = parse_source(
+        dict(
+            id="xx_index_down",
+            name="Site",
+            kind="fair",
+            format="schema_org",
+            start_urls=[faults.url("/site/index.html")],
+            follow={"allow": ["/site/event-"]},
+            min_items=1,
+        )
     )
     store.add_source(spec)
     return spec.id

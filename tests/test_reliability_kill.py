@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import SourceSpec, parse_source
 from search_api.services.crawls import CrawlOutcome, run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
@@ -66,14 +66,16 @@ def _crawl_children(source_id: str) -> list[int]:
 
 
 def _site_source(store: Store, faults: FaultServer) -> SourceSpec:
-    spec = SourceSpec(
-        id="xx_slow_site",
-        name="Slow site",
-        kind="fair",
-        format="schema_org",
-        start_urls=[faults.url("/site/index.html")],
-        follow={"allow": ["/site/event-"], "max_pages": 100},
-        min_items=1,
+    spec = parse_source(
+        dict(
+            id="xx_slow_site",
+            name="Slow site",
+            kind="fair",
+            format="schema_org",
+            start_urls=[faults.url("/site/index.html")],
+            follow={"allow": ["/site/event-"], "max_pages": 100},
+            min_items=1,
+        )
     )
     store.add_source(spec)
     return spec

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from schedules.jobs import cron_trigger
 from schedules.service import SchedulerService
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import SourceSpec, parse_source
 from search_api.settings import Settings
 from search_api.store import RunStats, Store
 from search_api.store.keys import create_key
@@ -27,7 +27,7 @@ def spec(source_id: str, **kw: object) -> SourceSpec:
         "schedule": "0 4 * * 1",
     }
     data.update(kw)
-    return SourceSpec.model_validate(data)
+    return parse_source(data)
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ from schedules.jobs import (
     trigger_fingerprint,
 )
 from schedules.service import SchedulerService
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import SourceSpec, parse_source
 from search_api.settings import Settings
 from search_api.store import Store
 
@@ -36,7 +36,7 @@ def spec(source_id: str = "xx_sched_fairs", **kw: object) -> SourceSpec:
         "schedule": "0 4 * * 1",
     }
     data.update(kw)
-    return SourceSpec.model_validate(data)
+    return parse_source(data)
 
 
 # ---------------------------------------------------------------------------- cron

@@ -32,7 +32,7 @@ from sqlalchemy import text
 from schedules.cli import FileLeaderLock, wait_for_leadership
 from schedules.jobs import CRAWL_FUNC, cron_trigger
 from schedules.service import INTERRUPTED_MESSAGE, SchedulerService, crawl_child_pids
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import SourceSpec, parse_source
 from search_api.errors import Conflict
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
@@ -127,7 +127,7 @@ def source(start_url: str, **kw: object) -> SourceSpec:
         "min_items": 1,
     }
     data.update(kw)
-    return SourceSpec.model_validate(data)
+    return parse_source(data)
 
 
 Factory = Callable[..., SchedulerService]

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from search_api.domain.records import RECORD_ADAPTER, parse_record, record_id
-from search_api.domain.sources import SourceSpec, format_validation_error
+from search_api.domain.sources import format_validation_error, parse_source
 
 from .factories import fair
 
@@ -21,7 +21,7 @@ def spec_error(**kw: object) -> str:
     }
     base.update(kw)
     with pytest.raises(ValidationError) as info:
-        SourceSpec.model_validate(base)
+        parse_source(base)
     return format_validation_error(info.value)
 
 

@@ -37,7 +37,7 @@ from schemathesis.specs.openapi.checks import (
 
 from search_api.app import create_app
 from search_api.domain.records import parse_record
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import parse_source
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.settings import Settings
@@ -96,13 +96,15 @@ def _populate(store: Store, backend: SearchBackend) -> None:
     store.upsert_records(records)
     drain_outbox(store, backend)
     store.add_source(
-        SourceSpec(
-            id="ke_agency_fairs",
-            name="Agency fairs",
-            kind="fair",
-            format="schema_org",
-            start_urls=["https://fairs.example.org/"],
-            owner="agency_a",
+        parse_source(
+            dict(
+                id="ke_agency_fairs",
+                name="Agency fairs",
+                kind="fair",
+                format="schema_org",
+                start_urls=["https://fairs.example.org/"],
+                owner="agency_a",
+            )
         )
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from search_api.domain.sources import SOURCE_FORMATS
+from search_api.domain.sources import source_formats
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store
@@ -97,7 +97,7 @@ def test_one_source_of_every_format_added_and_crawled_through_the_api(
 ) -> None:
     key = create_key(store, "agency_a", "agency")
     bodies = sources(sites)
-    assert {b["format"] for b in bodies} == set(SOURCE_FORMATS)
+    assert {b["format"] for b in bodies} == set(source_formats())
     for body in bodies:
         r = client.post("/api/v1/sources", json=body, headers=auth(key))
         assert r.status_code == 201, (body["id"], r.text)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import parse_source
 from search_api.store import RunStats, Store
 
 from .factories import fair
@@ -117,12 +117,14 @@ def test_records_missing_for_several_runs_are_withdrawn_not_deleted(store: Store
 
 
 def test_sources_round_trip(store: Store) -> None:
-    spec = SourceSpec(
-        id="de_example_fairs",
-        name="Example",
-        kind="fair",
-        format="ical",
-        start_urls=["https://example.org/fairs.ics"],
+    spec = parse_source(
+        dict(
+            id="de_example_fairs",
+            name="Example",
+            kind="fair",
+            format="ical",
+            start_urls=["https://example.org/fairs.ics"],
+        )
     )
     store.add_source(spec)
     assert store.get_source("de_example_fairs") == spec

@@ -15,7 +15,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from search_api.cli.common import index_or_say
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import SourceSpec, parse_source
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
@@ -48,26 +48,30 @@ def demo_sources(base_url: str) -> list[SourceSpec]:
     # disabled for the scheduler; the demo crawls them explicitly. Its pages carry absolute
     # canonical URLs, so record ids stay the same whatever the port.
     specs = [
-        SourceSpec(
-            id="demo_fairs_schema_org",
-            name="Demo fair calendar (fictional fairs)",
-            kind="fair",
-            format="schema_org",
-            start_urls=[f"{base_url}/fairs/index.html"],
-            follow={"allow": ["/fairs/"], "max_pages": 50},
-            min_items=3,
-            owner="tradepoint",
-            enabled=False,
+        parse_source(
+            dict(
+                id="demo_fairs_schema_org",
+                name="Demo fair calendar (fictional fairs)",
+                kind="fair",
+                format="schema_org",
+                start_urls=[f"{base_url}/fairs/index.html"],
+                follow={"allow": ["/fairs/"], "max_pages": 50},
+                min_items=3,
+                owner="tradepoint",
+                enabled=False,
+            )
         ),
-        SourceSpec(
-            id="demo_fairs_ical",
-            name="Demo fair feed (iCalendar, fictional fairs)",
-            kind="fair",
-            format="ical",
-            start_urls=[f"{base_url}/fairs.ics"],
-            min_items=2,
-            owner="tradepoint",
-            enabled=False,
+        parse_source(
+            dict(
+                id="demo_fairs_ical",
+                name="Demo fair feed (iCalendar, fictional fairs)",
+                kind="fair",
+                format="ical",
+                start_urls=[f"{base_url}/fairs.ics"],
+                min_items=2,
+                owner="tradepoint",
+                enabled=False,
+            )
         ),
     ]
     return specs + catalogue_sources()
@@ -76,14 +80,16 @@ def demo_sources(base_url: str) -> list[SourceSpec]:
 def catalogue_sources() -> list[SourceSpec]:
     """The starter catalogue shipped in crawlers/data, one curated source per file."""
     return [
-        SourceSpec(
-            id=f"starter_{path.stem}",
-            name=f"Tradepoint starter catalogue: {path.stem}",
-            kind=_kind_of(path),
-            format="curated",
-            start_urls=[path.resolve().as_uri()],
-            min_items=1,
-            owner="tradepoint",
+        parse_source(
+            dict(
+                id=f"starter_{path.stem}",
+                name=f"Tradepoint starter catalogue: {path.stem}",
+                kind=_kind_of(path),
+                format="curated",
+                start_urls=[path.resolve().as_uri()],
+                min_items=1,
+                owner="tradepoint",
+            )
         )
         for path in sorted(DATA_DIR.glob("*.yml"))
     ]

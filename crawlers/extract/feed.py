@@ -18,12 +18,12 @@ from typing import Any
 import feedparser
 
 from crawlers.extract.language import first_language
-from crawlers.extract.values import hs_from_category, markets_of, split_list
-from crawlers.extract.vocab_map import map_choice
 from crawlers.normalise.dates import parse_date
 from crawlers.normalise.sectors import map_sectors
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
+from crawlers.normalise.values import hs_from_category, markets_of, split_list
+from crawlers.normalise.vocab_map import map_choice
 
 __all__ = ["FeedResult", "categorise", "extract_feed"]
 

@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawlers.extract.language import language_code, language_problem
-from crawlers.extract.values import (
+from crawlers.normalise.countries import to_country
+from crawlers.normalise.dates import parse_date
+from crawlers.normalise.sectors import map_sectors
+from crawlers.normalise.text import clean_text
+from crawlers.normalise.urls import canonicalise
+from crawlers.normalise.values import (
     markets_of,
     parse_amount,
     parse_days,
@@ -25,12 +30,7 @@ from crawlers.extract.values import (
     parse_number,
     split_list,
 )
-from crawlers.extract.vocab_map import map_choice, parse_bool
-from crawlers.normalise.countries import to_country
-from crawlers.normalise.dates import parse_date
-from crawlers.normalise.sectors import map_sectors
-from crawlers.normalise.text import clean_text
-from crawlers.normalise.urls import canonicalise
+from crawlers.normalise.vocab_map import map_choice, parse_bool
 from search_api.domain.sources import source_field_names
 
 __all__ = ["LIST_FIELDS", "Coerced", "coerce_fields", "field_names"]

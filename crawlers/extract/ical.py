@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar
 
-from crawlers.extract import SUMMARY_MAX, ExtractResult, finish_event, new_event
+from crawlers.extract.events import SUMMARY_MAX, ExtractResult, finish_event, new_event
 from crawlers.extract.language import language_code
 from crawlers.normalise.countries import country_from_timezone, split_location
 from crawlers.normalise.dates import parse_date

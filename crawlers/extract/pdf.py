@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawlers.extract.values import parse_hs
 from crawlers.normalise.dates import parse_date
 from crawlers.normalise.text import clean_text
+from crawlers.normalise.values import parse_hs
 
 __all__ = ["PdfResult", "extract_pdf", "find_dates"]
 

@@ -14,7 +14,7 @@ import lxml.html
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
-from crawlers.extract import SUMMARY_MAX, ExtractResult, finish_event, new_event
+from crawlers.extract.events import SUMMARY_MAX, ExtractResult, finish_event, new_event
 from crawlers.extract.language import first_language, page_language
 from crawlers.normalise.countries import clean_city, split_location, to_country
 from crawlers.normalise.dates import parse_date
@@ -317,8 +317,8 @@ def _language_texts(value: Any, ids: dict[str, dict[str, Any]]) -> list[str]:
         if isinstance(item, dict):
             for key in ("alternateName", "name", "@value"):
                 found = item.get(key)
-                texts += found if isinstance(found, list) else [found]
-        else:
+                texts += found if isinstance(found, list) else [found] if found else []
+        elif item is not None:
             texts.append(item)
     return [t.strip() for t in texts if isinstance(t, str) and t.strip()]
 

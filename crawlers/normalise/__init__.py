@@ -1,4 +1,5 @@
-"""Pure normalisation helpers shared by the crawlers (no Scrapy, no search_api)."""
+"""Pure normalisation helpers shared by the crawlers: dates, countries, sectors, text, URLs and
+the values of table cells (no Scrapy; the vocabularies are search_api's domain)."""
 
 from crawlers.normalise.countries import country_name, split_location, to_country
 from crawlers.normalise.dates import parse_date

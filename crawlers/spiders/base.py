@@ -1,4 +1,5 @@
-"""The base spider: start URLs, bounded link following, and errors recorded on the run."""
+"""The one spider: start URLs, bounded link following, errors recorded on the run; each fetched
+page goes to its source format's `parse` (crawlers/formats/)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,20 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import DownloadCancelledError
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawlers.collector import RunCollector
 from crawlers.middlewares import PrivateHostRefused
 from crawlers.normalise.urls import canonicalise
+from search_api.domain.sources import source_formats
 
 DEFAULT_MAX_PAGES = 100
 
 
 class SourceSpider(scrapy.Spider):
-    """Subclasses implement `parse_page(response)` yielding item dicts."""
+    """Crawls one source; its format's `parse(response, spider)` reads each page."""
 
     name = "source"
 
@@ -29,6 +31,7 @@ class SourceSpider(scrapy.Spider):
         super().__init__(name=collector.spec.id, **kwargs)
         self.collector = collector
         self.spec = collector.spec
+        self.format = source_formats()[self.spec.format]
         follow = self.spec.follow
         self.max_pages = follow.max_pages if follow else DEFAULT_MAX_PAGES
         self._allow = [re.compile(p) for p in (follow.allow if follow else [])]
@@ -42,6 +45,33 @@ class SourceSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
+    def page_request(self, url: str, priority: int = 0) -> scrapy.Request | None:
+        """A request for a page of the source, read by its format; None when it was requested
+        already or the page budget (`follow.max_pages`) is spent."""
+        return self._request(url, priority)
+
+    def extra_request(self, url: str, callback: Any, errback: Any) -> scrapy.Request:
+        """A request outside the page budget with its own callbacks (an item's detail page)."""
+        # The item's page may be a page already crawled as a list page: no dedup.
+        return scrapy.Request(url, callback=callback, errback=errback, dont_filter=True)
+
+    def is_text(self, response: Response) -> bool:
+        return isinstance(response, TextResponse)
+
+    def content_type(self, response: Response) -> str:
+        """The response's Content-Type as sent ("" when none)."""
+        return (response.headers.get("Content-Type") or b"").decode("latin-1")
+
+    def allowed(self, url: str) -> bool:
+        return any(p.search(url) for p in self._allow)
+
+    def denied(self, url: str) -> bool:
+        return any(p.search(url) for p in self._deny)
+
+    def report_failure(self, failure: Failure) -> None:
+        """Record a failed request on the run, as for the source's own pages."""
+        self._errback(failure)
+
     def _request(self, url: str, priority: int = 0) -> scrapy.Request | None:
         key = canonicalise(url) or url
         if key in self._scheduled:
@@ -53,10 +83,14 @@ class SourceSpider(scrapy.Spider):
         # `_scheduled` dedups our requests; Scrapy's dupefilter would also silently drop a
         # redirect back to an already requested URL (a redirect loop), leaving no error.
         return scrapy.Request(
-            url, callback=self._parse, errback=self._errback, dont_filter=True, priority=priority
+            url,
+            callback=self._parse_source_page,
+            errback=self._errback,
+            dont_filter=True,
+            priority=priority,
         )
 
-    def _parse(self, response: Response) -> Iterable[Any]:
+    def _parse_source_page(self, response: Response) -> Iterable[Any]:
         self.collector.pages += 1
         try:
             yield from self.parse_page(response)
@@ -65,7 +99,7 @@ class SourceSpider(scrapy.Spider):
             self.collector.add_error(response.url, f"parse failed: {type(exc).__name__}: {exc}")
 
     def parse_page(self, response: Response) -> Iterable[Any]:
-        raise NotImplementedError
+        return self.format.parse(response, self)
 
     def follow_links(
         self, response: Response, next_url: str | None, links: list[str] | None = None
@@ -83,9 +117,9 @@ class SourceSpider(scrapy.Spider):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or parts.hostname not in self._hosts:
                 continue
-            if url != next_url and not any(p.search(url) for p in self._allow):
+            if url != next_url and not self.allowed(url):
                 continue
-            if any(p.search(url) for p in self._deny):
+            if self.denied(url):
                 continue
             # The next list page goes ahead of the detail pages it links to: fetched last, it
             # would leave the downloader with one request in flight at the end of every list

@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from search_api.cli.common import CliError, open_store
-from search_api.domain.sources import SourceSpec, format_validation_error
+from search_api.domain.sources import SourceSpec, format_validation_error, parse_source
 from search_api.errors import TradepointError
 from search_api.logs import setup_logging
 from search_api.settings import Settings
@@ -42,7 +42,7 @@ def load_source_file(path: Path) -> list[SourceSpec]:
         if not isinstance(item, dict):
             raise CliError(f"{path}: source #{n} is not a mapping")
         try:
-            specs.append(SourceSpec.model_validate(item))
+            specs.append(parse_source(item))
         except ValidationError as exc:
             name = item.get("id", f"#{n}")
             raise CliError(

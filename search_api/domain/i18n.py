@@ -23,8 +23,10 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from search_api.domain import articles, markets
+from search_api.domain.languages import UI_LANGUAGES
 
-LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français", "es": "Español"}
+# Each of our languages by its own name, in the order of UI_LANGUAGES.
+LANGUAGES: dict[str, str] = dict(zip(UI_LANGUAGES, ("English", "Français", "Español"), strict=True))
 DEFAULT_LANGUAGE = "en"
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 DOMAIN = "messages"

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Literal, get_args
 
 import pycountry
 
 from search_api.domain.textfold import fold_accents
+
+# The languages Tradepoint itself speaks (web pages, emails, market names); records may be in
+# any language.
+UiLanguage = Literal["en", "fr", "es"]
+UI_LANGUAGES: tuple[str, ...] = get_args(UiLanguage)
 
 # Primary subtag of a BCP 47 tag ("zh" of "zh-Hant-TW"); `_` as some CMSs write it.
 _TAG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$")

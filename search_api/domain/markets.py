@@ -17,6 +17,7 @@ from typing import Literal
 
 import pycountry
 
+from search_api.domain.languages import UI_LANGUAGES
 from search_api.domain.textfold import fold_accents
 from search_api.domain.vocab import BLOCS, country_codes
 
@@ -39,7 +40,7 @@ __all__ = [
 # Country names are read in these languages besides English. EN/FR/ES are what users and
 # fair organisers in our target markets write; DE/PT/IT cost nothing more.
 NAME_LANGUAGES = ("fr", "es", "de", "pt", "it")
-DISPLAY_LANGUAGES = ("en", "fr", "es")
+DISPLAY_LANGUAGES = UI_LANGUAGES
 
 # Bloc names in English, French and Spanish: pycountry knows no blocs.
 BLOC_NAMES: dict[str, dict[str, str]] = {

@@ -24,12 +24,12 @@ from pydantic import (
 
 from search_api.domain.languages import language_code
 from search_api.domain.vocab import (
-    FAIR_STATUSES,
-    FINANCE_INSTRUMENTS,
-    PROVIDER_TYPES,
-    REQUIREMENT_STATUSES,
-    REQUIREMENT_TYPES,
     SECTORS,
+    FairStatus,
+    FinanceInstrument,
+    ProviderType,
+    RequirementStatus,
+    RequirementType,
     is_market_code,
 )
 
@@ -77,7 +77,7 @@ class Money(BaseModel):
 class Provider(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1)
-    type: Literal[PROVIDER_TYPES] | None = None  # type: ignore[valid-type]
+    type: ProviderType | None = None
 
 
 class FairStats(BaseModel):
@@ -162,7 +162,7 @@ class RecordBase(BaseModel):
 
     def content_fingerprint(self) -> str:
         """Hash of what the source said; provenance is excluded so a re-crawl is 'unchanged'."""
-        data = self.model_dump(mode="json", exclude=PROVENANCE_FIELDS | {"source_url"})
+        data = self.model_dump(mode="json", exclude=set(PROVENANCE_FIELDS | {"source_url"}))
         raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
@@ -171,7 +171,7 @@ class FairRecord(RecordBase):
     kind: Literal["fair"] = "fair"
     start_date: date | None = None
     end_date: date | None = None
-    status: Literal[FAIR_STATUSES] = "scheduled"  # type: ignore[valid-type]
+    status: FairStatus = "scheduled"
     online: bool = False
     # Bounded like the columns that snapshot them (subscription digests); PostgreSQL enforces it.
     city: str | None = Field(None, max_length=200)
@@ -209,10 +209,10 @@ class FairRecord(RecordBase):
 
 class RequirementRecord(RecordBase):
     kind: Literal["requirement"] = "requirement"
-    requirement_type: Literal[REQUIREMENT_TYPES] | None = None  # type: ignore[valid-type]
+    requirement_type: RequirementType | None = None
     authority: str | None = None
     legal_reference: str | None = None
-    status: Literal[REQUIREMENT_STATUSES] | None = None  # type: ignore[valid-type]
+    status: RequirementStatus | None = None
     published_date: date | None = None
     effective_date: date | None = None
     comment_deadline: date | None = None
@@ -231,7 +231,7 @@ class RequirementRecord(RecordBase):
 class FinanceRecord(RecordBase):
     kind: Literal["finance"] = "finance"
     provider: Provider | None = None
-    instruments: list[Literal[FINANCE_INSTRUMENTS]] = Field(default_factory=list)  # type: ignore[valid-type]
+    instruments: list[FinanceInstrument] = Field(default_factory=list)
     eligible_exporter_countries: list[str] = Field(default_factory=list)
     destinations: list[str] = Field(default_factory=list)
     sme_focus: bool | None = None
@@ -258,6 +258,11 @@ class FinanceRecord(RecordBase):
 Record = Annotated[FairRecord | RequirementRecord | FinanceRecord, Field(discriminator="kind")]
 RECORD_ADAPTER: TypeAdapter[FairRecord | RequirementRecord | FinanceRecord] = TypeAdapter(Record)
 AnyRecord = FairRecord | RequirementRecord | FinanceRecord
+RECORD_MODELS: dict[str, type[RecordBase]] = {
+    "fair": FairRecord,
+    "requirement": RequirementRecord,
+    "finance": FinanceRecord,
+}
 
 
 def parse_record(data: dict[str, Any]) -> AnyRecord:

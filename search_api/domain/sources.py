@@ -1,17 +1,27 @@
-"""Source models: a source is data, whatever registered it (built-in file, CLI, agency API)."""
+"""Source models: a source is data, whatever registered it (built-in file, CLI, agency API).
+
+`SourceSpec` holds what every source has; each format adds its options in its own model
+(crawlers/formats/), and `parse_source` validates a source against its format's model.
+"""
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
-from typing import Any, Literal
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Annotated, Any
 
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -20,6 +30,7 @@ from search_api.domain.languages import language_problem
 from search_api.domain.records import (
     KINDS,
     PROVENANCE_FIELDS,
+    RECORD_MODELS,
     FairRecord,
     FairStats,
     FinanceRecord,
@@ -28,8 +39,6 @@ from search_api.domain.records import (
     Provider,
     RequirementRecord,
 )
-
-SOURCE_FORMATS = ("schema_org", "ical", "feed", "html", "table", "pdf", "curated")
 
 _SOURCE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]{2,79}$")
 
@@ -51,14 +60,6 @@ class FollowSpec(BaseModel):
         return v
 
 
-class SelectorSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    item: str
-    fields: dict[str, str]
-    next: str | None = None
-    detail: dict[str, str] | None = None
-
-
 _NESTED_MODELS: dict[str, type[BaseModel]] = {
     "provider": Provider,
     "min_amount": Money,
@@ -69,7 +70,7 @@ _NESTED_MODELS: dict[str, type[BaseModel]] = {
 
 def source_field_names(kind: str) -> set[str]:
     """Record fields a source may fill for `kind`; nested ones dotted (provider.name)."""
-    model = {"fair": FairRecord, "requirement": RequirementRecord, "finance": FinanceRecord}[kind]
+    model = RECORD_MODELS[kind]
     names = set(model.model_fields) - PROVENANCE_FIELDS
     names -= {"id", "kind", "source_id", "source_url", "curated_by"}
     for parent, nested in _NESTED_MODELS.items():
@@ -78,43 +79,33 @@ def source_field_names(kind: str) -> set[str]:
     return names
 
 
-class TableSpec(BaseModel):
-    """How the rows of a `table` source (CSV, JSON, XLSX) become records."""
-
-    model_config = ConfigDict(extra="forbid")
-    format: Literal["csv", "json", "xlsx"] | None = Field(
-        None, description="default: from the URL's extension, the Content-Type, then the bytes"
-    )
-    columns: dict[str, str | None] = Field(
-        default_factory=dict,
-        description="column -> record field (dotted: provider.name, min_amount.currency; id: "
-        "the row's stable key); null ignores a column; columns named like a field map to it",
-    )
-    path: str | None = Field(None, description="JSON: dotted path to the array, e.g. data.items")
-    sheet: str | None = Field(None, description="XLSX: sheet name (default: the first sheet)")
-    delimiter: str | None = Field(
-        None, min_length=1, max_length=1, description="CSV: default sniffed"
-    )
-
-
 class SourceSpec(BaseModel):
-    """A source is data: built-in YAML, a CLI-imported file and an agency's POST validate here."""
+    """What every source has, whatever its format. Each format (a module of crawlers/formats/,
+    registered as a `tradepoint.formats` entry point) subclasses this with
+    `format: Literal["its name"]` and its own options; `parse_source` picks the subclass."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: str = Field(description="<country>_<publisher>_<topic>: lowercase letters, digits, _")
     name: str = Field(min_length=1, max_length=200)
     kind: Kind
-    format: Literal[SOURCE_FORMATS]  # type: ignore[valid-type]
+    format: str = Field(description="The format's name: schema_org, ical, feed, html, ...")
     start_urls: list[str] = Field(min_length=1)
     follow: FollowSpec | None = None
-    selectors: SelectorSpec | None = None
-    table: TableSpec | None = None
     defaults: dict[str, Any] = Field(default_factory=dict)
     schedule: str | None = Field(None, description="cron expression, UTC")
     min_items: int = Field(1, ge=0)
     owner: str | None = None
     enabled: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_format_model(cls, data: Any) -> Any:
+        # A bare SourceSpec would have no options of its format; only parse_source picks the
+        # model that a source's `format` names.
+        if cls is SourceSpec:
+            raise TypeError("validate a source with parse_source(), not SourceSpec")
+        return data
 
     @field_validator("id")
     @classmethod
@@ -165,39 +156,118 @@ class SourceSpec(BaseModel):
             raise ValueError(f"language: {problem}")
         return v
 
-    @field_validator("table")
-    @classmethod
-    def _table(cls, v: TableSpec | None, info: ValidationInfo) -> TableSpec | None:
-        if v is None:
-            return None
-        fmt, kind = info.data.get("format"), info.data.get("kind")
-        if fmt is not None and fmt != "table":
-            raise ValueError(f"table options apply to format 'table', not {fmt!r}")
-        if kind in KINDS:
-            known = source_field_names(kind) | {"id"}
-            for column, target in v.columns.items():
-                if target and target not in known:
-                    raise ValueError(
-                        f"column {column!r} maps to {target!r}, which is not a field of "
-                        f"{kind} records"
-                    )
-        return v
-
-    @model_validator(mode="after")
-    def _format_needs(self) -> SourceSpec:
-        if self.format == "html" and self.selectors is None:
-            raise ValueError("format 'html' needs 'selectors' (item and fields)")
-        return self
-
 
 def format_validation_error(exc: ValidationError) -> str:
     """One line per problem, naming the field path: what a user needs to fix a source file."""
     lines = []
     for err in exc.errors():
         parts = [str(p) for p in err["loc"] if not str(p).startswith("function-")]
-        if parts and parts[0] in KINDS:  # the discriminated union's tag is not a field
+        # A discriminated union's tag (a record's kind, a source's format) is not a field.
+        if parts and (parts[0] in KINDS or parts[0] in _FORMAT_TAGS):
             parts = parts[1:]
         loc = ".".join(parts)
         msg = err["msg"].removeprefix("Value error, ")
         lines.append(f"{loc or '(top level)'}: {msg}")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- formats
+
+
+@dataclass(frozen=True)
+class SourceFormat:
+    """A source format, as a module of crawlers/formats/ registers it."""
+
+    name: str
+    source: type[SourceSpec]
+    """The format's source model: SourceSpec with `format: Literal[name]` and its options."""
+    reads: str
+    """One line for people: what the format reads (the README's table of formats)."""
+    parse: Callable[..., Iterable[Any]]
+    """The crawler's side: turns one fetched page into items and requests."""
+
+
+FORMATS_GROUP = "tradepoint.formats"
+_FORMAT_TAGS: set[str] = set()
+
+
+@cache
+def source_formats() -> dict[str, SourceFormat]:
+    """Every registered format by name. Formats are plugins (the `tradepoint.formats` entry
+    point group): the crawlers register theirs, so this package needs no import of them."""
+    found: dict[str, SourceFormat] = {}
+    for ep in entry_points(group=FORMATS_GROUP):
+        for fmt in ep.load():
+            if fmt.name in found:
+                raise RuntimeError(f"source format {fmt.name!r} is registered twice")
+            found[fmt.name] = fmt
+    _FORMAT_TAGS.update(found)
+    return dict(sorted(found.items()))
+
+
+@cache
+def _adapter() -> TypeAdapter[Any]:
+    models = [f.source for f in source_formats().values()]
+    if not models:
+        raise RuntimeError(
+            f"no source format is registered (entry point group {FORMATS_GROUP!r}): "
+            "install the project (pip install -e .)"
+        )
+    # The union of the registered models, known only at run time.
+    union: Any = functools.reduce(operator.or_, models)
+    return TypeAdapter(Annotated[union, Field(discriminator="format")])
+
+
+def parse_source(data: Any) -> SourceSpec:
+    """A source in the model of its format; a ValidationError names each bad field."""
+    formats = source_formats()
+    if isinstance(data, dict) and data.get("format") not in formats:
+        given = data.get("format")
+        names = [repr(name) for name in formats]
+        # Worded as pydantic words a wrong literal, as every other choice of a source is.
+        choices = f"{', '.join(names[:-1])} or {names[-1]}"
+        message = (
+            f"Input should be {choices}" if given is not None else f"Field required: {choices}"
+        )
+        raise ValidationError.from_exception_data(
+            "SourceSpec",
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("format",),
+                    "input": given,
+                    "ctx": {"error": message},
+                }
+            ],
+        )
+    if isinstance(data, dict):
+        _refuse_other_formats_options(data, formats)
+    source: SourceSpec = _adapter().validate_python(data)
+    return source
+
+
+def _refuse_other_formats_options(data: dict[str, Any], formats: dict[str, SourceFormat]) -> None:
+    # Said plainly: "extra inputs are not permitted" would not tell whose option it is.
+    own = formats[data["format"]].source.model_fields
+    for key in data:
+        if key in own:
+            continue
+        owner = next((f for f in formats.values() if key in f.source.model_fields), None)
+        if owner is not None:
+            message = f"{key} options apply to format {owner.name!r}, not {data['format']!r}"
+            raise ValidationError.from_exception_data(
+                "SourceSpec",
+                [
+                    {
+                        "type": "value_error",
+                        "loc": (key,),
+                        "input": data[key],
+                        "ctx": {"error": message},
+                    }
+                ],
+            )
+
+
+def source_schema() -> dict[str, Any]:
+    """The JSON schema of a source, every format's options included (OpenAPI)."""
+    return _adapter().json_schema()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal, get_args
 
 SECTORS: tuple[str, ...] = (
     "agriculture",
@@ -46,9 +47,23 @@ SECTORS: tuple[str, ...] = (
     "multi_sector",
 )
 
-FAIR_STATUSES = ("scheduled", "rescheduled", "postponed", "cancelled", "moved_online")
-REQUIREMENT_STATUSES = ("proposed", "adopted", "in_force", "repealed")
-REQUIREMENT_TYPES = (
+# Each vocabulary is a Literal type (for the record models) and the tuple of its values.
+FairStatus = Literal[
+    "scheduled",
+    "rescheduled",
+    "postponed",
+    "cancelled",
+    "moved_online",
+]
+FAIR_STATUSES: tuple[str, ...] = get_args(FairStatus)
+RequirementStatus = Literal[
+    "proposed",
+    "adopted",
+    "in_force",
+    "repealed",
+]
+REQUIREMENT_STATUSES: tuple[str, ...] = get_args(RequirementStatus)
+RequirementType = Literal[
     "labelling",
     "packaging",
     "marking",
@@ -57,8 +72,9 @@ REQUIREMENT_TYPES = (
     "tbt",
     "documentation",
     "rules_of_origin",
-)
-PROVIDER_TYPES = (
+]
+REQUIREMENT_TYPES: tuple[str, ...] = get_args(RequirementType)
+ProviderType = Literal[
     "eca",
     "exim_bank",
     "development_bank",
@@ -66,8 +82,9 @@ PROVIDER_TYPES = (
     "commercial_bank",
     "agency",
     "guarantee_fund",
-)
-FINANCE_INSTRUMENTS = (
+]
+PROVIDER_TYPES: tuple[str, ...] = get_args(ProviderType)
+FinanceInstrument = Literal[
     "credit_insurance",
     "working_capital_guarantee",
     "credit_guarantee",
@@ -78,7 +95,8 @@ FINANCE_INSTRUMENTS = (
     "credit_line",
     "grant",
     "co_financing",
-)
+]
+FINANCE_INSTRUMENTS: tuple[str, ...] = get_args(FinanceInstrument)
 
 # Trade blocs and their members (ISO 3166-1 alpha-2). Membership as of 2026.
 BLOCS: dict[str, tuple[str, ...]] = {

@@ -24,11 +24,11 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from search_api.domain.i18n import translations
+from search_api.domain.languages import UI_LANGUAGES
 from search_api.errors import MailError, MailNotConfigured
 from search_api.search.request import SavedSearch
 from search_api.services.email_messages import CONTEXT, EMAIL_MESSAGES
 from search_api.settings import Settings
-from search_api.store.subscriptions import LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Strings:
 
 
 def strings(settings: Settings, lang: str) -> Strings:
-    return Strings(lang if lang in LANGUAGES else "en")
+    return Strings(lang if lang in UI_LANGUAGES else "en")
 
 
 def market_label(code: str, lang: str) -> str:

@@ -118,7 +118,7 @@ def market_overview(
             "blocs": [_named(b) for b in mk.blocs_of(code)],
             "members": [_named(m) for m in mk.members(code)],
         },
-        "hs": {**products.describe(hs_code), "hierarchy": products.hierarchy(hs_code)}
+        "hs": {**(products.describe(hs_code) or {}), "hierarchy": products.hierarchy(hs_code)}
         if hs_code
         else None,
         "origin": _named(origin_code) if origin_code else None,

@@ -136,7 +136,7 @@ def update_curated(
     if changes.get("kind", record.kind) != record.kind:
         raise InvalidBody("kind: cannot change; add a new record instead")
     keep = {"id", "kind", "source_id", "curated_by"}
-    data = record.model_dump(mode="json", exclude=PROVENANCE_FIELDS, exclude_none=True)
+    data = record.model_dump(mode="json", exclude=set(PROVENANCE_FIELDS), exclude_none=True)
     if replace:
         data = {k: v for k, v in data.items() if k in keep}
     for key, value in changes.items():

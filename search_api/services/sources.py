@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from search_api.domain.sources import SourceSpec, format_validation_error
+from search_api.domain.sources import SourceSpec, format_validation_error, parse_source
 from search_api.errors import Forbidden, InvalidBody, TradepointError
 from search_api.services.access import check_owner
 from search_api.services.crawls import KILL_GRACE_SECONDS
@@ -34,7 +34,7 @@ def validate_spec(data: Any) -> SourceSpec:
     if not isinstance(data, dict):
         raise InvalidBody("body: expected a source (a JSON object)")
     try:
-        spec = SourceSpec.model_validate(data)
+        spec = parse_source(data)
     except ValidationError as exc:
         raise InvalidBody(format_validation_error(exc).replace("\n", "; ")) from exc
     for n, url in enumerate(spec.start_urls):

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import SourceSpec, parse_source
 from search_api.errors import Conflict, NotFound
 from search_api.store.base import RunStats, StoreBase, alive, utcnow
 from search_api.store.tables import RunRow, SourceRow
@@ -49,12 +49,12 @@ class SourcesStore(StoreBase):
             row = s.get(SourceRow, source_id)
             if row is None:
                 raise NotFound(f"source {source_id!r} not found")
-            return SourceSpec.model_validate(row.spec)
+            return parse_source(row.spec)
 
     def list_sources(self) -> list[SourceSpec]:
         with self.session() as s:
             rows = s.scalars(select(SourceRow).order_by(SourceRow.id)).all()
-            return [SourceSpec.model_validate(r.spec) for r in rows]
+            return [parse_source(r.spec) for r in rows]
 
     def remove_source(self, source_id: str) -> None:
         with self.session() as s, s.begin():

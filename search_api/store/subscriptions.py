@@ -28,12 +28,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from search_api.domain.languages import UiLanguage
 from search_api.domain.records import AnyRecord
 from search_api.errors import TooManyRequests
 from search_api.store.base import StoreBase, chunks, utcnow
 from search_api.store.tables import DigestRow, SentItemRow, SubscriptionRow
 
-LANGUAGES: tuple[str, ...] = ("en", "fr", "es")
 FREQUENCIES: tuple[str, ...] = ("daily", "weekly")
 CONFIRM_WITHIN = timedelta(days=7)
 # At most this many unconfirmed subscriptions per address a day: the subscribe form must not
@@ -94,7 +94,8 @@ class Snapshot:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Snapshot:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
 
 
 def snapshot_of(record: AnyRecord, *, gone: bool = False) -> Snapshot:
@@ -339,4 +340,4 @@ def digests_of(
 
 
 Frequency = Literal["daily", "weekly"]
-Language = Literal["en", "fr", "es"]
+Language = UiLanguage

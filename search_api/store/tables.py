@@ -4,13 +4,27 @@ reverse. Migrations (store/migrations) compare the database with this module's m
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
-    pass
+    # Declarative tables are Tables (SQLAlchemy types them as any FromClause): Core
+    # statements on them (the batch upsert) then type-check.
+    __table__: ClassVar[Table]
 
 
 class RecordRow(Base):

@@ -243,7 +243,9 @@ class ElasticBackend(SearchBackend):
                 "changes stay queued until it finishes"
             )
 
-    def _bulk(self, ops: list[dict[str, Any]], *, refresh: bool, timeout: float | None = None):
+    def _bulk(
+        self, ops: list[dict[str, Any]], *, refresh: bool, timeout: float | None = None
+    ) -> None:
         """Send one bulk request; retry it whole (index and delete are idempotent) while items
         fail with a retryable status, fail on any other item error."""
         es = self._es.options(request_timeout=timeout) if timeout else self._es

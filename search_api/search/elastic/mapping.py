@@ -117,15 +117,13 @@ def document(record: AnyRecord) -> dict[str, Any]:
         doc["date_start"] = start.isoformat() if start else None
         doc["date_end"] = end.isoformat() if end else None
     if record.kind == "requirement":
-        doc["eligible"] = list(record.origins) or [OPEN_TO_ALL]  # type: ignore[union-attr]
+        doc["eligible"] = list(record.origins) or [OPEN_TO_ALL]
     if record.kind == "finance":
-        doc["eligible"] = list(record.eligible_exporter_countries) or [  # type: ignore[union-attr]
-            OPEN_TO_ALL
-        ]
-        doc["instruments"] = list(record.instruments)  # type: ignore[union-attr]
-        provider = record.provider  # type: ignore[union-attr]
+        doc["eligible"] = list(record.eligible_exporter_countries) or [OPEN_TO_ALL]
+        doc["instruments"] = list(record.instruments)
+        provider = record.provider
         doc["provider_type"] = provider.type if provider is not None else None
-        doc["sme_focus"] = bool(record.sme_focus)  # type: ignore[union-attr]
+        doc["sme_focus"] = bool(record.sme_focus)
         for side in ("min", "max"):
             money = getattr(record, f"{side}_amount")
             doc[f"{side}_value"] = float(money.value) if money is not None else None

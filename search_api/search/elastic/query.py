@@ -47,7 +47,7 @@ def query_words(q: str | None) -> list[str]:
 
 
 def _fields(*, languages: bool) -> list[str]:
-    fields = []
+    fields: list[str] = []
     for name in TEXT_FIELDS:
         boost = f"^{TITLE_BOOST:g}" if name == "title" else ""
         if languages:
@@ -107,7 +107,9 @@ def hs_filter(hs: str) -> dict[str, Any]:
     }
 
 
-def _outside(field: str, bound: dict[str, float], currency_field: str, currency: str | None):
+def _outside(
+    field: str, bound: dict[str, float], currency_field: str, currency: str | None
+) -> dict[str, Any]:
     out: dict[str, Any] = {"range": {field: bound}}
     if currency:
         return {"bool": {"filter": [out, {"term": {currency_field: currency.upper()}}]}}

@@ -414,11 +414,11 @@ class TantivyBackend(SearchBackend):
             items: list[dict[str, Any]] = []
             if fetch:
                 for _key, address in result.hits:
-                    items.append(orjson.loads(searcher.doc(address).get_first("doc")))
+                    items.append(orjson.loads(searcher.doc(address).get_first("doc") or b"{}"))
             facets = self._cached_facets(view, tq, query) if query.facets else {}
         except (OSError, ValueError, RuntimeError) as exc:
             raise SearchUnavailable(f"search failed: {exc}") from exc
-        return SearchResult(total=result.count or 0, items=items, facets=facets)
+        return SearchResult(total=getattr(result, "count", None) or 0, items=items, facets=facets)
 
     @classmethod
     def _cached_facets(

@@ -114,21 +114,21 @@ def month_terms(start: date, end: date) -> list[str]:
 
 def _add_finance_fields(doc: tantivy.Document, record: AnyRecord) -> None:
     if record.kind == "requirement":
-        origins = record.origins  # type: ignore[union-attr]
+        origins = record.origins
     elif record.kind == "finance":
-        origins = record.eligible_exporter_countries  # type: ignore[union-attr]
+        origins = record.eligible_exporter_countries
     else:
         origins = []
     for code in origins or [OPEN_TO_ALL]:
         doc.add_text("eligible", code)
     if record.kind != "finance":
         return
-    for instrument in record.instruments:  # type: ignore[union-attr]
+    for instrument in record.instruments:
         doc.add_text("instruments", instrument)
-    provider = record.provider  # type: ignore[union-attr]
+    provider = record.provider
     if provider is not None and provider.type:
         doc.add_text("provider_type", provider.type)
-    doc.add_text("sme", "yes" if record.sme_focus else "no")  # type: ignore[union-attr]
+    doc.add_text("sme", "yes" if record.sme_focus else "no")
     for side in ("min", "max"):
         money = getattr(record, f"{side}_amount")
         if money is not None:

@@ -214,6 +214,6 @@ def _describe(diff: Any) -> str:
         if name is None and isinstance(arg, str):
             name = arg
         if name:
-            table = getattr(arg, "table", None)
-            names.append(f"{table.name}.{name}" if getattr(table, "name", None) else name)
+            table_name = getattr(getattr(arg, "table", None), "name", None)
+            names.append(f"{table_name}.{name}" if table_name else name)
     return f"{op} {' '.join(names)}".strip()

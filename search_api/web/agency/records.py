@@ -37,7 +37,7 @@ def _record_form(
     record_id: str | None = None,
     status: int = 200,
     error: str | None = None,
-) -> HTMLResponse:
+) -> Response:
     ctx = {
         "principal": principal,
         "kind": kind,

@@ -58,7 +58,7 @@ def _source_form(
     source_id: str | None = None,
     status: int = 200,
     **extra: Any,
-) -> HTMLResponse:
+) -> Response:
     ctx = {"principal": principal, "text": text, "source_id": source_id, **extra}
     return render(request, "source_form.html", ctx, status=status)
 

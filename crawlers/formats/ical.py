@@ -1,0 +1,37 @@
+"""`ical`: the VEVENTs of an iCalendar feed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal
+
+from crawlers.extract.ical import extract_ical
+from search_api.domain.sources import SourceFormat, SourceSpec
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
+
+    from crawlers.spiders.base import SourceSpider
+
+
+class IcalSource(SourceSpec):
+    format: Literal["ical"] = "ical"
+
+
+def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
+    result = extract_ical(response.body, response.url)
+    for message in result.errors:
+        spider.collector.add_error(response.url, message)
+    for event in result.events:
+        # A UID identifies an event across edits; without one, its title and start do.
+        key = event.get("uid") or f"{event.get('title')}|{event.get('start_date')}"
+        yield {**event, "_key": f"uid:{key}", "_page": response.url}
+
+
+FORMAT = SourceFormat(
+    name="ical",
+    source=IcalSource,
+    parse=parse,
+    reads="VEVENTs of an iCalendar feed: all-day dates (DTEND exclusive), TZID and UTC times, "
+    "STATUS:CANCELLED, CATEGORIES as sectors, LOCATION split into venue/city/country.",
+)
