@@ -7,8 +7,9 @@ import logging
 from typing import Any
 
 from crawlers.demo import load_catalogue, populate
-from search_api.cli.common import CliError, index_or_say, open_store
+from search_api.cli.common import index_or_say, open_store
 from search_api.cli.serve import serve
+from search_api.errors import CliError
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 

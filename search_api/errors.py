@@ -1,4 +1,5 @@
-"""The project's own errors. Each carries an HTTP status and a code; one handler renders them."""
+"""The project's own errors, every class of them. A TradepointError carries an HTTP status and a
+code (one handler renders them); the command line prints a CliError and exits with 2."""
 
 from __future__ import annotations
 
@@ -88,3 +89,7 @@ class SchemaMismatch(TradepointError):
     """The database has our tables, no migration history, and differs from the models."""
 
     code = "schema_mismatch"
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback, exit status 2."""

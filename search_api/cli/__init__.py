@@ -16,9 +16,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from search_api.cli.common import CliError, open_store
+from search_api.cli.common import open_store
 from search_api.domain.sources import SourceSpec, format_validation_error, parse_source
-from search_api.errors import TradepointError
+from search_api.errors import CliError, TradepointError
 from search_api.logs import setup_logging
 from search_api.settings import Settings
 from search_api.store import Store

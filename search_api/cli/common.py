@@ -8,10 +8,6 @@ from search_api.settings import Settings
 from search_api.store import Store
 
 
-class CliError(Exception):
-    """A problem the user can fix; printed without a traceback, exit status 2."""
-
-
 def open_store(settings: Settings) -> Store:
     """The data dir's store, its schema brought to the latest revision first: every command
     that reads or writes the store may be the first one run on a new data dir."""
