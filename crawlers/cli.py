@@ -7,8 +7,13 @@ import logging
 from typing import Any
 
 from crawlers.demo import load_catalogue, populate
-from search_api.cli.common import index_or_say, open_store
-from search_api.cli.serve import serve
+from search_api.cli.common import (
+    DATA_DIR_NOTE,
+    add_server_options,
+    index_or_say,
+    open_store,
+    port_problem,
+)
 from search_api.errors import CliError
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
@@ -28,9 +33,14 @@ def register(sub: Any) -> None:
     )
     p.set_defaults(handler=cmd_catalogue)
 
-    p = sub.add_parser("demo", help="populate a local data dir from bundled data and serve it")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p = sub.add_parser(
+        "demo",
+        help="populate a local data dir from bundled data and serve it",
+        description="Crawl the bundled fictional fair site, load the starter catalogue, index "
+        "everything and serve it (no network needed)." + DATA_DIR_NOTE,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_server_options(p)
     p.add_argument("--no-serve", action="store_true", help="populate only, do not serve")
     p.set_defaults(handler=cmd_demo)
 
@@ -62,8 +72,16 @@ def cmd_catalogue(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.no_serve:
+        # Said before a minute of crawling, not after it.
+        problem = port_problem(args.host, args.port)
+        if problem:
+            raise CliError(f"demo: {problem}; choose another with --port (e.g. --port 8080)")
     populate(settings)
     if args.no_serve:
         return 0
+    # Imported when used: the web app's imports would slow every other command.
+    from search_api.cli.serve import serve
+
     print(f"Tradepoint demo: http://{args.host}:{args.port}/  (API docs at /docs)")
     return serve(args, settings)

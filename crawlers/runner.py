@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+from typing import TextIO
 
 from search_api.domain.sources import SourceSpec
 from search_api.services.crawls import KILL_GRACE_SECONDS, CrawlOutcome
@@ -105,8 +106,35 @@ def end_when_overrun(store: Store, run_id: int, limit: float) -> None:
     signal.alarm(math.ceil(limit) + 15)
 
 
-def crawl_in_this_process(settings: Settings, spec: SourceSpec) -> object:
-    """Run the Scrapy crawl here and return the collector. Starts (and stops) the reactor."""
+def show_progress(collector: object, out: TextIO, every: float = 3.0) -> threading.Event:
+    """Print pages, records and errors every few seconds on one terminal line, until the
+    returned event is set; a long crawl is otherwise silent for minutes."""
+    from crawlers.collector import RunCollector
+
+    assert isinstance(collector, RunCollector)
+    done = threading.Event()
+
+    def report() -> None:
+        shown = False
+        while not done.wait(every):
+            out.write(
+                f"\r  {collector.spec.id}: {collector.pages} pages, "
+                f"{len(collector.records)} records, {len(collector.errors)} errors"
+            )
+            out.flush()
+            shown = True
+        if shown:
+            out.write("\n")
+
+    threading.Thread(target=report, name="progress", daemon=True).start()
+    return done
+
+
+def crawl_in_this_process(
+    settings: Settings, spec: SourceSpec, *, progress: TextIO | None = None
+) -> object:
+    """Run the Scrapy crawl here and return the collector. Starts (and stops) the reactor.
+    With `progress` (a terminal), counts are shown there as the crawl goes."""
     from scrapy.crawler import CrawlerProcess
 
     from crawlers.collector import RunCollector
@@ -121,7 +149,12 @@ def crawl_in_this_process(settings: Settings, spec: SourceSpec) -> object:
         for name in ("scrapy", "twisted", "py.warnings"):
             logging.getLogger(name).setLevel(logging.WARNING)
     process.crawl(SourceSpider, collector=collector)
-    process.start()
+    done = show_progress(collector, progress) if progress is not None else None
+    try:
+        process.start()
+    finally:
+        if done is not None:
+            done.set()
     return collector
 
 
@@ -139,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     # A little inside the starting process's limit, so that the run says what happened.
     end_when_overrun(store, args.run_id, settings.crawl_timeout + KILL_GRACE_SECONDS - 5)
     try:
-        collector = crawl_in_this_process(settings, spec)
+        # On a terminal (tradepoint crawl), not in logs (the scheduler, the API).
+        shown = sys.stderr if sys.stderr.isatty() else None
+        collector = crawl_in_this_process(settings, spec, progress=shown)
     except Exception as exc:
         log.exception("crawl failed", extra={"source": spec.id, "run": args.run_id})
         store.finish_run(args.run_id, "failed", RunStats(), f"{type(exc).__name__}: {exc}")

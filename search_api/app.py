@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from search_api import __version__
 from search_api.errors import TradepointError
 from search_api.routers import (
     feeds,
@@ -32,7 +33,7 @@ from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.settings import Settings
 from search_api.store import Store
-from search_api.web import pages
+from search_api.web import docs, pages
 from search_api.web import subscriptions as subscription_pages
 from search_api.web.agency import records as agency_records
 from search_api.web.agency import session as agency_session
@@ -109,10 +110,14 @@ def create_app(
 
     app = FastAPI(
         title="Tradepoint",
-        version="0.1.0",
+        version=__version__,
         description="Trade fairs, market-access requirements and export finance for small "
         "exporters. Reads are public.",
         lifespan=lifespan,
+        # /docs is served from local assets (web/docs.py): FastAPI's loads Swagger UI from a CDN,
+        # a blank page offline and on networks that block it.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store or Store(settings.sqlalchemy_url)
@@ -154,6 +159,7 @@ def create_app(
         sources,
         records,
         pages,
+        docs,
         subscription_pages,
         agency_session,
         agency_sources,
@@ -161,5 +167,7 @@ def create_app(
     ):
         app.include_router(module.router)
     app.add_middleware(SessionMiddleware, **agency_session.session_options(settings))
+    # The more specific mount first: Starlette routes to the first mount whose path matches.
+    app.mount("/static/docs", StaticFiles(directory=docs.ASSETS), name="docs-assets")
     app.mount("/static", StaticFiles(directory=settings.templates_dir / "static"), name="static")
     return app

@@ -16,7 +16,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from search_api.cli.common import open_store
+from search_api import __version__
+from search_api.cli.common import DATA_DIR_NOTE, add_server_options, open_store
 from search_api.domain.sources import SourceSpec, format_validation_error, parse_source
 from search_api.errors import CliError, TradepointError
 from search_api.logs import setup_logging
@@ -122,12 +123,16 @@ def cmd_sources_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
-    from search_api.store.keys import create_key
+    from search_api.store.keys import agency_id, create_key
 
-    key = create_key(open_store(settings), args.name, args.role)
+    # `--name` is an id (kenya_epc) or a display name ("Kenya Export Promotion Council").
+    key_id = args.id or agency_id(args.name)
+    display = args.name.strip() if args.name.strip() != key_id else None
+    key = create_key(open_store(settings), key_id, args.role, display)
     print(key)
+    who = f"{key_id} ({display})" if display else key_id
     print(
-        f"created {args.role} key for {args.name}; it is shown only now, store it safely",
+        f"created {args.role} key for {who}; it is shown only now, store it safely",
         file=sys.stderr,
     )
     return 0
@@ -139,7 +144,8 @@ def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
     for row in list_keys(open_store(settings)):
         used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never used"
         state = " [revoked]" if row.revoked else ""
-        print(f"{row.id:5} {row.name:30} {row.role:7} {row.hint}…  {used}{state}")
+        who = f"{row.name} ({row.display_name})" if row.display_name else row.name
+        print(f"{row.id:5} {who:40} {row.role:7} {row.hint}…  {used}{state}")
     return 0
 
 
@@ -202,11 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tradepoint", description="Tradepoint: export market information service."
     )
+    parser.add_argument("--version", action="version", version=f"tradepoint {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("serve", help="run the HTTP API and web pages")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p = sub.add_parser(
+        "serve",
+        help="run the HTTP API and web pages",
+        description="Serve the API and the web pages of the data dir." + DATA_DIR_NOTE,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_server_options(p)
     p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser("reindex", help="rebuild the search index from the system of record")
@@ -235,7 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
     ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     p = ksub.add_parser("create", help="create a key and print it (shown only once)")
     p.add_argument("--role", choices=["agency", "admin"], required=True)
-    p.add_argument("--name", required=True, help="agency name, e.g. kenya_epc")
+    p.add_argument(
+        "--name",
+        required=True,
+        help='agency id or name, e.g. kenya_epc or "Kenya Export Promotion Council" '
+        "(the id is then derived from it: kenya_export_promotion_council)",
+    )
+    p.add_argument("--id", help="the agency's id, when it should not be derived from --name")
     p.set_defaults(handler=cmd_keys_create)
     p = ksub.add_parser("list", help="list keys (never the keys themselves)")
     p.set_defaults(handler=cmd_keys_list)

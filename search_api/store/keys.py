@@ -14,6 +14,7 @@ from typing import Literal
 
 from sqlalchemy import select, update
 
+from search_api.domain.textfold import fold_accents
 from search_api.errors import BadRequest, NotFound
 from search_api.store.base import StoreBase, utcnow
 from search_api.store.tables import ApiKeyRow
@@ -32,6 +33,12 @@ class Principal:
     key_id: int
     name: str
     role: str
+    display_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What pages call the agency: its display name, else its id."""
+        return self.display_name or self.name
 
     @property
     def is_admin(self) -> bool:
@@ -45,17 +52,27 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(store: StoreBase, name: str, role: str) -> str:
+def agency_id(name: str) -> str:
+    """The id an agency's display name gives: "Kenya Export Promotion Council" ->
+    "kenya_export_promotion_council"; an id (kenya_epc) is its own."""
+    words = re.findall(r"[a-z0-9]+", fold_accents(name))
+    return "_".join(words)[:70].strip("_")
+
+
+def create_key(store: StoreBase, name: str, role: str, display_name: str | None = None) -> str:
     """Create a key and return it; this is the only time the key itself is available."""
     if role not in ROLES:
         raise BadRequest(f"role: must be one of {', '.join(ROLES)}")
     if not _NAME_RE.match(name):
         raise BadRequest("name: 2-70 lowercase letters, digits, '_' or '-' (e.g. kenya_epc)")
+    if display_name is not None and not 1 <= len(display_name.strip()) <= 200:
+        raise BadRequest("display name: 1-200 characters")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     with store.session() as s, s.begin():
         s.add(
             ApiKeyRow(
                 name=name,
+                display_name=display_name.strip() if display_name else None,
                 role=role,
                 key_hash=hash_key(key),
                 hint=key[:7],
@@ -76,7 +93,7 @@ def verify_key(store: StoreBase, key: str) -> Principal | None:
         if row is None or row.revoked or not hmac.compare_digest(row.key_hash, digest):
             return None
         row.last_used_at = utcnow()
-        return Principal(key_id=row.id, name=row.name, role=row.role)
+        return _principal(row)
 
 
 def get_principal(store: StoreBase, key_id: int) -> Principal | None:
@@ -84,7 +101,11 @@ def get_principal(store: StoreBase, key_id: int) -> Principal | None:
         row = s.get(ApiKeyRow, key_id)
         if row is None or row.revoked:
             return None
-        return Principal(key_id=row.id, name=row.name, role=row.role)
+        return _principal(row)
+
+
+def _principal(row: ApiKeyRow) -> Principal:
+    return Principal(key_id=row.id, name=row.name, role=row.role, display_name=row.display_name)
 
 
 def list_keys(store: StoreBase) -> list[ApiKeyRow]:

@@ -108,6 +108,8 @@ class ApiKeyRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # The agency (or admin) the key acts for; sources and curated records are owned by it.
     name: Mapped[str] = mapped_column(String(80), index=True)
+    # How people know the agency ("Kenya Export Promotion Council"); `name` is its id.
+    display_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     role: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(16))  # first characters, to tell keys apart

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from babel.dates import get_month_names
@@ -164,6 +164,24 @@ def export_to(ctx: Any, code: str | None) -> str:
     return export_to_in(_lang(ctx), code) if code else ""
 
 
+# Names that can never be a real site (RFC 2606, RFC 6761): the demo's fictional fairs live there.
+_RESERVED_SUFFIXES = (".invalid", ".example", ".test", ".localhost")
+
+
+def official_link(url: str | None) -> str | None:
+    """A record's page as a link people can follow, or None for one that cannot be a public
+    page (a reserved name, a loopback address, not http(s))."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    if host == "localhost" or host.endswith(_RESERVED_SUFFIXES) or host.startswith("127."):
+        return None
+    return url
+
+
 def install(env: jinja2.Environment) -> None:
     """The i18n extension and the per-render helpers on a (shared) environment."""
     env.add_extension("jinja2.ext.i18n")
@@ -180,6 +198,7 @@ def install(env: jinja2.Environment) -> None:
         market_name=market_name,
         language_name=language_name,
         export_to=export_to,
+        official_link=official_link,
         languages=LANGUAGES,
     )
 

@@ -131,7 +131,7 @@ def signin(request: Request, form: Form, store: StoreDep) -> Response:
     # A fresh session on sign-in: nothing set before (a planted token) survives it.
     request.session.clear()
     request.session["key_id"] = principal.key_id
-    return redirect("/agency/sources", request, _("Signed in as %(name)s.", name=principal.name))
+    return redirect("/agency/sources", request, _("Signed in as %(name)s.", name=principal.label))
 
 
 @router.post("/signout")
