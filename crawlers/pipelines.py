@@ -10,8 +10,8 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 
 from search_api.domain.records import (
-    PROVENANCE_FIELDS,
     RECORD_MODELS,
+    SYSTEM_FIELDS,
     AnyRecord,
     parse_record,
     record_id,
@@ -43,9 +43,7 @@ def build_record(raw: dict[str, Any], spec: SourceSpec) -> AnyRecord:
     fields = RECORD_MODELS[spec.kind].model_fields
     # None means "the source is silent": the model's default applies, not a null.
     data = {
-        k: v
-        for k, v in data.items()
-        if k in fields and k not in PROVENANCE_FIELDS and v is not None
+        k: v for k, v in data.items() if k in fields and k not in SYSTEM_FIELDS and v is not None
     }
     data.update(
         kind=spec.kind,
@@ -54,7 +52,8 @@ def build_record(raw: dict[str, Any], spec: SourceSpec) -> AnyRecord:
         id=f"{spec.id}:{explicit}" if explicit else record_id(spec.id, str(key)),
     )
     if spec.owner and spec.format == "curated":
-        data.setdefault("curated_by", spec.owner)
+        # Who curated a record is who owns its source, whatever a file says.
+        data["curated_by"] = spec.owner
     return parse_record(data)
 
 

@@ -38,6 +38,16 @@ KINDS: tuple[str, ...] = ("fair", "requirement", "finance")
 PROVENANCE_FIELDS = frozenset(
     {"first_seen", "last_seen", "last_changed", "content_hash", "withdrawn", "version"}
 )
+SYSTEM_FIELDS = PROVENANCE_FIELDS | {"id", "kind", "source_id", "source_url", "curated_by"}
+"""Fields only Tradepoint sets: a page, a source's defaults or a curated file never does."""
+
+# Bounds of the numbers a record may hold: beyond them a value is a typing or parsing slip
+# (a 400-digit amount), and the index cannot hold non-finite numbers at all.
+MAX_AMOUNT = 1e15
+MAX_COUNT = 10**9
+MAX_TENOR_DAYS = 36_600  # a century
+MAX_TEXT_CHARS = 1_000_000
+MAX_URL_CHARS = 2_000
 _HS_RE = re.compile(r"^\d{2}(\d{2}){0,2}$")
 
 
@@ -57,6 +67,51 @@ def _upper_codes(values: list[str]) -> list[str]:
 MIN_RECORD_DATE, MAX_RECORD_DATE = date(1900, 1, 1), date(2200, 12, 31)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Bidi embeddings, overrides and isolates; zero-width space, non-joiner, joiner; word joiner; BOM.
+_INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff]")
+_MULTILINE = frozenset({"summary", "text"})
+
+
+def clean_string(value: str, *, multiline: bool = False) -> str:
+    """Text as people should read it: no control characters (tab and line breaks stay where
+    text may have lines), no bidi overrides or zero-width characters."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = _CONTROL.sub("", value)
+    value = _INVISIBLE.sub("", value)
+    if not multiline:
+        value = " ".join(value.split())
+    return value
+
+
+def clean_strings(data: dict[str, Any]) -> dict[str, Any]:
+    """`clean_string` over every string of a record's fields (lists and nested objects too)."""
+
+    def clean(value: Any, multiline: bool) -> Any:
+        if isinstance(value, str):
+            return clean_string(value, multiline=multiline)
+        if isinstance(value, list):
+            return [clean(v, multiline) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v, False) for k, v in value.items()}
+        return value
+
+    return {k: clean(v, k in _MULTILINE) for k, v in data.items()}
+
+
+def http_url(value: str | None) -> str | None:
+    """An http(s) URL as given, or None for an empty one; a ValueError says what is wrong.
+
+    Refused rather than repaired: a line break in a URL would end up in a calendar or an email
+    header (where it starts a new line), and pydantic's URL type drops it silently."""
+    if value is None or value == "":
+        return None
+    if any(ch.isspace() and ch != " " for ch in value) or _CONTROL.search(value):
+        raise ValueError("URL contains a line break, tab or control character")
+    AnyHttpUrl(value)  # raises a clear error on anything that is not http(s)
+    return value
+
+
 def _date_in_range(v: date | None) -> date | None:
     if v is not None and not MIN_RECORD_DATE <= v <= MAX_RECORD_DATE:
         raise ValueError(f"{v} is out of range ({MIN_RECORD_DATE} to {MAX_RECORD_DATE})")
@@ -64,8 +119,8 @@ def _date_in_range(v: date | None) -> date | None:
 
 
 class Money(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    value: float = Field(ge=0)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    value: float = Field(ge=0, le=MAX_AMOUNT)
     currency: str = Field(min_length=3, max_length=3, description="ISO 4217 code")
 
     @field_validator("currency")
@@ -81,22 +136,24 @@ class Provider(BaseModel):
 
 
 class FairStats(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    exhibitors: int | None = Field(None, ge=0)
-    visitors: int | None = Field(None, ge=0)
-    net_space: int | None = Field(None, ge=0, description="square metres")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    exhibitors: int | None = Field(None, ge=0, le=MAX_COUNT)
+    visitors: int | None = Field(None, ge=0, le=MAX_COUNT)
+    net_space: int | None = Field(None, ge=0, le=MAX_COUNT, description="square metres")
     year: int | None = Field(None, ge=1900, le=2100)
 
 
 class RecordBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     id: str = Field(min_length=1, max_length=200)
     kind: Kind
     title: str = Field(min_length=1, max_length=500)
     summary: str | None = Field(None, max_length=5000)
-    text: str | None = Field(None, description="Full text for search (documents, long pages).")
-    url: str | None = None
+    text: str | None = Field(
+        None, max_length=MAX_TEXT_CHARS, description="Full text for search (documents, pages)."
+    )
+    url: str | None = Field(None, max_length=MAX_URL_CHARS)
     language: str | None = Field(
         None, max_length=8, description="ISO 639 code of the record's text (fr, en, es...)"
     )
@@ -115,13 +172,18 @@ class RecordBase(BaseModel):
     withdrawn: bool = False
     version: int = Field(1, ge=1, description="Bumped on every change (iCal SEQUENCE).")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_text(cls, data: Any) -> Any:
+        # Every string a record holds, whoever wrote it (a page, a form, a file, the store):
+        # control characters make feeds invalid (a NUL is not XML), and bidi overrides and
+        # zero-width characters make a title read as something else than it says.
+        return clean_strings(data) if isinstance(data, dict) else data
+
     @field_validator("url", "source_url")
     @classmethod
     def _http_url(cls, v: str | None) -> str | None:
-        if v is None or v == "":
-            return None
-        AnyHttpUrl(v)  # raises a clear error on anything that is not http(s)
-        return v
+        return http_url(v)
 
     @field_validator("language", mode="before")
     @classmethod
@@ -238,9 +300,9 @@ class FinanceRecord(RecordBase):
     coverage_pct_max: float | None = Field(None, ge=0, le=100)
     min_amount: Money | None = None
     max_amount: Money | None = None
-    tenor_max_days: int | None = Field(None, ge=0)
+    tenor_max_days: int | None = Field(None, ge=0, le=MAX_TENOR_DAYS)
     access_channel: Literal["direct", "partner_bank", "broker"] | None = None
-    application_url: str | None = None
+    application_url: str | None = Field(None, max_length=MAX_URL_CHARS)
 
     @field_validator("eligible_exporter_countries", "destinations")
     @classmethod
@@ -250,9 +312,7 @@ class FinanceRecord(RecordBase):
     @field_validator("application_url")
     @classmethod
     def _app_url(cls, v: str | None) -> str | None:
-        if v:
-            AnyHttpUrl(v)
-        return v or None
+        return http_url(v)
 
 
 Record = Annotated[FairRecord | RequirementRecord | FinanceRecord, Field(discriminator="kind")]

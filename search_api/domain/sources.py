@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -31,13 +32,11 @@ from search_api.domain.records import (
     KINDS,
     PROVENANCE_FIELDS,
     RECORD_MODELS,
-    FairRecord,
+    SYSTEM_FIELDS,
     FairStats,
-    FinanceRecord,
     Kind,
     Money,
     Provider,
-    RequirementRecord,
 )
 
 _SOURCE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]{2,79}$")
@@ -141,20 +140,37 @@ class SourceSpec(BaseModel):
 
     @field_validator("defaults")
     @classmethod
-    def _defaults(cls, v: dict[str, Any]) -> dict[str, Any]:
+    def _defaults(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        system = sorted(set(v) & SYSTEM_FIELDS)
+        if system:
+            raise ValueError(f"{system[0]}: set by Tradepoint, not by a source")
+        kind = info.data.get("kind")  # declared before `defaults`: validated already
+        model = RECORD_MODELS.get(kind) if isinstance(kind, str) else None
         allowed = (
-            set(FairRecord.model_fields)
-            | set(RequirementRecord.model_fields)
-            | set(FinanceRecord.model_fields)
+            set(model.model_fields)
+            if model
+            else set().union(*(m.model_fields for m in RECORD_MODELS.values()))
         )
-        allowed -= PROVENANCE_FIELDS | {"id", "kind", "source_id"}
         unknown = sorted(set(v) - allowed)
         if unknown:
             raise ValueError(f"unknown record field(s) in defaults: {', '.join(unknown)}")
         problem = language_problem(v.get("language"))
         if problem:  # records would drop it without a word
             raise ValueError(f"language: {problem}")
+        if model is not None:
+            _check_defaults(model, v)
         return v
+
+
+def _check_defaults(model: type[BaseModel], defaults: dict[str, Any]) -> None:
+    """Refuse defaults a record could not hold (`markets: 5`) now, not at every crawl."""
+    try:
+        model.model_validate({"id": "x", "title": "x", "source_id": "x", **defaults})
+    except ValidationError as exc:
+        for err in exc.errors():
+            if err["loc"] and err["loc"][0] in defaults:
+                where = ".".join(str(p) for p in err["loc"])
+                raise ValueError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
 def format_validation_error(exc: ValidationError) -> str:
