@@ -70,6 +70,13 @@ class MailError(TradepointError):
     code = "email_failed"
 
 
+class RecordInvalid(TradepointError):
+    """A stored record that no longer validates; its owner or an admin can replace or delete it."""
+
+    status_code = 409
+    code = "record_invalid"
+
+
 class SearchUnavailable(TradepointError):
     """The search backend cannot answer; the system of record still holds every record."""
 

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     index_poll_seconds: float = Field(
         2.0, gt=0, description="How often `serve` drains the outbox into the search index."
     )
+    index_max_lag_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="/readyz says degraded when changes wait longer than this for the index.",
+    )
     search_cache_size: int = Field(
         2048,
         ge=0,

@@ -6,11 +6,13 @@ what it could not, so that the caller can report it on the run.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 
 from crawlers.normalise.countries import to_country
 from crawlers.normalise.dates import parse_date
+from search_api.domain.records import MAX_AMOUNT
 from search_api.domain.vocab import BLOCS
 
 __all__ = [
@@ -129,7 +131,7 @@ def parse_number(value: object) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return float(value)
+        return _plausible(float(value))
     text = str(value).strip().replace("\u00a0", " ").replace("\u202f", " ")
     m = re.search(r"\d[\d\s.,']*", text)
     if not m:
@@ -148,9 +150,14 @@ def parse_number(value: object) -> float | None:
         else:
             raw = raw.replace(sep, ".")
     try:
-        return float(raw)
+        return _plausible(float(raw))
     except ValueError:
         return None
+
+
+def _plausible(number: float) -> float | None:
+    # A 400-digit amount is a slip (or an attack), not a figure: unreadable, like any other.
+    return number if math.isfinite(number) and abs(number) <= MAX_AMOUNT else None
 
 
 _SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "₹": "INR", "₦": "NGN", "₵": "GHS"}

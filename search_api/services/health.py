@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import text
 
 from search_api.search.base import SearchBackend
-from search_api.store import Store
+from search_api.store import Store, utcnow
 from search_api.store.tables import RunRow
 
 TREND_RUNS = 5
@@ -113,21 +113,45 @@ def health_from_runs(runs: Sequence[RunRow]) -> dict[str, Any]:
 def source_health(store: Store, source_id: str) -> dict[str, Any]:
     health = health_from_runs(store.list_runs(source_id, limit=HISTORY_RUNS))
     health["records"] = store.count_records(source_id)
+    problems = store.record_problems(source_id, limit=5)
+    health["broken_records"] = store.count_record_problems(source_id) if problems else 0
+    health["broken_examples"] = [{"id": p.record_id, "problem": p.problem} for p in problems]
     return health
 
 
-def readiness(store: Store, backend: SearchBackend) -> tuple[str, dict[str, Any]]:
-    """`ok` when the store and the search index can answer; `degraded` (the store answers,
-    the index does not) or `down`, with the checks that say why."""
+def readiness(
+    store: Store, backend: SearchBackend, *, max_lag: float = 120.0
+) -> tuple[str, dict[str, Any]]:
+    """`ok` when the store answers, the search index answers and keeps up; `degraded` (the
+    store answers, the index does not, or changes wait longer than `max_lag` seconds for it)
+    or `down`, with the checks and the reason."""
     checks: dict[str, Any] = {}
+    reasons: list[str] = []
     try:
         with store.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         checks["store"] = "ok"
         checks["outbox_pending"] = store.outbox_size()
+        oldest = store.outbox_oldest()
+        lag = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+        checks["index_lag_seconds"] = round(max(lag, 0.0), 1)
+        checks["broken_records"] = store.count_record_problems()
     except Exception as exc:
         checks["store"] = f"error: {type(exc).__name__}"
+        reasons.append("the system of record does not answer")
     checks["search"] = "ok" if backend.ping() else "unavailable"
-    ok = checks["store"] == "ok" and checks["search"] == "ok"
-    status = "ok" if ok else ("degraded" if checks["store"] == "ok" else "down")
+    if checks["search"] != "ok":
+        reasons.append("the search index does not answer")
+    elif checks.get("index_lag_seconds", 0) > max_lag:
+        checks["search"] = "lagging"
+        reasons.append(
+            f"the index is not keeping up: {checks['outbox_pending']} changes have waited "
+            f"up to {checks['index_lag_seconds']:.0f} s (the indexer may be stuck or locked out)"
+        )
+    if checks.get("broken_records"):
+        # Left out of the index, not blocking it: worth an operator's look, not a restart.
+        checks["broken_records_hint"] = "stored records that no longer validate: see the log"
+    status = "ok" if not reasons else ("down" if checks["store"] != "ok" else "degraded")
+    if reasons:
+        checks["reason"] = "; ".join(reasons)
     return status, checks

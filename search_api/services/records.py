@@ -49,10 +49,6 @@ def curated_source_id(agency: str) -> str:
     return f"{CURATED_PREFIX}{agency}"
 
 
-def is_hand_curated(record: AnyRecord) -> bool:
-    return bool(record.curated_by) and record.source_id == curated_source_id(str(record.curated_by))
-
-
 def _validate(data: dict[str, Any]) -> AnyRecord:
     kind = data.get("kind")
     if kind not in KINDS:
@@ -106,18 +102,24 @@ def create_curated(store: Store, principal: Principal, body: Any) -> AnyRecord:
     return store.get_record(record_id) or record
 
 
+def _check_editable(
+    principal: Principal, record_id: str, source_id: str, curated_by: str | None
+) -> None:
+    if not (curated_by and source_id == curated_source_id(curated_by)):
+        raise Conflict(
+            f"record {record_id!r} comes from source {source_id!r}: change the source instead "
+            "(a crawl would undo the edit); only records added by hand can be edited",
+            code="not_curated",
+        )
+    check_owner(principal, curated_by, f"record {record_id!r}")
+
+
 def editable_record(store: Store, principal: Principal, record_id: str) -> AnyRecord:
     """The record, if it is hand-curated and the caller may change it."""
     record = store.get_record(record_id)
     if record is None:
         raise NotFound(f"record {record_id!r} not found")
-    if not is_hand_curated(record):
-        raise Conflict(
-            f"record {record_id!r} comes from source {record.source_id!r}: change the source "
-            "instead (a crawl would undo the edit); only records added by hand can be edited",
-            code="not_curated",
-        )
-    check_owner(principal, record.curated_by, f"record {record_id!r}")
+    _check_editable(principal, record_id, record.source_id, record.curated_by)
     return record
 
 
@@ -150,5 +152,9 @@ def update_curated(
 
 
 def delete_curated(store: Store, principal: Principal, record_id: str) -> None:
-    editable_record(store, principal, record_id)
+    # Read without validating: a broken stored record can still be deleted by its owner.
+    origin = store.record_origin(record_id)
+    if origin is None:
+        raise NotFound(f"record {record_id!r} not found")
+    _check_editable(principal, record_id, *origin)
     store.delete_record(record_id)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from search_api.store.base import StoreBase
+from search_api.store.base import StoreBase, alive
 from search_api.store.tables import LeaseRow
 
 _EPOCH = datetime(1970, 1, 1)
@@ -61,6 +61,18 @@ class Lease:
             )
             if res.rowcount == 1:  # type: ignore[attr-defined]
                 return True
+        # A holder on this host whose process is gone (killed) holds nothing: take the lease
+        # now instead of waiting up to its whole term.
+        dead = self._dead_holder_here()
+        if dead is not None:
+            with self.store.session() as s, s.begin():
+                res = s.execute(
+                    update(LeaseRow)
+                    .where(LeaseRow.name == self.name, LeaseRow.holder == dead)
+                    .values(holder=self.holder, expires_at=now + timedelta(seconds=self.seconds))
+                )
+                if res.rowcount == 1:  # type: ignore[attr-defined]
+                    return True
         # No row updated: either someone else holds it, or the row does not exist yet. The
         # primary key makes a concurrent first insert fail for all but one process.
         try:
@@ -75,6 +87,19 @@ class Lease:
             return True
         except IntegrityError:
             return False
+
+    def _dead_holder_here(self) -> str | None:
+        """The current holder, if it is a process of this host that no longer runs."""
+        holder = self.current_holder()
+        if holder is None:
+            return None
+        parts = holder.split(":")  # host:pid:random (new_holder_id)
+        if len(parts) < 3 or not parts[-2].isdigit():
+            return None
+        host, pid = ":".join(parts[:-2]), int(parts[-2])
+        if host != socket.gethostname()[:120] or pid == os.getpid() or alive(pid):
+            return None
+        return holder
 
     def renew(self) -> bool:
         """Extend the lease; False if it expired and another process took it meanwhile."""

@@ -6,19 +6,25 @@ lag or be rebuilt but never misses a change.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 import orjson
+from pydantic import ValidationError
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from search_api.domain.records import RECORD_ADAPTER, AnyRecord
-from search_api.errors import NotFound
+from search_api.domain.sources import format_validation_error
+from search_api.errors import NotFound, RecordInvalid
 from search_api.store.base import StoreBase, UpsertStats, chunks, utcnow
-from search_api.store.tables import OutboxRow, RecordRow
+from search_api.store.tables import OutboxRow, RecordProblemRow, RecordRow
 
 _RECORDS = RecordRow.__table__
 _OUTBOX = OutboxRow.__table__
+_PROBLEMS = RecordProblemRow.__table__
+
+log = logging.getLogger(__name__)
 
 
 class RecordsStore(StoreBase):
@@ -39,20 +45,88 @@ class RecordsStore(StoreBase):
     # matters when the indexer reads thousands of records per batch.
 
     def get_record(self, record_id: str) -> AnyRecord | None:
+        """The record, None when there is none; RecordInvalid when it is stored but broken."""
         with self.engine.connect() as conn:
-            data = conn.scalar(select(_RECORDS.c.data).where(_RECORDS.c.id == record_id))
-        return _load_record(data) if data is not None else None
+            row = conn.execute(
+                select(_RECORDS.c.source_id, _RECORDS.c.data).where(_RECORDS.c.id == record_id)
+            ).first()
+        if row is None:
+            return None
+        records = self._decode([(record_id, row.source_id, row.data)])
+        if not records:
+            raise RecordInvalid(
+                f"record {record_id!r} is stored but no longer valid; its owner or an admin "
+                "can replace or delete it (see /readyz and the source's health)"
+            )
+        return records[0]
 
     def get_records(self, ids: Sequence[str]) -> dict[str, AnyRecord]:
-        out: dict[str, AnyRecord] = {}
+        """The valid records among `ids`; broken ones are left out and noted as problems."""
+        rows: list[tuple[str, str, str]] = []
         with self.engine.connect() as conn:
             for chunk in chunks(list(ids), 500):
-                rows = conn.execute(
-                    select(_RECORDS.c.id, _RECORDS.c.data).where(_RECORDS.c.id.in_(chunk))
+                rows += conn.execute(
+                    select(_RECORDS.c.id, _RECORDS.c.source_id, _RECORDS.c.data).where(
+                        _RECORDS.c.id.in_(chunk)
+                    )
                 ).all()
-                for record_id, data in rows:
-                    out[record_id] = _load_record(data)
+        return {r.id: r for r in self._decode(rows)}
+
+    def record_origin(self, record_id: str) -> tuple[str, str | None] | None:
+        """(source id, curated_by) of a stored record, read without validating it: who may
+        delete a record must be known even when the record is broken."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(_RECORDS.c.source_id, _RECORDS.c.data).where(_RECORDS.c.id == record_id)
+            ).first()
+        if row is None:
+            return None
+        try:
+            curated_by = orjson.loads(row.data).get("curated_by")
+        except (orjson.JSONDecodeError, AttributeError):
+            curated_by = None
+        return row.source_id, curated_by if isinstance(curated_by, str) else None
+
+    def _decode(self, rows: Sequence[tuple[str, str, str]]) -> list[AnyRecord]:
+        """Records from (id, source id, JSON) rows; rows that do not validate are noted."""
+        out: list[AnyRecord] = []
+        broken: list[dict[str, object]] = []
+        for record_id, source_id, data in rows:
+            try:
+                out.append(_load_record(data))
+            except ValidationError as exc:
+                problem = format_validation_error(exc).replace("\n", "; ")
+                broken.append({"record_id": record_id, "source_id": source_id, "problem": problem})
+            except ValueError as exc:  # not JSON at all
+                broken.append({"record_id": record_id, "source_id": source_id, "problem": str(exc)})
+        if broken:
+            self._note_problems(broken)
         return out
+
+    def _note_problems(self, broken: list[dict[str, object]]) -> None:
+        now = utcnow()
+        ids = [b["record_id"] for b in broken]
+        with self.engine.begin() as conn:
+            conn.execute(delete(_PROBLEMS).where(_PROBLEMS.c.record_id.in_(ids)))
+            conn.execute(insert(_PROBLEMS), [{**b, "noted_at": now} for b in broken])
+        log.warning("%d stored records do not validate: %s", len(ids), ", ".join(map(str, ids)))
+
+    def record_problems(
+        self, source_id: str | None = None, limit: int = 100
+    ) -> list[RecordProblemRow]:
+        """Stored records known not to validate, most recently noted first."""
+        with self.session() as s:
+            q = select(RecordProblemRow).order_by(RecordProblemRow.noted_at.desc()).limit(limit)
+            if source_id is not None:
+                q = q.where(RecordProblemRow.source_id == source_id)
+            return list(s.scalars(q).all())
+
+    def count_record_problems(self, source_id: str | None = None) -> int:
+        with self.session() as s:
+            q = select(func.count()).select_from(RecordProblemRow)
+            if source_id is not None:
+                q = q.where(RecordProblemRow.source_id == source_id)
+            return s.scalar(q) or 0
 
     def iter_records(self, batch: int = 1000) -> Iterator[AnyRecord]:
         """All records in id order, read in batches (keyset paging keeps memory flat)."""
@@ -60,15 +134,14 @@ class RecordsStore(StoreBase):
         while True:
             with self.engine.connect() as conn:
                 rows = conn.execute(
-                    select(_RECORDS.c.id, _RECORDS.c.data)
+                    select(_RECORDS.c.id, _RECORDS.c.source_id, _RECORDS.c.data)
                     .where(_RECORDS.c.id > last)
                     .order_by(_RECORDS.c.id)
                     .limit(batch)
                 ).all()
             if not rows:
                 return
-            for _, data in rows:
-                yield _load_record(data)
+            yield from self._decode(rows)
             last = rows[-1][0]
 
     def count_records(self, source_id: str | None = None) -> int:
@@ -81,19 +154,20 @@ class RecordsStore(StoreBase):
     def list_records(self, source_id: str, limit: int = 500) -> list[AnyRecord]:
         """Records of one source, most recently changed first."""
         with self.engine.connect() as conn:
-            rows = conn.scalars(
-                select(_RECORDS.c.data)
+            rows = conn.execute(
+                select(_RECORDS.c.id, _RECORDS.c.source_id, _RECORDS.c.data)
                 .where(_RECORDS.c.source_id == source_id)
                 .order_by(_RECORDS.c.last_changed.desc(), _RECORDS.c.id)
                 .limit(limit)
             ).all()
-        return [_load_record(data) for data in rows]
+        return self._decode(rows)
 
     def delete_record(self, record_id: str) -> None:
         with self.session() as s, s.begin():
             res = s.execute(delete(RecordRow).where(RecordRow.id == record_id))
             if res.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound(f"record {record_id!r} not found")
+            s.execute(delete(RecordProblemRow).where(RecordProblemRow.record_id == record_id))
             s.add(OutboxRow(record_id=record_id, op="delete", created_at=utcnow()))
 
     # ------------------------------------------------------------------ outbox
@@ -120,6 +194,12 @@ class RecordsStore(StoreBase):
     def ack_outbox_upto(self, max_id: int) -> None:
         with self.session() as s, s.begin():
             s.execute(delete(OutboxRow).where(OutboxRow.id <= max_id))
+
+    def outbox_oldest(self) -> datetime | None:
+        """When the oldest change still waiting for the index was made."""
+        with self.session() as s:
+            oldest: datetime | None = s.scalar(select(func.min(OutboxRow.created_at)))
+            return oldest
 
     def outbox_size(self) -> int:
         with self.session() as s:

@@ -88,6 +88,19 @@ class RunRow(Base):
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
+class RecordProblemRow(Base):
+    """A stored record that no longer validates (written by an older version, or by hand): it
+    is left out of the index and of lists, and shown to operators and its agency until it is
+    replaced or deleted, instead of failing every read that meets it."""
+
+    __tablename__ = "record_problems"
+
+    record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(80), index=True)
+    problem: Mapped[str] = mapped_column(Text)
+    noted_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class OutboxRow(Base):
     """One row per record change, written in the same transaction as the change."""
 

@@ -12,15 +12,16 @@ from datetime import datetime
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from search_api.domain.records import AnyRecord
 from search_api.store.base import UpsertStats, chunks
-from search_api.store.tables import OutboxRow, RecordRow
+from search_api.store.tables import OutboxRow, RecordProblemRow, RecordRow
 
 _RECORDS = RecordRow.__table__
 _OUTBOX = OutboxRow.__table__
+_PROBLEMS = RecordProblemRow.__table__
 
 # What upsert_records needs to know about the stored version of a record.
 _SELECT_CURRENT = select(
@@ -143,10 +144,17 @@ def upsert_records(conn: Connection, records: Sequence[AnyRecord], now: datetime
                 withdrawn=row.withdrawn,
                 version=row.version,
             )
+    # A stored row noted as broken is rewritten even when its content hash matches: the new,
+    # valid record replaces it, and the problem goes with it.
+    broken = set()
+    for chunk in chunks(ids, 500):
+        broken |= set(
+            conn.scalars(select(_PROBLEMS.c.record_id).where(_PROBLEMS.c.record_id.in_(chunk)))
+        )
     for rec in records:
         digest = rec.content_fingerprint()
         cur = pending.get(rec.id)
-        if cur is None or cur.content_hash != digest or cur.withdrawn:
+        if cur is None or cur.content_hash != digest or cur.withdrawn or rec.id in broken:
             first_seen = now if cur is None else cur.first_seen
             version = 1 if cur is None else cur.version + 1
             data = rec.model_copy(
@@ -190,4 +198,6 @@ def upsert_records(conn: Connection, records: Sequence[AnyRecord], now: datetime
     _write_pending(conn, pending, now)
     if outbox:
         conn.execute(insert(_OUTBOX), outbox)
+    if broken:
+        conn.execute(delete(_PROBLEMS).where(_PROBLEMS.c.record_id.in_(list(broken))))
     return stats
