@@ -12,12 +12,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
-
 from crawlers.extract.fields import coerce_fields
 from crawlers.extract.language import language_problem
 from crawlers.extract.table import read_csv
 from search_api.domain.sources import SourceFormat, SourceSpec
+from search_api.domain.yaml_input import YamlInputError, load_yaml
 
 if TYPE_CHECKING:
     from scrapy.http import Response
@@ -37,8 +36,9 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
         yield from _parse_csv(response, spider)
         return
     try:
-        doc = yaml.safe_load(response.body)
-    except yaml.YAMLError as exc:
+        # A catalogue file can be large, but never deeper or more aliased than any other YAML.
+        doc = load_yaml(response.body, max_bytes=len(response.body) + 1)
+    except YamlInputError as exc:
         spider.collector.add_error(response.url, f"not valid YAML: {exc}")
         return
     records = doc.get("records") if isinstance(doc, dict) else doc

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from search_api import __version__
 from search_api.cli.common import DATA_DIR_NOTE, add_server_options, open_store
 from search_api.domain.sources import SourceSpec, format_validation_error, parse_source
+from search_api.domain.yaml_input import YamlInputError, load_yaml
 from search_api.errors import CliError, TradepointError
 from search_api.logs import setup_logging
 from search_api.settings import Settings
@@ -30,11 +31,11 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 def load_source_file(path: Path) -> list[SourceSpec]:
     """Read one source (a mapping) or several (a list, or `sources:`) from YAML or JSON."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_bytes())
     except OSError as exc:
         raise CliError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise CliError(f"{path}: not valid YAML: {exc}") from exc
+    except YamlInputError as exc:
+        raise CliError(f"{path}: not a readable YAML or JSON file: {exc}") from exc
     items = raw.get("sources", [raw]) if isinstance(raw, dict) else raw
     if not isinstance(items, list) or not items:
         raise CliError(f"{path}: expected a source (a mapping) or a list of sources")
@@ -49,6 +50,10 @@ def load_source_file(path: Path) -> list[SourceSpec]:
             raise CliError(
                 f"{path}: source {name} is invalid:\n{format_validation_error(exc)}"
             ) from exc
+    ids = [s.id for s in specs]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise CliError(f"{path}: source id {twice[0]} appears twice")
     return specs
 
 
@@ -70,8 +75,9 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings)
-    for spec in load_source_file(Path(args.file)):
-        store.add_source(spec, replace=args.replace)
+    specs = load_source_file(Path(args.file))
+    store.add_sources(specs, replace=args.replace)  # all or none
+    for spec in specs:
         print(f"added source {spec.id} ({spec.format}, {spec.kind})")
     return 0
 
@@ -79,8 +85,7 @@ def cmd_sources_add(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(settings)
     specs = load_source_file(Path(args.file))
-    for spec in specs:
-        store.add_source(spec, replace=True)
+    store.add_sources(specs, replace=True)
     print(f"imported {len(specs)} source(s): {', '.join(s.id for s in specs)}")
     return 0
 

@@ -6,61 +6,94 @@ import os
 import socket
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from search_api.domain.sources import SourceSpec, parse_source
 from search_api.errors import Conflict, NotFound
 from search_api.store.base import RunStats, StoreBase, alive, utcnow
-from search_api.store.tables import RunRow, SourceRow
+from search_api.store.tables import RecordRow, RunRow, SourceRow
 
 MAX_RUN_ERRORS = 200
 
 
 class SourcesStore(StoreBase):
     def add_source(self, spec: SourceSpec, *, replace: bool = False) -> None:
-        now = utcnow()
         with self.session() as s, s.begin():
-            row = s.get(SourceRow, spec.id)
-            if row is not None and not replace:
-                raise Conflict(f"source {spec.id!r} already exists", code="source_exists")
-            data = spec.model_dump(mode="json", exclude_none=True)
-            if row is None:
-                s.add(
-                    SourceRow(
-                        id=spec.id,
-                        spec=data,
-                        owner=spec.owner,
-                        enabled=spec.enabled,
-                        created_at=now,
-                        updated_at=now,
-                    )
+            self._put_source(s, spec, replace=replace)
+
+    def _put_source(self, s: Session, spec: SourceSpec, *, replace: bool) -> None:
+        now = utcnow()
+        row = s.get(SourceRow, spec.id)
+        if row is not None and row.removed_at is not None:
+            # A removed source's id stays its owner's while its records or runs remain:
+            # another agency taking it would retitle those records and inherit their history.
+            if row.owner != spec.owner:
+                raise Conflict(
+                    f"id: {spec.id!r} belonged to a removed source of {row.owner or 'nobody'} "
+                    "whose records remain; choose another id",
+                    code="source_id_taken",
                 )
-            else:
-                row.spec, row.owner, row.enabled, row.updated_at = (
-                    data,
-                    spec.owner,
-                    spec.enabled,
-                    now,
+        elif row is not None and not replace:
+            raise Conflict(f"source {spec.id!r} already exists", code="source_exists")
+        data = spec.model_dump(mode="json", exclude_none=True)
+        if row is None:
+            s.add(
+                SourceRow(
+                    id=spec.id,
+                    spec=data,
+                    owner=spec.owner,
+                    enabled=spec.enabled,
+                    created_at=now,
+                    updated_at=now,
                 )
+            )
+        else:
+            row.spec, row.owner, row.enabled, row.updated_at = (
+                data,
+                spec.owner,
+                spec.enabled,
+                now,
+            )
+            row.removed_at = None
+
+    def add_sources(self, specs: list[SourceSpec], *, replace: bool = False) -> None:
+        """Add several sources at once: all of them, or (on a conflict) none."""
+        with self.session() as s, s.begin():
+            for spec in specs:
+                self._put_source(s, spec, replace=replace)
 
     def get_source(self, source_id: str) -> SourceSpec:
         with self.session() as s:
             row = s.get(SourceRow, source_id)
-            if row is None:
+            if row is None or row.removed_at is not None:
                 raise NotFound(f"source {source_id!r} not found")
             return parse_source(row.spec)
 
     def list_sources(self) -> list[SourceSpec]:
         with self.session() as s:
-            rows = s.scalars(select(SourceRow).order_by(SourceRow.id)).all()
+            rows = s.scalars(
+                select(SourceRow).where(SourceRow.removed_at.is_(None)).order_by(SourceRow.id)
+            ).all()
             return [parse_source(r.spec) for r in rows]
 
     def remove_source(self, source_id: str) -> None:
+        """Remove a source from the registry. Its records stay (facts with provenance), so its
+        id stays reserved for its owner (a tombstone) until no record or run of it is left."""
         with self.session() as s, s.begin():
-            res = s.execute(delete(SourceRow).where(SourceRow.id == source_id))
-            if res.rowcount == 0:  # type: ignore[attr-defined]
+            row = s.get(SourceRow, source_id)
+            if row is None or row.removed_at is not None:
                 raise NotFound(f"source {source_id!r} not found")
+            kept = s.scalar(
+                select(func.count()).select_from(RecordRow).where(RecordRow.source_id == source_id)
+            ) or s.scalar(
+                select(func.count()).select_from(RunRow).where(RunRow.source_id == source_id)
+            )
+            if kept:
+                row.removed_at = utcnow()
+            else:
+                s.delete(row)
 
     # ------------------------------------------------------------------ runs
 

@@ -54,6 +54,8 @@ class SourceRow(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    # Set when removed while records or runs of it remain: the id stays its owner's.
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class RunRow(Base):

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from search_api.deps import SettingsDep, StoreDep
+from search_api.domain.yaml_input import YamlInputError, load_yaml
 from search_api.errors import Conflict, InvalidBody, TradepointError
 from search_api.services import sources as src
 from search_api.services.access import check_owner
@@ -26,6 +27,9 @@ from search_api.web.agency.session import Form, Who, redirect, render, to_signin
 from search_api.web.i18n import translator
 
 router = APIRouter(prefix="/agency", include_in_schema=False)
+
+# A source is a few hundred bytes; a form twice the size of the longest real one is an error.
+SOURCE_MAX_BYTES = 64_000
 
 NEW_SOURCE_YAML = """\
 id: ke_example_fairs
@@ -65,8 +69,8 @@ def _source_form(
 
 def _parse_yaml(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        return load_yaml(text, max_bytes=SOURCE_MAX_BYTES)
+    except YamlInputError as exc:
         raise InvalidBody(f"not valid YAML: {exc}") from exc
 
 
