@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from search_api.domain.records import RECORD_ADAPTER, AnyRecord
 from search_api.errors import NotFound
 from search_api.store.base import StoreBase, UpsertStats, chunks, utcnow
+from search_api.store.changes import WITHDRAWN, change, log_changes
 from search_api.store.tables import OutboxRow, RecordRow
 
 _RECORDS = RecordRow.__table__
@@ -90,11 +91,34 @@ class RecordsStore(StoreBase):
         return [_load_record(data) for data in rows]
 
     def delete_record(self, record_id: str) -> None:
-        with self.session() as s, s.begin():
-            res = s.execute(delete(RecordRow).where(RecordRow.id == record_id))
-            if res.rowcount == 0:  # type: ignore[attr-defined]
+        """Delete a record outright (curated records only); the change feed keeps a tombstone
+        with its last state."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(_RECORDS.c.kind, _RECORDS.c.data, _RECORDS.c.version).where(
+                    _RECORDS.c.id == record_id
+                )
+            ).first()
+            if row is None:
                 raise NotFound(f"record {record_id!r} not found")
-            s.add(OutboxRow(record_id=record_id, op="delete", created_at=utcnow()))
+            conn.execute(delete(_RECORDS).where(_RECORDS.c.id == record_id))
+            conn.execute(insert(_OUTBOX).values(record_id=record_id, op="delete", created_at=now))
+            tombstone = _withdrawn_json(row.data, now, row.version + 1)
+            log_changes(
+                conn,
+                [
+                    change(
+                        record_id,
+                        row.kind,
+                        WITHDRAWN,
+                        row.version + 1,
+                        now,
+                        ["withdrawn"],
+                        tombstone=tombstone,
+                    )
+                ],
+            )
 
     # ------------------------------------------------------------------ outbox
 
@@ -151,9 +175,12 @@ class RecordsStore(StoreBase):
                 [{"b_id": rid, "b_missing": n} for rid, n in missing],
             )
             gone = [rid for rid, n in missing if n >= withdraw_after]
+            changes = []
             for chunk in chunks(gone, 500):
                 rows = conn.execute(
-                    select(rec.c.id, rec.c.data, rec.c.version).where(rec.c.id.in_(chunk))
+                    select(rec.c.id, rec.c.kind, rec.c.data, rec.c.version).where(
+                        rec.c.id.in_(chunk)
+                    )
                 ).all()
                 conn.execute(
                     update(rec)
@@ -177,6 +204,11 @@ class RecordsStore(StoreBase):
                     insert(OutboxRow.__table__),
                     [{"record_id": row.id, "op": "upsert", "created_at": now} for row in rows],
                 )
+                changes += [
+                    change(row.id, row.kind, WITHDRAWN, row.version + 1, now, ["withdrawn"])
+                    for row in rows
+                ]
+            log_changes(conn, changes)  # last: see store/changes.py
             return len(gone)
 
 
