@@ -17,6 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from search_api.errors import TradepointError
 from search_api.routers import (
+    changes,
     feeds,
     health,
     markets,
@@ -145,6 +146,7 @@ def create_app(
     # /api/v1/... and the static mount is last.
     for module in (
         search,
+        changes,
         health,
         feeds,
         subscriptions,

@@ -102,24 +102,27 @@ def log_changes(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 
 class ChangesStore(StoreBase):
-    def changes_after(self, after: int, limit: int) -> list[Change]:
-        """Up to `limit` changes with an id above `after`, oldest first."""
+    def changes_after(
+        self, after: int, limit: int, *, upto: int | None = None, kinds: Sequence[str] = ()
+    ) -> list[Change]:
+        """Up to `limit` changes with an id above `after` (and at most `upto`), oldest first,
+        optionally of some record kinds only."""
+        q = select(
+            _CHANGES.c.id,
+            _CHANGES.c.record_id,
+            _CHANGES.c.kind,
+            _CHANGES.c.op,
+            _CHANGES.c.fields,
+            _CHANGES.c.version,
+            _CHANGES.c.changed_at,
+            _CHANGES.c.tombstone,
+        ).where(_CHANGES.c.id > after)
+        if upto is not None:
+            q = q.where(_CHANGES.c.id <= upto)
+        if kinds:
+            q = q.where(_CHANGES.c.kind.in_(list(kinds)))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    _CHANGES.c.id,
-                    _CHANGES.c.record_id,
-                    _CHANGES.c.kind,
-                    _CHANGES.c.op,
-                    _CHANGES.c.fields,
-                    _CHANGES.c.version,
-                    _CHANGES.c.changed_at,
-                    _CHANGES.c.tombstone,
-                )
-                .where(_CHANGES.c.id > after)
-                .order_by(_CHANGES.c.id)
-                .limit(limit)
-            ).all()
+            rows = conn.execute(q.order_by(_CHANGES.c.id).limit(limit)).all()
         return [Change(*row) for row in rows]
 
     def last_change_id(self) -> int:

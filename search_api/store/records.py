@@ -55,6 +55,17 @@ class RecordsStore(StoreBase):
                     out[record_id] = _load_record(data)
         return out
 
+    def get_record_json(self, ids: Sequence[str]) -> dict[str, str]:
+        """The stored JSON of records by id (those that exist)."""
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(list(dict.fromkeys(ids)), 500):
+                rows = conn.execute(
+                    select(_RECORDS.c.id, _RECORDS.c.data).where(_RECORDS.c.id.in_(chunk))
+                ).all()
+                out.update((record_id, data) for record_id, data in rows)
+        return out
+
     def iter_records(self, batch: int = 1000) -> Iterator[AnyRecord]:
         """All records in id order, read in batches (keyset paging keeps memory flat)."""
         last = ""
@@ -70,6 +81,30 @@ class RecordsStore(StoreBase):
                 return
             for _, data in rows:
                 yield _load_record(data)
+            last = rows[-1][0]
+
+    def iter_record_json(
+        self,
+        *,
+        kinds: Sequence[str] = (),
+        include_withdrawn: bool = True,
+        batch: int = 1000,
+    ) -> Iterator[list[tuple[str, str]]]:
+        """(id, stored JSON) of every record in id order, a batch at a time, optionally of some
+        kinds only: the bulk export reads the whole store this way in constant memory. Each
+        batch is its own short read, so a long export never holds a transaction open."""
+        last = ""
+        while True:
+            q = select(_RECORDS.c.id, _RECORDS.c.data).where(_RECORDS.c.id > last)
+            if kinds:
+                q = q.where(_RECORDS.c.kind.in_(list(kinds)))
+            if not include_withdrawn:
+                q = q.where(_RECORDS.c.withdrawn.is_(False))
+            with self.engine.connect() as conn:
+                rows = [(i, d) for i, d in conn.execute(q.order_by(_RECORDS.c.id).limit(batch))]
+            if not rows:
+                return
+            yield rows
             last = rows[-1][0]
 
     def count_records(self, source_id: str | None = None) -> int:
