@@ -1,0 +1,5 @@
+"""placeholder"""
+
+
+def run(settings, store, backend):
+    return 0
