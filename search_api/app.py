@@ -42,6 +42,7 @@ from search_api.web import subscriptions as subscription_pages
 from search_api.web.agency import records as agency_records
 from search_api.web.agency import session as agency_session
 from search_api.web.agency import sources as agency_sources
+from search_api.web.agency import webhooks as agency_webhooks
 from search_api.web.render import render_error
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class BackgroundDelivery:
             if time.monotonic() >= self._next_reminders:
                 self._next_reminders = time.monotonic() + 60 * self.settings.reminder_check_minutes
                 try:
-                    reminder_service.run(self.settings, self.store, self.backend)
+                    reminder_service.run(self.settings, self.store)
                 except Exception:
                     log.exception("reminders failed; will retry")
             self._stop.wait(self.settings.webhook_poll_seconds)
@@ -203,6 +204,7 @@ def create_app(
         agency_session,
         agency_sources,
         agency_records,
+        agency_webhooks,
     ):
         app.include_router(module.router)
     app.add_middleware(SessionMiddleware, **agency_session.session_options(settings))

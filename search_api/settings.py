@@ -133,8 +133,8 @@ class Settings(BaseSettings):
         description="A webhook whose every attempt failed for this long is disabled.",
     )
     webhooks_per_agency: int = Field(20, ge=1, description="Most webhooks one agency may have.")
-    reminder_check_minutes: int = Field(
-        60, ge=1, description="How often `serve` and the scheduler look for reminders due."
+    reminder_check_minutes: float = Field(
+        60, gt=0, description="How often `serve` and the scheduler look for reminders due."
     )
     templates_dir: Path = Field(
         PROJECT_ROOT / "templates", description="Directory of the Jinja2 templates."

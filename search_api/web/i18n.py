@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -164,6 +165,13 @@ def export_to(ctx: Any, code: str | None) -> str:
     return export_to_in(_lang(ctx), code) if code else ""
 
 
+def days_until(value: Any) -> int | None:
+    """Days from today to a date (negative when past), for "comments close in 12 days"."""
+    if not value:
+        return None
+    return (date.fromisoformat(str(value)[:10]) - date.today()).days
+
+
 def install(env: jinja2.Environment) -> None:
     """The i18n extension and the per-render helpers on a (shared) environment."""
     env.add_extension("jinja2.ext.i18n")
@@ -180,6 +188,7 @@ def install(env: jinja2.Environment) -> None:
         market_name=market_name,
         language_name=language_name,
         export_to=export_to,
+        days_until=days_until,
         languages=LANGUAGES,
     )
 
