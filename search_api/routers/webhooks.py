@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 
 from search_api.deps import SettingsDep, StoreDep, Writer
 from search_api.services import webhooks as wh
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+
+WebhookId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The webhook's id")]
 
 SIGNING = (
     "Each event is POSTed as JSON `{type, timestamp, data: {cursor, record_id, kind, version, "
@@ -45,7 +47,7 @@ def create_webhook(
 
 
 @router.get("/{webhook_id}", summary="One webhook, with counts of its deliveries")
-def get_webhook(webhook_id: int, principal: Writer, store: StoreDep) -> dict[str, Any]:
+def get_webhook(webhook_id: WebhookId, principal: Writer, store: StoreDep) -> dict[str, Any]:
     return wh.get(store, principal, webhook_id)
 
 
@@ -54,7 +56,7 @@ def get_webhook(webhook_id: int, principal: Writer, store: StoreDep) -> dict[str
     summary="Change a webhook (url, description, search, events, enabled, rotate_secret)",
 )
 def patch_webhook(
-    webhook_id: int,
+    webhook_id: WebhookId,
     patch: Annotated[
         wh.WebhookPatch,
         Body(examples=[{"enabled": True}, {"events": ["record.withdrawn"]}]),
@@ -69,14 +71,14 @@ def patch_webhook(
 
 
 @router.delete("/{webhook_id}", status_code=204, summary="Delete a webhook and its log")
-def delete_webhook(webhook_id: int, principal: Writer, store: StoreDep) -> Response:
+def delete_webhook(webhook_id: WebhookId, principal: Writer, store: StoreDep) -> Response:
     wh.remove(store, principal, webhook_id)
     return Response(status_code=204)
 
 
 @router.get("/{webhook_id}/deliveries", summary="The delivery log, newest first")
 def list_deliveries(
-    webhook_id: int,
+    webhook_id: WebhookId,
     principal: Writer,
     store: StoreDep,
     status: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
@@ -89,5 +91,5 @@ def list_deliveries(
     "/{webhook_id}/deliveries/retry",
     summary="Queue the deliveries given up on (status failed) again",
 )
-def retry_deliveries(webhook_id: int, principal: Writer, store: StoreDep) -> dict[str, int]:
+def retry_deliveries(webhook_id: WebhookId, principal: Writer, store: StoreDep) -> dict[str, int]:
     return {"queued": wh.retry_failed(store, principal, webhook_id)}

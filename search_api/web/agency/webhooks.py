@@ -4,9 +4,9 @@ API (services/webhooks.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
@@ -20,6 +20,8 @@ from search_api.web.agency.session import Form, Who, redirect, render, to_signin
 from search_api.web.i18n import translator
 
 router = APIRouter(prefix="/agency", include_in_schema=False)
+
+WebhookId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 def _list_page(
@@ -45,7 +47,7 @@ def _hook_page(
     request: Request,
     principal: Principal,
     store: Store,
-    webhook_id: int,
+    webhook_id: WebhookId,
     *,
     secret: str | None = None,
 ) -> Response:
@@ -92,14 +94,16 @@ def add_webhook(
 
 
 @router.get("/webhooks/{webhook_id}", response_class=HTMLResponse)
-def webhook_page(request: Request, webhook_id: int, principal: Who, store: StoreDep) -> Response:
+def webhook_page(
+    request: Request, webhook_id: WebhookId, principal: Who, store: StoreDep
+) -> Response:
     if principal is None:
         return to_signin()
     return _hook_page(request, principal, store, webhook_id)
 
 
 def _patch(
-    settings: Settings, store: Store, principal: Principal, webhook_id: int, **values: Any
+    settings: Settings, store: Store, principal: Principal, webhook_id: WebhookId, **values: Any
 ) -> dict[str, Any]:
     return wh.update(settings, store, principal, webhook_id, wh.WebhookPatch(**values))
 
@@ -107,7 +111,7 @@ def _patch(
 @router.post("/webhooks/{webhook_id}/enable")
 def enable_webhook(
     request: Request,
-    webhook_id: int,
+    webhook_id: WebhookId,
     form: Form,
     principal: Who,
     store: StoreDep,
@@ -125,7 +129,7 @@ def enable_webhook(
 @router.post("/webhooks/{webhook_id}/rotate", response_class=HTMLResponse)
 def rotate_secret(
     request: Request,
-    webhook_id: int,
+    webhook_id: WebhookId,
     form: Form,
     principal: Who,
     store: StoreDep,
@@ -139,7 +143,7 @@ def rotate_secret(
 
 @router.post("/webhooks/{webhook_id}/retry")
 def retry_webhook(
-    request: Request, webhook_id: int, form: Form, principal: Who, store: StoreDep
+    request: Request, webhook_id: WebhookId, form: Form, principal: Who, store: StoreDep
 ) -> Response:
     if principal is None:
         return to_signin()
@@ -152,7 +156,7 @@ def retry_webhook(
 
 @router.post("/webhooks/{webhook_id}/delete")
 def delete_webhook(
-    request: Request, webhook_id: int, form: Form, principal: Who, store: StoreDep
+    request: Request, webhook_id: WebhookId, form: Form, principal: Who, store: StoreDep
 ) -> Response:
     if principal is None:
         return to_signin()
