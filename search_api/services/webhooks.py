@@ -37,6 +37,7 @@ import base64
 import logging
 import os
 import secrets
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -81,6 +82,8 @@ DUE_BATCH = 200
 PARALLEL_ENDPOINTS = 4
 LEASE_NAME = "webhooks"
 LEASE_SECONDS = 300.0
+ROUND_SECONDS = 60.0
+"""An endpoint gets at most this long per round (a slow one must not outlast the lease)."""
 ERROR_BODY_CHARS = 200
 # Not filters: a webhook sends every matching change, whatever order or page.
 _NOT_FILTERS = frozenset({"page", "size", "sort"})
@@ -548,7 +551,10 @@ def _send_one_endpoint(
     up the others."""
     sent = failed = 0
     limit = timedelta(days=settings.webhook_disable_after_days)
+    stop_at = time.monotonic() + ROUND_SECONDS
     for d in due:
+        if time.monotonic() > stop_at:
+            break  # the rest are still due: the next round sends them
         status, error = _attempt(settings, client, hook, d)
         now = utcnow()
         if error is None:
