@@ -30,7 +30,7 @@ from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from apscheduler.util import ref_to_obj
+from apscheduler.util import ref_to_obj, undefined
 
 from schedules.jobs import (
     CRAWL_FUNC,
@@ -129,6 +129,9 @@ class SchedulerService:
         self.sync_interval = sync_interval
         self._stopping = threading.Event()
         self._cond = threading.Condition()
+        # The internal jobs (webhooks every few seconds, reminders, digests, the registry sync)
+        # log their own outcome; APScheduler's "Running job ..." line for each would drown it.
+        logging.getLogger("apscheduler.executors.internal").setLevel(logging.WARNING)
         self._crawling: Counter[str] = Counter()
         self.scheduler = BackgroundScheduler(
             jobstores={
@@ -186,7 +189,9 @@ class SchedulerService:
             jobstore="internal",
             executor="internal",
             replace_existing=True,
-            next_run_time=datetime.now(UTC),
+            # At once too (a scheduler restarted daily must not wait an interval), when there is
+            # email to send with.
+            next_run_time=datetime.now(UTC) if self.settings.smtp_host else undefined,
         )
         self.scheduler.add_job(
             "schedules.service:webhooks_job",
