@@ -309,7 +309,7 @@ def test_requirements_calendar_has_deadlines_with_stable_uids_and_alarms(
     assert int(comments["sequence"]) == 1
     triggers = sorted(str(a["trigger"].to_ical(), "ascii") for a in comments.subcomponents)
     assert triggers == ["-P13DT15H", "-P2DT15H"]  # 09:00, 14 and 3 days before
-    assert str(in_force["summary"]).startswith("Applies from today:")
+    assert str(in_force["summary"]).startswith("Enters into force:")
     # The deadline moves: same UID, higher SEQUENCE, new date.
     store.upsert_records([rule(comment_deadline=(deadline + timedelta(days=10)).isoformat())])
     again = {

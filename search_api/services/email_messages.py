@@ -76,7 +76,7 @@ EMAIL_MESSAGES: dict[str, str] = {
     "in_days": pgettext("email", "in %(n)s days"),
     "moved_from": pgettext("email", "the date moved: it was %(date)s"),
     "ics_comment_deadline": pgettext("email", "Comments close: %(title)s"),
-    "ics_effective_date": pgettext("email", "Applies from today: %(title)s"),
+    "ics_effective_date": pgettext("email", "Enters into force: %(title)s"),
     "ics_registration_deadline": pgettext("email", "Registration closes: %(title)s"),
     "reminder_why": pgettext(
         "email", "You receive this email because %(email)s asked Tradepoint for reminders."
