@@ -88,9 +88,10 @@ def run(base: str, pid: int, path: str, expected: int | None, *, gz: bool = Fals
     decomp = zlib.decompressobj(31) if gz else None
     before = _status(pid, "VmRSS")
     t0 = time.perf_counter()
-    with RssSampler(pid) as rss, httpx.stream(
-        "GET", base + path, headers=headers, timeout=600
-    ) as r:
+    with (
+        RssSampler(pid) as rss,
+        httpx.stream("GET", base + path, headers=headers, timeout=600) as r,
+    ):
         r.raise_for_status()
         cursor = r.headers.get("x-changes-cursor")
         for chunk in r.iter_raw(1 << 20):
