@@ -30,7 +30,7 @@ from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from apscheduler.util import ref_to_obj
+from apscheduler.util import ref_to_obj, undefined
 
 from schedules.jobs import (
     CRAWL_FUNC,
@@ -44,6 +44,7 @@ from schedules.jobs import (
 )
 from search_api.errors import Conflict, NotFound
 from search_api.search.indexer import index_pending
+from search_api.services import reminders, webhooks
 from search_api.services.crawls import CrawlOutcome, run_crawl
 from search_api.settings import Settings
 from search_api.store import RunStats, Store
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
 JOBS_TABLE = "apscheduler_jobs"
 DIGEST_REF = "schedules.digests:send_digests"
 SYNC_INTERVAL_SECONDS = 30.0
+REMINDERS_JOB_ID = "reminders"
+WEBHOOKS_JOB_ID = "webhooks"
 DEFAULT_SHUTDOWN_GRACE = 60.0
 # After a shutdown has killed unfinished crawls, how long to wait for their threads to return.
 REAP_SECONDS = 30.0
@@ -89,6 +92,14 @@ def sync_job() -> None:
     _service().sync()
 
 
+def reminders_job() -> None:
+    _service().run_reminders()
+
+
+def webhooks_job() -> None:
+    _service().run_webhooks()
+
+
 class SchedulerService:
     """One scheduler process's jobs, crawls, retries and shutdown.
 
@@ -118,6 +129,9 @@ class SchedulerService:
         self.sync_interval = sync_interval
         self._stopping = threading.Event()
         self._cond = threading.Condition()
+        # The internal jobs (webhooks every few seconds, reminders, digests, the registry sync)
+        # log their own outcome; APScheduler's "Running job ..." line for each would drown it.
+        logging.getLogger("apscheduler.executors.internal").setLevel(logging.WARNING)
         self._crawling: Counter[str] = Counter()
         self.scheduler = BackgroundScheduler(
             jobstores={
@@ -129,8 +143,8 @@ class SchedulerService:
             },
             executors={
                 "default": ThreadPoolExecutor(max_crawls),
-                # Digests and the sync must not queue behind long crawls.
-                "internal": ThreadPoolExecutor(2),
+                # Digests, reminders, webhooks and the sync must not queue behind long crawls.
+                "internal": ThreadPoolExecutor(4),
             },
             job_defaults={
                 "coalesce": True,
@@ -161,6 +175,29 @@ class SchedulerService:
             IntervalTrigger(seconds=self.sync_interval, timezone=UTC),
             id=SYNC_JOB_ID,
             name="sync jobs with the source registry",
+            jobstore="internal",
+            executor="internal",
+            replace_existing=True,
+        )
+        # What `serve` also does (under the same leases, so never twice at once): a scheduler
+        # alone still sends reminders and webhook deliveries.
+        self.scheduler.add_job(
+            "schedules.service:reminders_job",
+            IntervalTrigger(minutes=self.settings.reminder_check_minutes, timezone=UTC),
+            id=REMINDERS_JOB_ID,
+            name="deadline reminders",
+            jobstore="internal",
+            executor="internal",
+            replace_existing=True,
+            # At once too (a scheduler restarted daily must not wait an interval), when there is
+            # email to send with.
+            next_run_time=datetime.now(UTC) if self.settings.smtp_host else undefined,
+        )
+        self.scheduler.add_job(
+            "schedules.service:webhooks_job",
+            IntervalTrigger(seconds=self.settings.webhook_poll_seconds, timezone=UTC),
+            id=WEBHOOKS_JOB_ID,
+            name="webhook deliveries",
             jobstore="internal",
             executor="internal",
             replace_existing=True,
@@ -307,6 +344,19 @@ class SchedulerService:
             if job.id.startswith(prefix):
                 with suppress(JobLookupError):
                     self.scheduler.remove_job(job.id)
+
+    def run_reminders(self) -> int:
+        if self._stopping.is_set():
+            return 0
+        sent = reminders.run(self.settings, self.store)
+        if sent:
+            log.info("reminders: %d emails sent", sent)
+        return sent
+
+    def run_webhooks(self) -> int:
+        if self._stopping.is_set():
+            return 0
+        return webhooks.process(self.settings, self.store)
 
     def run_digest_job(self, frequency: str) -> int:
         send: Callable[..., int] = ref_to_obj(self.digest_ref)

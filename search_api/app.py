@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from search_api import __version__
 from search_api.errors import TradepointError
 from search_api.routers import (
+    changes,
     feeds,
     health,
     markets,
@@ -27,10 +29,13 @@ from search_api.routers import (
     search,
     sources,
     subscriptions,
+    webhooks,
 )
 from search_api.search import create_backend
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
+from search_api.services import reminders as reminder_service
+from search_api.services import webhooks as webhook_service
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.web import docs, pages
@@ -38,6 +43,7 @@ from search_api.web import subscriptions as subscription_pages
 from search_api.web.agency import records as agency_records
 from search_api.web.agency import session as agency_session
 from search_api.web.agency import sources as agency_sources
+from search_api.web.agency import webhooks as agency_webhooks
 from search_api.web.render import render_error
 
 log = logging.getLogger(__name__)
@@ -70,6 +76,40 @@ class BackgroundIndexer:
             self._stop.wait(self.interval)
 
 
+class BackgroundDelivery:
+    """Sends what partners and subscribers are owed, so that `tradepoint serve` alone does it:
+    webhook deliveries every `TRADEPOINT_WEBHOOK_POLL_SECONDS`, deadline reminders every
+    `TRADEPOINT_REMINDER_CHECK_MINUTES`. Each takes a lease first, so of several API workers
+    (and a scheduler, which runs the same jobs) one does it at a time."""
+
+    def __init__(self, settings: Settings, store: Store, backend: SearchBackend) -> None:
+        self.settings, self.store, self.backend = settings, store, backend
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="delivery", daemon=True)
+        self._next_reminders = 0.0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                webhook_service.process(self.settings, self.store)
+            except Exception:
+                log.exception("webhook delivery failed; will retry")
+            if time.monotonic() >= self._next_reminders:
+                self._next_reminders = time.monotonic() + 60 * self.settings.reminder_check_minutes
+                try:
+                    reminder_service.run(self.settings, self.store)
+                except Exception:
+                    log.exception("reminders failed; will retry")
+            self._stop.wait(self.settings.webhook_poll_seconds)
+
+
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith(("/api/", "/healthz", "/readyz")) and (
         "text/html" in request.headers.get("accept", "")
@@ -89,21 +129,25 @@ def create_app(
     backend: SearchBackend | None = None,
     background_indexer: bool = True,
 ) -> FastAPI:
+    """`background_indexer`: run the outbox indexer and the delivery of webhooks and
+    reminders in background threads (tests that drive them step by step turn it off)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        indexer = None
+        workers: list[BackgroundIndexer | BackgroundDelivery] = []
         if background_indexer:
-            indexer = BackgroundIndexer(
-                app.state.store, app.state.backend, settings.index_poll_seconds
+            workers.append(
+                BackgroundIndexer(app.state.store, app.state.backend, settings.index_poll_seconds)
             )
-            indexer.start()
+            workers.append(BackgroundDelivery(settings, app.state.store, app.state.backend))
+        for worker in workers:
+            worker.start()
         try:
             yield
         finally:
-            if indexer:
-                indexer.stop()
+            for worker in workers:
+                worker.stop()
             search_pool = getattr(app.state, "search_pool", None)  # routers/search.py
             if search_pool is not None:
                 search_pool.shutdown(wait=True, cancel_futures=True)
@@ -150,6 +194,7 @@ def create_app(
     # /api/v1/... and the static mount is last.
     for module in (
         search,
+        changes,
         health,
         feeds,
         subscriptions,
@@ -158,12 +203,14 @@ def create_app(
         scheduler,
         sources,
         records,
+        webhooks,
         pages,
         docs,
         subscription_pages,
         agency_session,
         agency_sources,
         agency_records,
+        agency_webhooks,
     ):
         app.include_router(module.router)
     app.add_middleware(SessionMiddleware, **agency_session.session_options(settings))

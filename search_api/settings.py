@@ -112,6 +112,35 @@ class Settings(BaseSettings):
     crawl_retry_backoff_seconds: int = Field(
         300, ge=1, description="Delay before the first retry; doubles for each further one."
     )
+    webhook_secret_key: SecretStr | None = Field(
+        None,
+        description="Key encrypting webhook signing secrets at rest (a Fernet key); default: "
+        "generated once into DATA_DIR.",
+    )
+    webhook_poll_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="How often `serve` and the scheduler turn record changes into webhook "
+        "deliveries and send those due.",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=60, description="Timeout of one webhook delivery attempt in seconds."
+    )
+    webhook_retry_base_seconds: int = Field(
+        30, ge=1, description="Delay before a failed delivery is retried; doubles each time."
+    )
+    webhook_retry_max_seconds: int = Field(
+        3600, ge=1, description="Longest delay between two attempts of one delivery."
+    )
+    webhook_disable_after_days: float = Field(
+        5.0,
+        gt=0,
+        description="A webhook whose every attempt failed for this long is disabled.",
+    )
+    webhooks_per_agency: int = Field(20, ge=1, description="Most webhooks one agency may have.")
+    reminder_check_minutes: float = Field(
+        60, gt=0, description="How often `serve` and the scheduler look for reminders due."
+    )
     templates_dir: Path = Field(
         PROJECT_ROOT / "templates", description="Directory of the Jinja2 templates."
     )

@@ -42,6 +42,12 @@ OUR_TABLES = {
     "subscription_items",
     "subscription_digests",
     "leases",
+    "record_problems",
+    "record_changes",
+    "subscription_reminders",
+    "subscription_reminder_emails",
+    "webhooks",
+    "webhook_deliveries",
 }
 
 

@@ -46,7 +46,15 @@ _TEXT_MAX = {
 }
 _URL_FIELDS = frozenset({"url", "application_url"})
 _DATE_FIELDS = frozenset(
-    {"start_date", "end_date", "published_date", "effective_date", "comment_deadline", "as_of"}
+    {
+        "start_date",
+        "end_date",
+        "registration_deadline",
+        "published_date",
+        "effective_date",
+        "comment_deadline",
+        "as_of",
+    }
 )
 _MARKET_LISTS = frozenset({"markets", "eligible_exporter_countries", "destinations", "origins"})
 LIST_FIELDS = _MARKET_LISTS | {"sectors", "hs_codes", "instruments"}

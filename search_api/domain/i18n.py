@@ -143,6 +143,9 @@ VOCAB_LABELS: dict[str, str] = {
     "unsubscribed": N_("Unsubscribed"),
     "daily": N_("Daily"),
     "weekly": N_("Weekly"),
+    # webhook deliveries
+    "pending": N_("Waiting"),
+    "delivered": N_("Delivered"),
 }
 
 

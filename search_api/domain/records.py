@@ -49,6 +49,9 @@ MAX_TENOR_DAYS = 36_600  # a century
 MAX_TEXT_CHARS = 1_000_000
 MAX_URL_CHARS = 2_000
 _HS_RE = re.compile(r"^\d{2}(\d{2}){0,2}$")
+# Fields added after records were first stored: left out of the content fingerprint while
+# empty, so that adding one does not make every stored record look changed.
+_ADDED_FIELDS = ("registration_deadline",)
 
 
 def _upper_codes(values: list[str]) -> list[str]:
@@ -225,6 +228,9 @@ class RecordBase(BaseModel):
     def content_fingerprint(self) -> str:
         """Hash of what the source said; provenance is excluded so a re-crawl is 'unchanged'."""
         data = self.model_dump(mode="json", exclude=set(PROVENANCE_FIELDS | {"source_url"}))
+        for name in _ADDED_FIELDS:
+            if data.get(name) is None:
+                data.pop(name, None)
         raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
@@ -233,6 +239,9 @@ class FairRecord(RecordBase):
     kind: Literal["fair"] = "fair"
     start_date: date | None = None
     end_date: date | None = None
+    registration_deadline: date | None = Field(
+        None, description="Last day exhibitors may register, where the source says."
+    )
     status: FairStatus = "scheduled"
     online: bool = False
     # Bounded like the columns that snapshot them (subscription digests); PostgreSQL enforces it.
@@ -246,7 +255,7 @@ class FairRecord(RecordBase):
     scope: Literal["international", "national", "regional"] | None = None
     stats: FairStats | None = None
 
-    _fair_dates = field_validator("start_date", "end_date")(_date_in_range)
+    _fair_dates = field_validator("start_date", "end_date", "registration_deadline")(_date_in_range)
 
     @field_validator("country")
     @classmethod

@@ -14,10 +14,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from search_api.deps import BackendDep, SettingsDep, StoreDep, search_request
+from search_api.domain.reminders import DEFAULT_DAYS, parse_days
+from search_api.errors import InvalidParameter
 from search_api.routers.params import SEARCH_OPENAPI
 from search_api.services.feeds import (
     Feed,
     fairs_calendar,
+    requirements_calendar,
     subscription_atom,
     subscription_calendar,
 )
@@ -75,14 +78,55 @@ def subscription_atom_feed(
     return _respond(request, subscription_atom(store, backend, settings, feed_token))
 
 
+def _remind(request: Request, default: tuple[int, ...]) -> list[int]:
+    """The `remind` parameter: days before each date for the events' alarms ("14,3")."""
+    raw = request.query_params.get("remind")
+    if raw is None:
+        return list(default)
+    try:
+        return parse_days(raw)
+    except ValueError as exc:
+        raise InvalidParameter(f"remind: {exc}") from None
+
+
+def _with_remind(description: str) -> dict:
+    remind = {
+        "name": "remind",
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string", "example": "14,3"},
+    }
+    return {"parameters": [*SEARCH_OPENAPI["parameters"], remind]}
+
+
+@router.get(
+    "/api/v1/requirements.ics",
+    tags=["search"],
+    summary="Comment deadlines and entry-into-force dates of a requirement search, as iCalendar",
+    description="All-day events with stable UIDs (`<record id>-comment-deadline@host`, "
+    "`<record id>-effective-date@host`) and SEQUENCE = the record's version. The same "
+    "parameters as /api/v1/search (kind is always requirement); `date_from`/`date_to` select "
+    "the events' dates (default: from 90 days ago on); up to 1000 requirements.",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}},
+    openapi_extra=_with_remind("Alarms so many days before each date (default 14,3; empty: none)"),
+)
+def requirements_ics(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+    search = search_request(request, ignore=("page", "size", "sort"))
+    alarms = _remind(request, DEFAULT_DAYS)
+    return _respond(request, requirements_calendar(store, settings, search, date.today(), alarms))
+
+
 @router.get(
     "/api/v1/fairs.ics",
     tags=["search"],
     summary="Fairs of any search as iCalendar (up to 1000; page and size are ignored)",
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}}},
-    openapi_extra=SEARCH_OPENAPI,
+    openapi_extra=_with_remind("Alarms so many days before each fair (e.g. 14,3; default none)"),
 )
 def fairs_ics(request: Request, backend: BackendDep, settings: SettingsDep) -> Response:
     search = search_request(request, ignore=("page", "size"))
-    return _respond(request, fairs_calendar(backend, settings, search, date.today()))
+    alarms = _remind(request, ())
+    return _respond(request, fairs_calendar(backend, settings, search, date.today(), alarms))

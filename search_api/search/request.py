@@ -304,9 +304,9 @@ class SearchRequest(BaseModel):
         something else where the request came, such as the web pages' own `lang`)."""
         raw: dict[str, Any] = {}
         for name, values in params.items():
-            if name in ignore or name not in _PARAMS:
+            if name in ignore or name not in PARAMS:
                 continue
-            raw[name] = list(values) if name in _LIST_PARAMS else values[-1]
+            raw[name] = list(values) if name in LIST_PARAMS else values[-1]
         return cls.model_validate(raw)
 
     @classmethod
@@ -399,10 +399,11 @@ def _is_list(field: Any) -> bool:
     return getattr(field.annotation, "__origin__", None) is tuple
 
 
-_LIST_PARAMS: frozenset[str] = frozenset(
+LIST_PARAMS: frozenset[str] = frozenset(
     name for name, f in SearchRequest.model_fields.items() if _is_list(f)
 ) | {"markets", "sectors", "lang"}
-_PARAMS: frozenset[str] = frozenset(SearchRequest.model_fields) | _LIST_PARAMS
+PARAMS: frozenset[str] = frozenset(SearchRequest.model_fields) | LIST_PARAMS
+"""Every query-string name a search reads (LIST_PARAMS: those that may repeat)."""
 API_PARAM_NAMES: dict[str, str] = {"language": "lang"}
 """Query-string names of the API where they differ from the field's (the DESIGN's `lang`)."""
 

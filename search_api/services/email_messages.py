@@ -64,4 +64,21 @@ EMAIL_MESSAGES: dict[str, str] = {
     "status_postponed": pgettext("email", "postponed"),
     "status_cancelled": pgettext("email", "cancelled"),
     "status_moved_online": pgettext("email", "moved online"),
+    "reminder_subject_one": pgettext("email", "Tradepoint: %(what)s: %(title)s"),
+    "reminder_subject_many": pgettext("email", "Tradepoint: %(count)s dates coming up"),
+    "reminder_intro": pgettext("email", "Dates coming up in your alert:"),
+    "reminder_comment_deadline": pgettext("email", "Comments close on %(date)s"),
+    "reminder_effective_date": pgettext("email", "Applies from %(date)s"),
+    "reminder_start_date": pgettext("email", "Starts on %(date)s"),
+    "reminder_registration_deadline": pgettext("email", "Registration closes on %(date)s"),
+    "today": pgettext("email", "today"),
+    "tomorrow": pgettext("email", "tomorrow"),
+    "in_days": pgettext("email", "in %(n)s days"),
+    "moved_from": pgettext("email", "the date moved: it was %(date)s"),
+    "ics_comment_deadline": pgettext("email", "Comments close: %(title)s"),
+    "ics_effective_date": pgettext("email", "Enters into force: %(title)s"),
+    "ics_registration_deadline": pgettext("email", "Registration closes: %(title)s"),
+    "reminder_why": pgettext(
+        "email", "You receive this email because %(email)s asked Tradepoint for reminders."
+    ),
 }

@@ -9,21 +9,24 @@ subscribed calendars mark it instead of silently losing it.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote, urlencode, urlsplit
 
-from icalendar import Calendar, Event, vText
+from icalendar import Alarm, Calendar, Event, vText
 
-from search_api.domain.records import AnyRecord, FairRecord
+from search_api.domain.records import RECORD_ADAPTER, AnyRecord, FairRecord, RequirementRecord
+from search_api.domain.reminders import DATE_FIELDS
 from search_api.errors import Gone, NotFound
 from search_api.search.base import SearchBackend, SearchQuery
+from search_api.search.match import record_matches, without_dates
 from search_api.search.request import SavedSearch, SearchRequest
 from search_api.services.mail import strings
 from search_api.services.search import every_record
 from search_api.settings import Settings
 from search_api.store import Store
+from search_api.store.reminders import records_dated_between
 from search_api.store.subscriptions import get_by_feed_token
 from search_api.store.tables import SubscriptionRow
 
@@ -72,9 +75,70 @@ def _title(record: AnyRecord, lang: str, settings: Settings) -> str:
     return record.title
 
 
+ALARM_HOUR = 9
+"""Alarms ring at 09:00 (the calendar's own time) N days before an all-day date."""
+_DATE_EVENT = {
+    "comment_deadline": "ics_comment_deadline",
+    "effective_date": "ics_effective_date",
+    "registration_deadline": "ics_registration_deadline",
+}
+
+
+def _alarms(ev: Event, summary: str, days: Sequence[int]) -> None:
+    """VALARMs `days` before the event's (all-day) start, at ALARM_HOUR."""
+    for n in days:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", summary)
+        alarm.add("trigger", timedelta(days=-n, hours=ALARM_HOUR))
+        ev.add_component(alarm)
+
+
+def _stamp(ev: Event, record: AnyRecord) -> None:
+    changed = (record.last_changed or datetime(2000, 1, 1)).replace(tzinfo=UTC)
+    ev.add("sequence", record.version)
+    # DTSTAMP is when this version was made, not "now": unchanged feeds stay byte-identical
+    # (stable ETag) and clients see no spurious updates.
+    ev.add("dtstamp", changed)
+    ev.add("last-modified", changed)
+
+
+def _date_event(
+    record: AnyRecord, field: str, settings: Settings, lang: str, alarms: Sequence[int]
+) -> Event | None:
+    """An all-day event for one date of a record (a comment deadline, entry into force, a
+    registration deadline); its UID stays the same when the date moves."""
+    day = getattr(record, field, None)
+    if day is None:
+        return None
+    ev = Event()
+    ev.add("uid", f"{record.id}-{field.replace('_', '-')}@{host_of(settings)}")
+    _stamp(ev, record)
+    summary = strings(settings, lang)(_DATE_EVENT[field], title=record.title)
+    ev.add("summary", summary)
+    ev.add("dtstart", day)
+    ev.add("dtend", day + timedelta(days=1))
+    status = getattr(record, "status", None)
+    ev.add("status", "CANCELLED" if status in ("repealed", "cancelled") else "CONFIRMED")
+    ev.add("transp", "TRANSPARENT")
+    ev.add("url", record.url or record_link(settings, record.id))
+    description = [record.summary or "", record_link(settings, record.id)]
+    ev.add("description", vText("\n\n".join(d for d in description if d)))
+    _alarms(ev, summary, alarms)
+    return ev
+
+
 def build_ics(
-    records: Iterable[AnyRecord], settings: Settings, *, name: str, lang: str = "en"
+    records: Iterable[AnyRecord],
+    settings: Settings,
+    *,
+    name: str,
+    lang: str = "en",
+    alarms: Sequence[int] = (),
 ) -> bytes:
+    """Fairs as events over their dates (and their registration deadlines), requirements as
+    events on their comment deadline and entry into force; `alarms`: VALARMs so many days
+    before each."""
     cal = Calendar()
     cal.add("prodid", "-//Tradepoint//Fair calendar//EN")
     cal.add("version", "2.0")
@@ -84,16 +148,17 @@ def build_ics(
     cal.add("x-published-ttl", "PT6H")
     host = host_of(settings)
     for record in records:
+        if isinstance(record, RequirementRecord):
+            for field in DATE_FIELDS["requirement"]:
+                event = _date_event(record, field, settings, lang, alarms)
+                if event is not None:
+                    cal.add_component(event)
+            continue
         if not isinstance(record, FairRecord) or record.start_date is None:
             continue
-        changed = (record.last_changed or datetime(2000, 1, 1)).replace(tzinfo=UTC)
         ev = Event()
         ev.add("uid", f"{record.id}@{host}")
-        ev.add("sequence", record.version)
-        # DTSTAMP is when this version was made, not "now": unchanged feeds stay byte-identical
-        # (stable ETag) and clients see no spurious updates.
-        ev.add("dtstamp", changed)
-        ev.add("last-modified", changed)
+        _stamp(ev, record)
         ev.add("summary", _title(record, lang, settings))
         ev.add("dtstart", record.start_date)
         # All-day events: DTEND is exclusive, the day after the last day.
@@ -107,7 +172,12 @@ def build_ics(
             ev.add("categories", [s.replace("_", " ") for s in record.sectors])
         description = [record.summary or "", record_link(settings, record.id)]
         ev.add("description", vText("\n\n".join(d for d in description if d)))
+        _alarms(ev, _title(record, lang, settings), alarms)
         cal.add_component(ev)
+        if record.registration_deadline is not None:
+            event = _date_event(record, "registration_deadline", settings, lang, alarms)
+            if event is not None:
+                cal.add_component(event)
     return cal.to_ical()
 
 
@@ -215,10 +285,65 @@ def feed_url(settings: Settings, sub: SubscriptionRow, ext: str, *, webcal: bool
 def subscription_calendar(
     store: Store, backend: SearchBackend, settings: Settings, feed_token: str
 ) -> Feed:
+    """A subscription's fairs, and the comment deadlines and entry-into-force dates of its
+    requirements; its reminders become the events' alarms."""
     sub = subscription_for_feed(store, feed_token)
-    records = every_record(backend, subscription_query(sub, date.today()), FEED_LIMIT)
-    body = build_ics(records, settings, name="Tradepoint: fairs", lang=sub.language)
+    today = date.today()
+    search = saved_search_of(sub)
+    records: list[AnyRecord] = []
+    if "fair" in search.kind:
+        query = subscription_query(sub, today).model_copy(update={"kind": ("fair",)})
+        records += every_record(backend, query, FEED_LIMIT)
+    if "requirement" in search.kind:
+        records += dated_requirements(
+            store, search.to_query(today), today - timedelta(days=FEED_PAST_DAYS), None
+        )
+    alarms = list(sub.reminder_days or [])
+    body = build_ics(records, settings, name="Tradepoint", lang=sub.language, alarms=alarms)
     return Feed(body, ICS_TYPE, "tradepoint.ics", records)
+
+
+def dated_requirements(
+    store: Store, query: SearchQuery, start: date, end: date | None
+) -> list[AnyRecord]:
+    """Requirements `query` finds (whatever its date window) with a comment deadline or an
+    entry into force from `start` to `end`, soonest first, up to FEED_LIMIT. Read from the
+    system of record and matched here (search/match.py): these dates are not what the index
+    filters dates on."""
+    query = without_dates(query)
+    fields = {"requirement": DATE_FIELDS["requirement"]}
+    last = (end or date(2200, 12, 31)).isoformat()
+    found: list[tuple[str, AnyRecord]] = []
+    for data in records_dated_between(store, fields, start.isoformat(), last):
+        record = RECORD_ADAPTER.validate_json(data)
+        if not record_matches(query, record):
+            continue
+        days = [
+            d.isoformat()
+            for f in DATE_FIELDS["requirement"]
+            if (d := getattr(record, f, None)) is not None and start <= d <= (end or d)
+        ]
+        found.append((min(days), record))
+    found.sort(key=lambda x: (x[0], x[1].id))
+    return [record for _, record in found[:FEED_LIMIT]]
+
+
+def requirements_calendar(
+    store: Store,
+    settings: Settings,
+    request: SearchRequest,
+    today: date,
+    alarms: Sequence[int],
+) -> Feed:
+    """Comment deadlines and entry-into-force dates of a requirement search, as all-day events:
+    dates from `date_from` to `date_to` (default: from FEED_PAST_DAYS ago on)."""
+    start = request.date_from or (
+        today - timedelta(days=FEED_PAST_DAYS) if request.date_to is None else date(1900, 1, 1)
+    )
+    query = request.to_query(kind=("requirement",), facets=False)
+    records = dated_requirements(store, query, start, request.date_to)
+    body = build_ics(records, settings, name="Tradepoint: requirement dates", alarms=alarms)
+    return Feed(body, ICS_TYPE, "requirements.ics", records)
 
 
 def subscription_atom(
@@ -240,7 +365,11 @@ def subscription_atom(
 
 
 def fairs_calendar(
-    backend: SearchBackend, settings: Settings, request: SearchRequest, today: date
+    backend: SearchBackend,
+    settings: Settings,
+    request: SearchRequest,
+    today: date,
+    alarms: Sequence[int] = (),
 ) -> Feed:
     """The fairs of any search as a calendar: up to FEED_LIMIT, page and size ignored; without
     dates, from FEED_PAST_DAYS ago on."""
@@ -252,5 +381,8 @@ def fairs_calendar(
     )
     records = every_record(backend, query, FEED_LIMIT)
     return Feed(
-        build_ics(records, settings, name="Tradepoint: fairs"), ICS_TYPE, "fairs.ics", records
+        build_ics(records, settings, name="Tradepoint: fairs", alarms=alarms),
+        ICS_TYPE,
+        "fairs.ics",
+        records,
     )

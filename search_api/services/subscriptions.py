@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, field_validator
 
 from search_api.domain.records import AnyRecord
+from search_api.domain.reminders import normalise_days
 from search_api.errors import Gone, NotFound
 from search_api.search.base import MAX_RESULT_WINDOW, SearchBackend
 from search_api.search.request import SavedSearch
@@ -53,6 +54,7 @@ class SubscriptionIn(SavedSearch):
                 "days_ahead": 365,
                 "frequency": "weekly",
                 "language": "en",
+                "reminders": [14, 3],
             }
         },
     )
@@ -63,6 +65,16 @@ class SubscriptionIn(SavedSearch):
     email_language: Language = Field(
         "en", validation_alias="language", description="Language of the emails: en, fr or es"
     )
+    reminders: list[int] | bool | None = Field(
+        None,
+        description="Reminders before comment deadlines, entry into force, fair starts and "
+        "registration deadlines: days before (e.g. [14, 3]), true for 14 and 3, or none",
+    )
+
+    @field_validator("reminders")
+    @classmethod
+    def _reminders(cls, v: Any) -> list[int]:
+        return normalise_days(v)
 
     @field_validator("email")
     @classmethod
@@ -70,7 +82,7 @@ class SubscriptionIn(SavedSearch):
         return subs.normalise_email(v)
 
     def saved_search(self) -> SavedSearch:
-        data = self.model_dump(exclude={"email", "frequency", "email_language"})
+        data = self.model_dump(exclude={"email", "frequency", "email_language", "reminders"})
         return SavedSearch.from_fields(data)
 
 
@@ -136,6 +148,7 @@ def view(settings: Settings, store: Store, sub: SubscriptionRow) -> dict[str, An
         "frequency": sub.frequency,
         "language": sub.language,
         "search": sub.search,
+        "reminders": list(sub.reminder_days or []),
         "description": describe_search(settings, saved_search_of(sub), sub.language),
         "created_at": sub.created_at,
         "confirmed_at": sub.confirmed_at,
@@ -168,6 +181,7 @@ def subscribe(settings: Settings, store: Store, body: SubscriptionIn) -> Subscri
         search=search.as_json(),
         frequency=body.frequency,
         language=body.email_language,
+        reminder_days=body.reminders if isinstance(body.reminders, list) else [],
     )
     try:
         send_confirmation(settings, sub)

@@ -18,6 +18,7 @@ from search_api.domain.records import RECORD_ADAPTER, AnyRecord
 from search_api.domain.sources import format_validation_error
 from search_api.errors import NotFound, RecordInvalid
 from search_api.store.base import StoreBase, UpsertStats, chunks, utcnow
+from search_api.store.changes import WITHDRAWN, change, log_changes, stored_fields
 from search_api.store.tables import OutboxRow, RecordProblemRow, RecordRow
 
 _RECORDS = RecordRow.__table__
@@ -128,6 +129,17 @@ class RecordsStore(StoreBase):
                 q = q.where(RecordProblemRow.source_id == source_id)
             return s.scalar(q) or 0
 
+    def get_record_json(self, ids: Sequence[str]) -> dict[str, str]:
+        """The stored JSON of records by id (those that exist)."""
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(list(dict.fromkeys(ids)), 500):
+                rows = conn.execute(
+                    select(_RECORDS.c.id, _RECORDS.c.data).where(_RECORDS.c.id.in_(chunk))
+                ).all()
+                out.update((record_id, data) for record_id, data in rows)
+        return out
+
     def iter_records(self, batch: int = 1000) -> Iterator[AnyRecord]:
         """All records in id order, read in batches (keyset paging keeps memory flat)."""
         last = ""
@@ -142,6 +154,30 @@ class RecordsStore(StoreBase):
             if not rows:
                 return
             yield from self._decode(rows)
+            last = rows[-1][0]
+
+    def iter_record_json(
+        self,
+        *,
+        kinds: Sequence[str] = (),
+        include_withdrawn: bool = True,
+        batch: int = 1000,
+    ) -> Iterator[list[tuple[str, str]]]:
+        """(id, stored JSON) of every record in id order, a batch at a time, optionally of some
+        kinds only: the bulk export reads the whole store this way in constant memory. Each
+        batch is its own short read, so a long export never holds a transaction open."""
+        last = ""
+        while True:
+            q = select(_RECORDS.c.id, _RECORDS.c.data).where(_RECORDS.c.id > last)
+            if kinds:
+                q = q.where(_RECORDS.c.kind.in_(list(kinds)))
+            if not include_withdrawn:
+                q = q.where(_RECORDS.c.withdrawn.is_(False))
+            with self.engine.connect() as conn:
+                rows = [(i, d) for i, d in conn.execute(q.order_by(_RECORDS.c.id).limit(batch))]
+            if not rows:
+                return
+            yield rows
             last = rows[-1][0]
 
     def count_records(self, source_id: str | None = None) -> int:
@@ -163,12 +199,35 @@ class RecordsStore(StoreBase):
         return self._decode(rows)
 
     def delete_record(self, record_id: str) -> None:
-        with self.session() as s, s.begin():
-            res = s.execute(delete(RecordRow).where(RecordRow.id == record_id))
-            if res.rowcount == 0:  # type: ignore[attr-defined]
+        """Delete a record outright (curated records only); the change feed keeps a tombstone
+        with its last state."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(_RECORDS.c.kind, _RECORDS.c.data, _RECORDS.c.version).where(
+                    _RECORDS.c.id == record_id
+                )
+            ).first()
+            if row is None:
                 raise NotFound(f"record {record_id!r} not found")
-            s.execute(delete(RecordProblemRow).where(RecordProblemRow.record_id == record_id))
-            s.add(OutboxRow(record_id=record_id, op="delete", created_at=utcnow()))
+            conn.execute(delete(_PROBLEMS).where(_PROBLEMS.c.record_id == record_id))
+            conn.execute(delete(_RECORDS).where(_RECORDS.c.id == record_id))
+            conn.execute(insert(_OUTBOX).values(record_id=record_id, op="delete", created_at=now))
+            tombstone = _withdrawn_json(row.data, now, row.version + 1)
+            log_changes(
+                conn,
+                [
+                    change(
+                        record_id,
+                        row.kind,
+                        WITHDRAWN,
+                        row.version + 1,
+                        now,
+                        ["withdrawn"],
+                        tombstone=tombstone,
+                    )
+                ],
+            )
 
     # ------------------------------------------------------------------ outbox
 
@@ -231,9 +290,12 @@ class RecordsStore(StoreBase):
                 [{"b_id": rid, "b_missing": n} for rid, n in missing],
             )
             gone = [rid for rid, n in missing if n >= withdraw_after]
+            changes = []
             for chunk in chunks(gone, 500):
                 rows = conn.execute(
-                    select(rec.c.id, rec.c.data, rec.c.version).where(rec.c.id.in_(chunk))
+                    select(rec.c.id, rec.c.kind, rec.c.data, rec.c.version).where(
+                        rec.c.id.in_(chunk)
+                    )
                 ).all()
                 conn.execute(
                     update(rec)
@@ -257,11 +319,16 @@ class RecordsStore(StoreBase):
                     insert(OutboxRow.__table__),
                     [{"record_id": row.id, "op": "upsert", "created_at": now} for row in rows],
                 )
+                changes += [
+                    change(row.id, row.kind, WITHDRAWN, row.version + 1, now, ["withdrawn"])
+                    for row in rows
+                ]
+            log_changes(conn, changes)  # last: see store/changes.py
             return len(gone)
 
 
 def _withdrawn_json(data: str, now: datetime, version: int) -> str:
-    record = orjson.loads(data)
+    record = stored_fields(data)
     record.update(withdrawn=True, last_changed=now.isoformat(), version=version)
     return orjson.dumps(record).decode()
 

@@ -32,7 +32,13 @@ from search_api.domain.languages import UiLanguage
 from search_api.domain.records import AnyRecord
 from search_api.errors import TooManyRequests
 from search_api.store.base import StoreBase, chunks, utcnow
-from search_api.store.tables import DigestRow, SentItemRow, SubscriptionRow
+from search_api.store.tables import (
+    DigestRow,
+    ReminderEmailRow,
+    ReminderRow,
+    SentItemRow,
+    SubscriptionRow,
+)
 
 FREQUENCIES: tuple[str, ...] = ("daily", "weekly")
 CONFIRM_WITHIN = timedelta(days=7)
@@ -135,6 +141,7 @@ def create_subscription(
     search: dict[str, Any],
     frequency: str,
     language: str,
+    reminder_days: list[int] | None = None,
     now: datetime | None = None,
 ) -> SubscriptionRow:
     now = now or utcnow()
@@ -160,6 +167,7 @@ def create_subscription(
             search=search,
             language=language,
             frequency=frequency,
+            reminder_days=reminder_days or None,
             created_at=now,
         )
         s.add(row)
@@ -236,6 +244,10 @@ def delete_subscription(store: StoreBase, subscription_id: int) -> None:
     """Erase the subscription, its address and its history (not just unsubscribe)."""
     with store.session() as s, s.begin():
         # Explicit deletes: foreign-key cascades are off on some SQLite connections.
+        s.execute(delete(ReminderRow).where(ReminderRow.subscription_id == subscription_id))
+        s.execute(
+            delete(ReminderEmailRow).where(ReminderEmailRow.subscription_id == subscription_id)
+        )
         s.execute(delete(DigestRow).where(DigestRow.subscription_id == subscription_id))
         s.execute(delete(SentItemRow).where(SentItemRow.subscription_id == subscription_id))
         s.execute(delete(SubscriptionRow).where(SubscriptionRow.id == subscription_id))

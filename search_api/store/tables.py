@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -114,6 +116,34 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+# A 64-bit id on PostgreSQL (a change log outlives 2^31 changes); SQLite's INTEGER PRIMARY KEY
+# is 64-bit already and must be spelled INTEGER to be the rowid.
+BIGINT_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class ChangeRow(Base):
+    """The change feed: one row per record change, written in the same transaction as the
+    change and never deleted by the indexer (unlike `outbox`). See `store/changes.py` for why
+    the id order is the commit order."""
+
+    __tablename__ = "record_changes"
+    # AUTOINCREMENT: SQLite never reuses an id, even the highest one's after a delete, so a
+    # cursor can never point at a different change later.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(BIGINT_ID, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    op: Mapped[str] = mapped_column(String(12))  # created | changed | withdrawn
+    # Names of the record fields this change changed (created: none; withdrawn: ["withdrawn"]).
+    fields: Mapped[list] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(DateTime)
+    # Only for a record deleted outright (a curated record): its last state, since the records
+    # table no longer has it. Webhooks match their searches against it.
+    tombstone: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 # --------------------------------------------------------------------------- API keys
 
 
@@ -150,6 +180,9 @@ class SubscriptionRow(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_digest_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Days before a date that matters (a comment deadline, a fair's start) to send a reminder;
+    # None or [] for no reminders.
+    reminder_days: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
     @property
     def state(self) -> str:
@@ -202,6 +235,107 @@ class DigestRow(Base):
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class ReminderRow(Base):
+    """A reminder sent: once per subscription, record, date field, date and offset. A date
+    that moves gets new rows (and the reminder says from which date it moved)."""
+
+    __tablename__ = "subscription_reminders"
+
+    subscription_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # comment_deadline | effective_date | start_date | registration_deadline
+    field: Mapped[str] = mapped_column(String(32), primary_key=True)
+    date: Mapped[str] = mapped_column(String(10), primary_key=True)
+    days_before: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ReminderEmailRow(Base):
+    """One reminder email, `pending` before it goes to SMTP and `sent` after, exactly as
+    `subscription_digests` (see `schedules/reminders.py`)."""
+
+    __tablename__ = "subscription_reminder_emails"
+    __table_args__ = (
+        Index(
+            "uq_reminder_one_pending",
+            "subscription_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent
+    message_id: Mapped[str] = mapped_column(String(255))
+    # {"entries": [...what the email says...], "keys": [...reminder rows written once sent...]}
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+class WebhookRow(Base):
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(80), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    search: Mapped[dict] = mapped_column(JSON)  # /search parameters, normalised
+    events: Mapped[list] = mapped_column(JSON)
+    # The signing secret, encrypted (Fernet) with the server's webhook key; never shown again.
+    secret: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The last change of the change feed turned into deliveries (or skipped as not matching).
+    cursor: Mapped[int] = mapped_column(BIGINT_ID, default=0)
+    # Since when every attempt failed (None after a success): the webhook is disabled when
+    # this is older than TRADEPOINT_WEBHOOK_DISABLE_AFTER_DAYS.
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class WebhookDeliveryRow(Base):
+    """One event for one webhook: its body is fixed when it is made, so every attempt sends
+    the same bytes under the same `webhook-id`."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        # One delivery per change per webhook: a change is never sent under two ids.
+        UniqueConstraint("webhook_id", "change_id", name="uq_webhook_delivery_change"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BIGINT_ID, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), index=True
+    )
+    change_id: Mapped[int] = mapped_column(BIGINT_ID)
+    msg_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    # pending (to send or retry) | delivered | failed (given up)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 # --------------------------------------------------------------------------- leases

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from search_api.domain.records import AnyRecord
 from search_api.store.base import UpsertStats, chunks
+from search_api.store.changes import CHANGED, CREATED, change, changed_fields, log_changes
 from search_api.store.tables import OutboxRow, RecordProblemRow, RecordRow
 
 _RECORDS = RecordRow.__table__
@@ -130,6 +131,9 @@ def upsert_records(conn: Connection, records: Sequence[AnyRecord], now: datetime
         return stats
     pending: dict[str, _Pending] = {}
     outbox: list[dict[str, Any]] = []
+    # Each changed record's stored JSON before this batch (None: new), for its one entry in
+    # the change feed however often the batch changes it.
+    before: dict[str, str | None] = {}
     ids = list(dict.fromkeys(r.id for r in records))
     for chunk in chunks(ids, 500):
         for row in conn.execute(_SELECT_CURRENT.where(_RECORDS.c.id.in_(chunk))):
@@ -155,6 +159,8 @@ def upsert_records(conn: Connection, records: Sequence[AnyRecord], now: datetime
         digest = rec.content_fingerprint()
         cur = pending.get(rec.id)
         if cur is None or cur.content_hash != digest or cur.withdrawn or rec.id in broken:
+            if rec.id not in before:
+                before[rec.id] = None if cur is None or cur.write == "insert" else cur.data
             first_seen = now if cur is None else cur.first_seen
             version = 1 if cur is None else cur.version + 1
             data = rec.model_copy(
@@ -200,4 +206,13 @@ def upsert_records(conn: Connection, records: Sequence[AnyRecord], now: datetime
         conn.execute(insert(_OUTBOX), outbox)
     if broken:
         conn.execute(delete(_PROBLEMS).where(_PROBLEMS.c.record_id.in_(list(broken))))
+    changes = []
+    for record_id, old in before.items():
+        p = pending[record_id]
+        if old is None:
+            changes.append(change(record_id, p.kind, CREATED, p.version, now))
+        else:
+            fields = changed_fields(old, p.data)
+            changes.append(change(record_id, p.kind, CHANGED, p.version, now, fields))
+    log_changes(conn, changes)  # last: see store/changes.py
     return stats

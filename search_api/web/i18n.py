@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -182,6 +183,13 @@ def official_link(url: str | None) -> str | None:
     return url
 
 
+def days_until(value: Any) -> int | None:
+    """Days from today to a date (negative when past), for "comments close in 12 days"."""
+    if not value:
+        return None
+    return (date.fromisoformat(str(value)[:10]) - date.today()).days
+
+
 def install(env: jinja2.Environment) -> None:
     """The i18n extension and the per-render helpers on a (shared) environment."""
     env.add_extension("jinja2.ext.i18n")
@@ -199,6 +207,7 @@ def install(env: jinja2.Environment) -> None:
         language_name=language_name,
         export_to=export_to,
         official_link=official_link,
+        days_until=days_until,
         languages=LANGUAGES,
     )
 

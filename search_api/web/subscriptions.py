@@ -45,7 +45,10 @@ async def subscribe_form(request: Request, store: StoreDep, settings: SettingsDe
     data: dict[str, Any] = {}
     for key in set(form.keys()):
         values = [str(v).strip() for v in form.getlist(key) if str(v).strip()]
-        if key in FORM_LISTS:
+        if key == "reminders":
+            # A checkbox: reminders 14 and 3 days before.
+            data["reminders"] = bool(values)
+        elif key in FORM_LISTS:
             name = FORM_LISTS[key]
             data[name] = data.get(name, []) + values
         elif values:

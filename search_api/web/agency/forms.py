@@ -45,6 +45,7 @@ KIND_FIELDS: dict[str, tuple[Field, ...]] = {
     "fair": (
         Field("start_date", N_("Starts"), "date"),
         Field("end_date", N_("Ends"), "date"),
+        Field("registration_deadline", N_("Exhibitors register until"), "date"),
         Field("status", N_("Status"), "select", FAIR_STATUSES),
         Field("online", N_("Online"), "bool"),
         Field("venue", N_("Venue")),

@@ -1,0 +1,3 @@
+"""tests/test_webhooks.py on PostgreSQL."""
+
+from tests.test_webhooks import *  # noqa: F403
