@@ -44,4 +44,10 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         },
         "ITEM_PIPELINES": {"crawlers.pipelines.RecordPipeline": 300},
         "TRADEPOINT_ALLOW_PRIVATE_HOSTS": settings.allow_private_hosts,
+        # The connection's own DNS answers are checked too (DNS rebinding): crawlers/resolver.py.
+        **(
+            {}
+            if settings.allow_private_hosts
+            else {"DNS_RESOLVER": "crawlers.resolver.GuardedResolver"}
+        ),
     }

@@ -51,7 +51,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from standardwebhooks.webhooks import Webhook
 
-from search_api.domain.netguard import refused_reason
+from search_api.domain.netguard import pinned, refused_reason
 from search_api.domain.records import RECORD_ADAPTER, AnyRecord
 from search_api.errors import Conflict, InvalidBody, InvalidParameter, NotFound, TradepointError
 from search_api.search.base import SearchQuery
@@ -504,10 +504,14 @@ def _attempt(
     settings: Settings, client: httpx.Client, hook: WebhookRow, d: WebhookDeliveryRow
 ) -> tuple[int | None, str | None]:
     """POST one delivery; (HTTP status, error) where error is None on success."""
+    target, extensions, host_header = hook.url, {}, {}
     if not settings.allow_private_hosts:
-        reason = refused_reason(hook.url)
-        if reason:
-            return None, f"refused: {reason}"
+        found = pinned(hook.url)
+        if isinstance(found, str):
+            return None, f"refused: {found}"
+        # Sent to the address just checked; the name goes in Host and the TLS server name.
+        target, host = found
+        extensions, host_header = {"sni_hostname": host}, {"host": urlsplit(hook.url).netloc}
     try:
         secret = unseal(settings, hook.secret)
     except TradepointError as exc:
@@ -519,9 +523,10 @@ def _attempt(
         "webhook-id": d.msg_id,
         "webhook-timestamp": str(int(at.timestamp())),
         "webhook-signature": sign(secret, d.msg_id, at, d.body),
+        **host_header,
     }
     try:
-        r = client.post(hook.url, content=d.body.encode(), headers=headers)
+        r = client.post(target, content=d.body.encode(), headers=headers, extensions=extensions)
     except httpx.TimeoutException:
         return None, f"timed out after {settings.webhook_timeout_seconds:g} s"
     except httpx.HTTPError as exc:
