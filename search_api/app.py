@@ -44,6 +44,7 @@ from search_api.web.agency import records as agency_records
 from search_api.web.agency import session as agency_session
 from search_api.web.agency import sources as agency_sources
 from search_api.web.agency import webhooks as agency_webhooks
+from search_api.web.limits import RequestLimits
 from search_api.web.render import render_error
 
 log = logging.getLogger(__name__)
@@ -214,6 +215,12 @@ def create_app(
     ):
         app.include_router(module.router)
     app.add_middleware(SessionMiddleware, **agency_session.session_options(settings))
+    # Outermost: a body over the limit is refused before any other layer reads it.
+    app.add_middleware(
+        RequestLimits,
+        max_bytes=settings.max_body_bytes,
+        chunk_timeout=settings.body_timeout_seconds,
+    )
     # The more specific mount first: Starlette routes to the first mount whose path matches.
     app.mount("/static/docs", StaticFiles(directory=docs.ASSETS), name="docs-assets")
     app.mount("/static", StaticFiles(directory=settings.templates_dir / "static"), name="static")

@@ -68,6 +68,14 @@ class Settings(BaseSettings):
         gt=0,
         description="/readyz says degraded when changes wait longer than this for the index.",
     )
+    max_body_bytes: int = Field(
+        2_000_000,
+        ge=1_000,
+        description="Largest request body the API accepts (bytes); larger ones get a 413.",
+    )
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, description="A request body that stops arriving for this long gets a 408."
+    )
     search_cache_size: int = Field(
         2048,
         ge=0,
