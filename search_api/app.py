@@ -117,10 +117,20 @@ def _wants_html(request: Request) -> bool:
     )
 
 
-def _error_response(request: Request, status: int, code: str, message: str) -> Response:
+def _error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> Response:
     if _wants_html(request):
-        return render_error(request, status, message)
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+        response = render_error(request, status, message)
+        response.headers.update(headers or {})
+        return response
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
 
 
 def create_app(
@@ -170,7 +180,7 @@ def create_app(
 
     @app.exception_handler(TradepointError)
     async def _tp_error(request: Request, exc: TradepointError) -> Response:
-        return _error_response(request, exc.status_code, exc.code, exc.message)
+        return _error_response(request, exc.status_code, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

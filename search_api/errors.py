@@ -8,9 +8,17 @@ class TradepointError(Exception):
     status_code = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.message = message
+        self.headers = headers or {}  # e.g. Retry-After
         if code:
             self.code = code
         if status_code:

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         gt=0,
         description="/readyz says degraded when changes wait longer than this for the index.",
     )
+    subscribe_limit_per_client_hour: int = Field(
+        10, ge=1, description="Subscriptions (confirmation emails) one client may make an hour."
+    )
+    subscribe_limit_per_hour: int = Field(
+        300, ge=1, description="Subscriptions (confirmation emails) everyone may make an hour."
+    )
     max_body_bytes: int = Field(
         2_000_000,
         ge=1_000,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
@@ -32,9 +32,10 @@ router = APIRouter(tags=["subscriptions"])
     summary="Subscribe an email address to a saved search (sends a confirmation email)",
 )
 def create_subscription(
-    body: SubscriptionIn, store: StoreDep, settings: SettingsDep
+    request: Request, body: SubscriptionIn, store: StoreDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    return pending_reply(subscribe(settings, store, body))
+    client = request.client.host if request.client else None
+    return pending_reply(subscribe(settings, store, body, client=client))
 
 
 @router.get("/api/v1/subscriptions/{token}", summary="A subscription, seen by its owner")

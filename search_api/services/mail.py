@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.policy
 import logging
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -102,7 +103,7 @@ def describe_search(settings: Settings, search: SavedSearch, lang: str) -> str:
     if search.hs:
         parts.append(t("hs", code=search.hs))
     if search.q:
-        parts.append(t("words", q=search.q))
+        parts.append(t("words", q=quoted_words(search.q)))
     if search.days_ahead:
         parts.append(t("next_days", n=search.days_ahead))
     elif search.date_from or search.date_to:
@@ -113,6 +114,19 @@ def describe_search(settings: Settings, search: SavedSearch, lang: str) -> str:
     else:
         parts.append(t("upcoming"))
     return " · ".join(parts)
+
+
+QUOTED_MAX = 60
+_LINKISH = re.compile(
+    r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)\S*|\S+\.(?:com|org|net|io|ru|cn|xyz)\S*"
+)
+
+
+def quoted_words(q: str) -> str:
+    """What a subscriber typed, as an email may repeat it to them: short, and with nothing that
+    reads as a link (the form is public: anyone can put words in an email we send)."""
+    words = _LINKISH.sub("…", " ".join(q.split()))
+    return words if len(words) <= QUOTED_MAX else words[: QUOTED_MAX - 1].rstrip() + "…"
 
 
 def fmt_dates(start: str | date | None, end: str | date | None) -> str:

@@ -172,11 +172,21 @@ def view(settings: Settings, store: Store, sub: SubscriptionRow) -> dict[str, An
     return out
 
 
-def subscribe(settings: Settings, store: Store, body: SubscriptionIn) -> SubscriptionRow:
+def subscribe(
+    settings: Settings, store: Store, body: SubscriptionIn, *, client: str | None = None
+) -> SubscriptionRow:
+    """Store a pending subscription and send its confirmation email. `client` (the caller's
+    address) counts against the per-client limit; each subscription sends an email, so the
+    form must not become a way to flood inboxes."""
     ensure_configured(settings)  # refuse before storing an address we cannot write to
     search = body.saved_search()
     sub = subs.create_subscription(
         store,
+        client=client,
+        limits=subs.SubscribeLimits(
+            per_client_hour=settings.subscribe_limit_per_client_hour,
+            per_hour=settings.subscribe_limit_per_hour,
+        ),
         email=body.email,
         search=search.as_json(),
         frequency=body.frequency,

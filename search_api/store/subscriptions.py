@@ -14,10 +14,12 @@ Three tables:
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.errors import MessageError
 from email.headerregistry import Address
 from typing import Any, Literal
 
@@ -61,9 +63,12 @@ def normalise_email(value: str) -> str:
     if any(ord(c) < 33 or c in '<>()[],;:\\"' for c in raw):
         # Also rules out CR/LF: an address is put in a mail header.
         raise ValueError("must be a plain address such as name@example.org")
+    if raw.count("@") != 1:
+        raise ValueError("must be a plain address such as name@example.org")
     try:
         addr = Address(addr_spec=raw)
-    except (ValueError, IndexError, TypeError) as exc:
+    except (ValueError, IndexError, TypeError, MessageError) as exc:
+        # HeaderParseError ("@example.org", "a@b@c") is a MessageError, not a ValueError.
         raise ValueError("must be a plain address such as name@example.org") from exc
     local, domain = addr.username, addr.domain
     if (
@@ -134,6 +139,20 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+@dataclass(frozen=True)
+class SubscribeLimits:
+    """How many subscriptions (each sends a confirmation email) may be made per hour from one
+    client and from everyone; per address, `MAX_PENDING_PER_EMAIL` unconfirmed a day."""
+
+    per_client_hour: int
+    per_hour: int
+
+
+def client_key(client: str) -> str:
+    """What is kept of a client's address: enough to count its requests, not to find it."""
+    return hashlib.sha256(f"tradepoint-subscribe:{client}".encode()).hexdigest()[:32]
+
+
 def create_subscription(
     store: StoreBase,
     *,
@@ -142,24 +161,14 @@ def create_subscription(
     frequency: str,
     language: str,
     reminder_days: list[int] | None = None,
+    client: str | None = None,
+    limits: SubscribeLimits | None = None,
     now: datetime | None = None,
 ) -> SubscriptionRow:
     now = now or utcnow()
+    key = client_key(client) if client else None
     with store.session() as s, s.begin():
-        recent = s.scalar(
-            select(func.count())
-            .select_from(SubscriptionRow)
-            .where(
-                SubscriptionRow.email == email,
-                SubscriptionRow.confirmed_at.is_(None),
-                SubscriptionRow.created_at > now - timedelta(days=1),
-            )
-        )
-        if (recent or 0) >= MAX_PENDING_PER_EMAIL:
-            raise TooManyRequests(
-                "email: too many unconfirmed subscriptions for this address today; "
-                "confirm one of them or try again tomorrow"
-            )
+        _check_limits(s, email, key, limits, now)
         row = SubscriptionRow(
             token=new_token(),
             feed_token=new_token(),
@@ -168,10 +177,52 @@ def create_subscription(
             language=language,
             frequency=frequency,
             reminder_days=reminder_days or None,
+            client_key=key,
             created_at=now,
         )
         s.add(row)
     return row
+
+
+def _check_limits(
+    s: Any, email: str, key: str | None, limits: SubscribeLimits | None, now: datetime
+) -> None:
+    def count(*where: Any) -> int:
+        found = s.scalar(select(func.count()).select_from(SubscriptionRow).where(*where))
+        return int(found or 0)
+
+    hour = now - timedelta(hours=1)
+    # Addresses differ only in case as far as people and mail servers are concerned.
+    same_address = func.lower(SubscriptionRow.email) == email.lower()
+    if (
+        count(
+            same_address,
+            SubscriptionRow.confirmed_at.is_(None),
+            SubscriptionRow.created_at > now - timedelta(days=1),
+        )
+        >= MAX_PENDING_PER_EMAIL
+    ):
+        raise TooManyRequests(
+            "email: too many unconfirmed subscriptions for this address today; "
+            "confirm one of them or try again tomorrow",
+            headers={"Retry-After": "86400"},
+        )
+    if limits is None:
+        return
+    if (
+        key is not None
+        and count(SubscriptionRow.client_key == key, SubscriptionRow.created_at > hour)
+        >= limits.per_client_hour
+    ):
+        raise TooManyRequests(
+            "too many subscriptions from this client in the last hour; try again later",
+            headers={"Retry-After": "3600"},
+        )
+    if count(SubscriptionRow.created_at > hour) >= limits.per_hour:
+        raise TooManyRequests(
+            "too many subscriptions in the last hour; try again later",
+            headers={"Retry-After": "600"},
+        )
 
 
 def _by(store: StoreBase, column: Any, token: str) -> SubscriptionRow | None:
@@ -194,7 +245,7 @@ def list_for_email(store: StoreBase, email: str) -> list[SubscriptionRow]:
         return list(
             s.scalars(
                 select(SubscriptionRow)
-                .where(SubscriptionRow.email == email)
+                .where(func.lower(SubscriptionRow.email) == email.lower())
                 .order_by(SubscriptionRow.id)
             ).all()
         )

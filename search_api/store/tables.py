@@ -173,6 +173,8 @@ class SubscriptionRow(Base):
     token: Mapped[str] = mapped_column(String(100), unique=True)
     feed_token: Mapped[str] = mapped_column(String(100), unique=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
+    # A hash of the client that subscribed (services/subscriptions: rate limits), never its IP.
+    client_key: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     search: Mapped[dict] = mapped_column(JSON)  # a SavedSearch, as_json()
     language: Mapped[str] = mapped_column(String(8), default="en")
     frequency: Mapped[str] = mapped_column(String(8), default="weekly")

@@ -57,7 +57,8 @@ async def subscribe_form(request: Request, store: StoreDep, settings: SettingsDe
         body = SubscriptionIn.model_validate(data)
     except ValidationError as exc:
         raise InvalidParameter(_explain(exc)) from None
-    sub = subscribing.subscribe(settings, store, body)
+    client = request.client.host if request.client else None
+    sub = subscribing.subscribe(settings, store, body, client=client)
     return _page(
         request, "subscribed", {"sub": sub, "view": subscribing.view(settings, store, sub)}
     )
