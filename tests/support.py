@@ -70,3 +70,26 @@ def smtp_server(box: Mailbox | None = None) -> Iterator[Mailbox]:
         yield box
     finally:
         controller.stop()
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """A real uvicorn server for `app` on a free loopback port (what concurrency, streaming
+    and slow-client tests need, which the in-process test client does not do); its base URL."""
+    import threading
+    import time
+
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -88,17 +88,19 @@ def create_curated(store: Store, principal: Principal, body: Any) -> AnyRecord:
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         raise InvalidBody("slug: 1-80 lowercase letters, digits, '.', '_' or '-'")
     record_id = f"{curated_source_id(agency)}:{slug}"
-    if store.get_record(record_id) is not None:
-        raise Conflict(
-            f"slug: record {record_id!r} exists already; change it with PATCH or pick another slug",
-            code="record_exists",
-        )
     # A hand-entered fact is dated: readers see how old it is.
     data.setdefault("as_of", date.today().isoformat())
     record = _validate(
         {**data, "id": record_id, "source_id": curated_source_id(agency), "curated_by": agency}
     )
-    store.upsert_records([record])
+    try:
+        # Insert only: of two clients creating the same slug at once, exactly one succeeds.
+        store.create_record(record)
+    except Conflict:
+        raise Conflict(
+            f"slug: record {record_id!r} exists already; change it with PATCH or pick another slug",
+            code="record_exists",
+        ) from None
     return store.get_record(record_id) or record
 
 

@@ -13,10 +13,11 @@ from datetime import datetime
 import orjson
 from pydantic import ValidationError
 from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from search_api.domain.records import RECORD_ADAPTER, AnyRecord
 from search_api.domain.sources import format_validation_error
-from search_api.errors import NotFound, RecordInvalid
+from search_api.errors import Conflict, NotFound, RecordInvalid
 from search_api.store.base import StoreBase, UpsertStats, chunks, utcnow
 from search_api.store.changes import WITHDRAWN, change, log_changes, stored_fields
 from search_api.store.tables import OutboxRow, RecordProblemRow, RecordRow
@@ -41,6 +42,24 @@ class RecordsStore(StoreBase):
 
         with self.engine.begin() as conn:
             return upsert_records(conn, records, now or utcnow())
+
+    def create_record(self, record: AnyRecord, *, now: datetime | None = None) -> None:
+        """Insert a new record; Conflict when its id exists, also when another writer inserts
+        it at the same moment (the primary key decides, so exactly one of them succeeds)."""
+        from search_api.store.upsert import upsert_records
+
+        try:
+            with self.engine.begin() as conn:
+                exists = conn.scalar(select(_RECORDS.c.id).where(_RECORDS.c.id == record.id))
+                if not exists:
+                    upsert_records(conn, [record], now or utcnow())
+        except IntegrityError:  # inserted by another writer since we looked
+            exists = record.id
+        if exists:
+            raise Conflict(
+                f"record {record.id!r} exists already; change it with PATCH or pick another id",
+                code="record_exists",
+            )
 
     # Reads select (id, data) only: `data` holds the whole record, and skipping ORM objects
     # matters when the indexer reads thousands of records per batch.

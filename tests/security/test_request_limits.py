@@ -3,40 +3,26 @@ cut off (408), and HEAD works wherever GET does."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from search_api.app import create_app
 from search_api.search.base import SearchBackend
 from search_api.settings import Settings
 from search_api.store import Store
+from tests.support import serve_app
 
 
 @pytest.fixture
 def server(settings: Settings, store: Store, backend: SearchBackend) -> Iterator[str]:
     limited = settings.model_copy(update={"max_body_bytes": 10_000, "body_timeout_seconds": 1.0})
     app = create_app(limited, store=store, backend=backend, background_indexer=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(app) as base:
+        yield base
 
 
 def test_a_declared_oversized_body_is_refused_before_it_is_read(server: str) -> None:
