@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
 from search_api.domain.sources import SourceSpec
 from search_api.services.crawls import KILL_GRACE_SECONDS, CrawlOutcome
@@ -105,10 +106,11 @@ def end_when_overrun(store: Store, run_id: int, limit: float) -> None:
     signal.alarm(math.ceil(limit) + 15)
 
 
-def crawl_in_this_process(settings: Settings, spec: SourceSpec) -> object:
-    """Run the Scrapy crawl here and return the collector. Starts (and stops) the reactor."""
-    from scrapy.crawler import CrawlerProcess
+def prepare_crawl(settings: Settings, spec: SourceSpec) -> tuple[type, object, dict[str, Any]]:
+    """The spider class, the collector it fills and the Scrapy settings of one crawl of `spec`.
 
+    The one crawl set-up: this process runs it with `crawl_in_this_process`; the tests run the
+    same on a reactor they keep running (a reactor cannot be restarted in one process)."""
     from crawlers.collector import RunCollector
     from crawlers.settings import scrapy_settings
     from crawlers.spiders import SPIDERS
@@ -116,8 +118,15 @@ def crawl_in_this_process(settings: Settings, spec: SourceSpec) -> object:
     spider_cls = SPIDERS.get(spec.format)
     if spider_cls is None:
         raise NotImplementedError(f"format {spec.format!r} has no spider yet")
-    collector = RunCollector(spec)
-    process = CrawlerProcess(scrapy_settings(settings))
+    return spider_cls, RunCollector(spec), scrapy_settings(settings)
+
+
+def crawl_in_this_process(settings: Settings, spec: SourceSpec) -> object:
+    """Run the Scrapy crawl here and return the collector. Starts (and stops) the reactor."""
+    from scrapy.crawler import CrawlerProcess
+
+    spider_cls, collector, crawl_settings = prepare_crawl(settings, spec)
+    process = CrawlerProcess(crawl_settings)
     if settings.log_level.upper() != "DEBUG":
         # Scrapy's INFO lines (stats dumps, middleware lists) drown the run's own outcome;
         # its logging setup (above) has just set them to DEBUG.
