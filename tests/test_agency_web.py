@@ -15,8 +15,7 @@ from search_api.settings import Settings
 from search_api.store import RunStats, Store
 from search_api.store.keys import create_key
 from search_api.web.agency.session import session_secret
-
-from .conftest import SiteServer
+from tests.helpers.sites import SiteServer
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
@@ -152,6 +151,7 @@ def test_bad_sources_are_shown_again_with_the_problem(signed_in: TestClient, sto
     assert store.list_sources() == []
 
 
+@pytest.mark.crawl
 def test_preview_in_the_form_shows_records_and_saves_nothing(
     signed_in: TestClient, store: Store, fair_site: SiteServer
 ) -> None:
@@ -267,6 +267,7 @@ def test_another_agency_cannot_act_on_a_source_or_record(
     assert fair_site.requested == []
 
 
+@pytest.mark.crawl
 def test_crawl_now_from_the_source_page(
     signed_in: TestClient, store: Store, fair_site: SiteServer
 ) -> None:

@@ -18,6 +18,9 @@ from search_api.services import search as searching
 from search_api.settings import Settings
 from search_api.store import Store
 
+# One test process loads the catalogue (seconds) for all of them.
+pytestmark = pytest.mark.xdist_group("catalogue")
+
 QUERIES: list[dict[str, Any]] = [
     {"q": "coffee"},
     {"q": "labelling", "kind": ("requirement",)},
@@ -48,7 +51,7 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> list:  # type: ignore
 
 @pytest.fixture
 def backends(catalogue: list, tmp_path) -> Iterator[tuple[SearchBackend, SearchBackend]]:  # type: ignore[no-untyped-def,type-arg]
-    from tests.es_server import fresh_backend
+    from tests.helpers.es_server import fresh_backend
 
     tantivy = TantivyBackend(tmp_path / "index")
     elastic = fresh_backend()

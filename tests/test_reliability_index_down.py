@@ -26,10 +26,11 @@ from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.settings import Settings
 from search_api.store import Store
+from tests.helpers.es_server import drop_indices, server_url, unique_prefix
+from tests.helpers.fault_server import FaultServer, TcpGate, event_title
+from tests.helpers.fault_server import run_fault_server as _run_fault_server
 
-from .es_server import drop_indices, server_url, unique_prefix
-from .fault_server import FaultServer, TcpGate, event_title
-from .fault_server import run_fault_server as _run_fault_server
+pytestmark = pytest.mark.crawl
 
 EVENTS = 12
 
