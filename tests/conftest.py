@@ -42,15 +42,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
-# First: xdist reads the xdist_group markers in its own hook.
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.path))
         if TESTS / "browser" in path.parents:
             item.add_marker(pytest.mark.browser)
-            # One worker runs them all: they share one demo server (package scope).
-            item.add_marker(pytest.mark.xdist_group("browser"))
         fixtures = getattr(item, "fixturenames", ())
         # Crawl processes, and the browser tests' server whose demo data a crawl made.
         crawls = item.get_closest_marker("crawl_process") or "live_server" in fixtures

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +18,7 @@ from search_api.search.tantivy import TantivyBackend
 from search_api.services import search as searching
 from search_api.settings import Settings
 from search_api.store import Store
-
-# One test process loads the catalogue (seconds) for all of them.
-pytestmark = pytest.mark.xdist_group("catalogue")
+from tests.helpers.once import built_once
 
 QUERIES: list[dict[str, Any]] = [
     {"q": "coffee"},
@@ -42,11 +41,19 @@ QUERIES: list[dict[str, Any]] = [
 ]
 
 
+def _load(data_dir: Path) -> None:
+    assert load_catalogue(Settings(data_dir=data_dir))
+
+
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory: pytest.TempPathFactory) -> list:  # type: ignore[type-arg]
-    settings = Settings(data_dir=tmp_path_factory.mktemp("catalogue"))
-    assert load_catalogue(settings)
-    return list(Store(settings.sqlalchemy_url).iter_records())
+    # Loading takes seconds: once for the run, whichever test process asks first.
+    data_dir = built_once(tmp_path_factory, "catalogue", _load)
+    store = Store(Settings(data_dir=data_dir).sqlalchemy_url)
+    try:
+        return list(store.iter_records())
+    finally:
+        store.close()
 
 
 @pytest.fixture

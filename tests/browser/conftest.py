@@ -7,9 +7,11 @@ the page's screenshot and HTML go to `test-artifacts/`.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -31,6 +33,7 @@ from tests.helpers.browser import (
     stop,
 )
 from tests.helpers.mail import Mailbox, smtp_server
+from tests.helpers.once import built_once
 from tests.helpers.sites import SITES, start_site
 
 if TYPE_CHECKING:
@@ -48,19 +51,10 @@ def mailbox() -> Iterator[Mailbox]:
 # --------------------------------------------------------------------------- live server
 
 
-# Package scope: one populated server for all browser tests, stopped before the rest of the suite.
-@pytest.fixture(scope="package")
-def live_server(
-    browser_available: None, tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox
-) -> Iterator[LiveServer]:
-    """`tradepoint demo --no-serve` data served by `tradepoint serve` on a free loopback port."""
-    root = tmp_path_factory.mktemp("browser")
-    data_dir = root / "var"
-    # The real demo: the bundled site crawled by the real crawler, the starter catalogue loaded
-    # through the same pipeline, everything indexed.
+def run_demo(root: Path) -> None:
     demo = subprocess.run(
         [sys.executable, "-m", "search_api.cli", "demo", "--no-serve"],
-        env=child_env(data_dir),
+        env=child_env(root / "var"),
         capture_output=True,
         text=True,
         timeout=300,
@@ -68,6 +62,20 @@ def live_server(
     )
     if demo.returncode != 0:
         raise RuntimeError(f"tradepoint demo failed:\n{demo.stdout}\n{demo.stderr}")
+
+
+# Package scope: one populated server for all browser tests, stopped before the rest of the suite.
+@pytest.fixture(scope="package")
+def live_server(
+    browser_available: None, tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox
+) -> Iterator[LiveServer]:
+    """`tradepoint demo --no-serve` data served by `tradepoint serve` on a free loopback port."""
+    root = tmp_path_factory.mktemp("browser")
+    # The real demo: the bundled site crawled by the real crawler, the starter catalogue loaded
+    # through the same pipeline, everything indexed; made once, each test process serving a copy.
+    demo = built_once(tmp_path_factory, "browser-demo", run_demo)
+    data_dir = root / "var"
+    shutil.copytree(demo / "var", data_dir)
     store = Store(sqlite_url(data_dir))
     store.migrate()
     key = create_key(store, AGENCY, "agency")
