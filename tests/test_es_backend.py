@@ -1,7 +1,7 @@
 """The Elasticsearch backend beyond the shared contract: versioned indices behind aliases,
 rebuilds that fail safely or keep searches answering, and an unreachable cluster.
 
-Runs against noida-db (started by tests/es_server.py) or TRADEPOINT_ELASTICSEARCH_URL.
+Runs against noida-db (started by tests/helpers/es_server.py) or TRADEPOINT_ELASTICSEARCH_URL.
 """
 
 from __future__ import annotations
