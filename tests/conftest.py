@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -156,10 +157,26 @@ def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
     yield from pg_server.fresh_database()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database the migrations built, once per test process: most tests start from a
+    copy, as running the migrations costs more than many a test (tests/test_migrations.py tests
+    the migrations themselves)."""
+    path = tmp_path_factory.mktemp("migrated") / "tradepoint.db"
+    s = Store(f"sqlite:///{path}")
+    assert s.migrate() == "created"
+    s.close()
+    return path
+
+
 @pytest.fixture
-def store(settings: Settings) -> Iterator[Store]:
+def store(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Store]:
+    db_file = settings.data_dir / "tradepoint.db"
+    if settings.database_url is None and not db_file.exists():
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), db_file)
     s = Store(settings.sqlalchemy_url)
-    s.migrate()
+    s.migrate()  # a no-op on the copy; PostgreSQL databases start empty and are migrated here
     yield s
     s.close()
 

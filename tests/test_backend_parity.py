@@ -56,11 +56,15 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> list:  # type: ignore
         store.close()
 
 
-@pytest.fixture
-def backends(catalogue: list, tmp_path) -> Iterator[tuple[SearchBackend, SearchBackend]]:  # type: ignore[no-untyped-def,type-arg]
+# Module scope: the tests only search, and indexing the catalogue twice costs more than they do.
+@pytest.fixture(scope="module")
+def backends(
+    catalogue: list,  # type: ignore[type-arg]
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[SearchBackend, SearchBackend]]:
     from tests.helpers.es_server import fresh_backend
 
-    tantivy = TantivyBackend(tmp_path / "index")
+    tantivy = TantivyBackend(tmp_path_factory.mktemp("parity") / "index")
     elastic = fresh_backend()
     try:
         for backend in (tantivy, elastic):
