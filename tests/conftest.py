@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ def _crawls_in_this_process(
 @pytest.fixture(scope="session")
 def fixture_sites() -> Iterator[Callable[[str], SiteServer]]:
     """tests/fixtures/sites/<name>, each served read-only on its own port for the session."""
-    servers: dict[str, tuple[SiteServer, object]] = {}
+    servers: dict[str, tuple[SiteServer, ThreadingHTTPServer]] = {}
 
     def serve(name: str) -> SiteServer:
         if name not in servers:
@@ -97,7 +98,7 @@ def fixture_sites() -> Iterator[Callable[[str], SiteServer]]:
 
     yield serve
     for _, server in servers.values():
-        stop_site(server)  # type: ignore[arg-type]
+        stop_site(server)
 
 
 @pytest.fixture

@@ -92,7 +92,8 @@ class SiteServer:
         self.requested.clear()
         self.user_agents.clear()
 
-    def _local_path(self, relative: str) -> Path:
+    def local_path(self, relative: str) -> Path:
+        """The file served for `relative`: the overlay's if it has one, else the site's."""
         if self.overlay is not None:
             candidate = self.overlay / relative
             if candidate.exists():
@@ -119,7 +120,7 @@ class _Handler(SimpleHTTPRequestHandler):
             relative = mapped.relative_to(self.site.base)
         except ValueError:
             return str(mapped)
-        local = self.site._local_path(str(relative))
+        local = self.site.local_path(str(relative))
         # keep a trailing slash: it tells the handler a directory was asked for
         return str(local) + ("/" if path.split("?", 1)[0].endswith("/") else "")
 
