@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from typing import TextIO
+from typing import Any, TextIO
 
 from search_api.domain.sources import SourceSpec
 from search_api.services.crawls import KILL_GRACE_SECONDS, CrawlOutcome
@@ -130,6 +130,18 @@ def show_progress(collector: object, out: TextIO, every: float = 3.0) -> threadi
     return done
 
 
+def prepare_crawl(settings: Settings, spec: SourceSpec) -> tuple[type, object, dict[str, Any]]:
+    """The spider class, the collector it fills and the Scrapy settings of one crawl of `spec`.
+
+    The one crawl set-up: this process runs it with `crawl_in_this_process`; the tests run the
+    same on a reactor they keep running (a reactor cannot be restarted in one process)."""
+    from crawlers.collector import RunCollector
+    from crawlers.settings import scrapy_settings
+    from crawlers.spiders.base import SourceSpider
+
+    return SourceSpider, RunCollector(spec), scrapy_settings(settings)
+
+
 def crawl_in_this_process(
     settings: Settings, spec: SourceSpec, *, progress: TextIO | None = None
 ) -> object:
@@ -137,18 +149,14 @@ def crawl_in_this_process(
     With `progress` (a terminal), counts are shown there as the crawl goes."""
     from scrapy.crawler import CrawlerProcess
 
-    from crawlers.collector import RunCollector
-    from crawlers.settings import scrapy_settings
-    from crawlers.spiders.base import SourceSpider
-
-    collector = RunCollector(spec)
-    process = CrawlerProcess(scrapy_settings(settings))
+    spider_cls, collector, crawl_settings = prepare_crawl(settings, spec)
+    process = CrawlerProcess(crawl_settings)
     if settings.log_level.upper() != "DEBUG":
         # Scrapy's INFO lines (stats dumps, middleware lists) drown the run's own outcome;
         # its logging setup (above) has just set them to DEBUG.
         for name in ("scrapy", "twisted", "py.warnings"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    process.crawl(SourceSpider, collector=collector)
+    process.crawl(spider_cls, collector=collector)
     done = show_progress(collector, progress) if progress is not None else None
     try:
         process.start()

@@ -6,7 +6,6 @@ import base64
 import re
 import stat
 import time
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,27 +14,11 @@ from search_api.settings import Settings
 from search_api.store import RunStats, Store
 from search_api.store.keys import create_key
 from search_api.web.agency.session import session_secret
-
-from .conftest import SiteServer
+from tests.helpers.agency import sign_in, token
+from tests.helpers.sites import SiteServer
 
 HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
-
-
-def token(client: TestClient, path: str) -> str:
-    r = client.get(path)
-    assert r.status_code == 200, r.text
-    found = re.search(r'name="csrf_token" value="([^"]+)"', r.text)
-    assert found, "no CSRF token in the form"
-    return found.group(1)
-
-
-def sign_in(client: TestClient, key: str) -> Any:
-    return client.post(
-        "/agency/signin",
-        data={"api_key": key, "csrf_token": token(client, "/agency/signin")},
-        follow_redirects=False,
-    )
 
 
 @pytest.fixture
@@ -152,6 +135,7 @@ def test_bad_sources_are_shown_again_with_the_problem(signed_in: TestClient, sto
     assert store.list_sources() == []
 
 
+@pytest.mark.crawl
 def test_preview_in_the_form_shows_records_and_saves_nothing(
     signed_in: TestClient, store: Store, fair_site: SiteServer
 ) -> None:
@@ -267,6 +251,7 @@ def test_another_agency_cannot_act_on_a_source_or_record(
     assert fair_site.requested == []
 
 
+@pytest.mark.crawl
 def test_crawl_now_from_the_source_page(
     signed_in: TestClient, store: Store, fair_site: SiteServer
 ) -> None:

@@ -11,17 +11,16 @@ from search_api.services import webhooks as wh
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store.keys import create_key
-
-from .factories import fair
-from .test_agency_web import sign_in, token
-from .test_webhooks import Receiver, api, hook_settings, receiver  # noqa: F401
+from tests.helpers.agency import sign_in, token
+from tests.helpers.factories import fair
+from tests.helpers.webhooks import Receiver
 
 
 def test_an_agency_adds_and_follows_a_webhook(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     store: Store,
-    receiver: Receiver,  # noqa: F811
-    hook_settings: Settings,  # noqa: F811
+    receiver: Receiver,
+    hook_settings: Settings,
 ) -> None:
     assert sign_in(api, create_key(store, "agency_a", "agency")).status_code == 303
     page = api.get("/agency/webhooks")
@@ -76,7 +75,7 @@ def test_an_agency_adds_and_follows_a_webhook(
 
 
 def test_a_bad_webhook_form_is_shown_again_with_the_reason(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     store: Store,
 ) -> None:
     sign_in(api, create_key(store, "agency_a", "agency"))
@@ -91,6 +90,6 @@ def test_a_bad_webhook_form_is_shown_again_with_the_reason(
     assert "search.market" in r.text and 'value="market=Atlantis"' in r.text
 
 
-def test_webhook_pages_need_a_sign_in(api: TestClient) -> None:  # noqa: F811
+def test_webhook_pages_need_a_sign_in(api: TestClient) -> None:
     r = api.get("/agency/webhooks", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/agency/signin"

@@ -10,8 +10,10 @@ from fastapi.testclient import TestClient
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store
+from tests.helpers.factories import fair, parse_record
 
-from .factories import fair, parse_record
+# On SQLite and again on PostgreSQL (which skips, with the reason, where it cannot start).
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 NEXT_YEAR = date.today().year + 1
 

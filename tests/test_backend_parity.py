@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from search_api.search.tantivy import TantivyBackend
 from search_api.services import search as searching
 from search_api.settings import Settings
 from search_api.store import Store
+from tests.helpers.once import built_once
 
 QUERIES: list[dict[str, Any]] = [
     {"q": "coffee"},
@@ -39,18 +41,30 @@ QUERIES: list[dict[str, Any]] = [
 ]
 
 
+def _load(data_dir: Path) -> None:
+    assert load_catalogue(Settings(data_dir=data_dir))
+
+
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory: pytest.TempPathFactory) -> list:  # type: ignore[type-arg]
-    settings = Settings(data_dir=tmp_path_factory.mktemp("catalogue"))
-    assert load_catalogue(settings)
-    return list(Store(settings.sqlalchemy_url).iter_records())
+    # Loading takes seconds: once for the run, whichever test process asks first.
+    data_dir = built_once(tmp_path_factory, "catalogue", _load)
+    store = Store(Settings(data_dir=data_dir).sqlalchemy_url)
+    try:
+        return list(store.iter_records())
+    finally:
+        store.close()
 
 
-@pytest.fixture
-def backends(catalogue: list, tmp_path) -> Iterator[tuple[SearchBackend, SearchBackend]]:  # type: ignore[no-untyped-def,type-arg]
-    from tests.es_server import fresh_backend
+# Module scope: the tests only search, and indexing the catalogue twice costs more than they do.
+@pytest.fixture(scope="module")
+def backends(
+    catalogue: list,  # type: ignore[type-arg]
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[SearchBackend, SearchBackend]]:
+    from tests.helpers.es_server import fresh_backend
 
-    tantivy = TantivyBackend(tmp_path / "index")
+    tantivy = TantivyBackend(tmp_path_factory.mktemp("parity") / "index")
     elastic = fresh_backend()
     try:
         for backend in (tantivy, elastic):

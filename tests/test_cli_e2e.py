@@ -15,9 +15,8 @@ import httpx
 import pytest
 
 from crawlers.demo import SITE_DIR
-
-from .conftest import SiteServer, start_site
-from .support import free_port
+from tests.helpers.net import free_port
+from tests.helpers.sites import SiteServer, start_site
 
 pytestmark = pytest.mark.e2e
 TRADEPOINT = [sys.executable, "-m", "search_api.cli"]
@@ -54,6 +53,7 @@ def demo_site(tmp_path: Path) -> Iterator[SiteServer]:
     server.server_close()
 
 
+@pytest.mark.crawl
 def test_sources_add_crawl_serve_search(
     tmp_path: Path, env: dict[str, str], demo_site: SiteServer
 ) -> None:
@@ -138,6 +138,7 @@ def test_bad_source_file_is_refused_naming_the_field(tmp_path: Path, env: dict[s
     assert "start_urls: List should have at least 1 item" in proc.stderr
 
 
+@pytest.mark.crawl
 def test_a_failed_run_exits_non_zero(
     tmp_path: Path, env: dict[str, str], demo_site: SiteServer
 ) -> None:
@@ -161,6 +162,7 @@ def test_crawl_of_unknown_source_fails_clearly(env: dict[str, str]) -> None:
     assert proc.returncode == 2 and "source 'no_such_source' not found" in proc.stderr
 
 
+@pytest.mark.crawl
 def test_demo_populates_without_network(env: dict[str, str]) -> None:
     out = tp("demo", "--no-serve", env={**env, "TRADEPOINT_ALLOW_PRIVATE_HOSTS": "0"}).stdout
     assert "demo_fairs_schema_org: succeeded" in out

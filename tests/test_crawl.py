@@ -1,4 +1,4 @@
-"""Real Scrapy crawls, in child processes, of a fixture fair site on a loopback HTTP server."""
+"""Real Scrapy crawls of a fixture fair site on a loopback HTTP server."""
 
 from __future__ import annotations
 
@@ -14,25 +14,10 @@ from search_api.domain.sources import SourceSpec, parse_source
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
-
-from .conftest import SITES, SiteServer
+from tests.helpers.sites import SITES, SiteServer
+from tests.helpers.sources import html_source
 
 EXPECTED = json.loads((SITES / "fairs" / "expected.json").read_text())
-
-
-def html_source(site: SiteServer, **kw: object) -> SourceSpec:
-    data: dict[str, object] = {
-        "id": "xx_fixture_fairs",
-        "name": "Fixture fairs",
-        "kind": "fair",
-        "format": "schema_org",
-        "start_urls": [site.url("/fairs/index.html")],
-        # /private/ is allowed here on purpose: only robots.txt keeps the crawler out.
-        "follow": {"allow": ["/fairs/", "/private/"], "max_pages": 50},
-        "min_items": 5,
-    }
-    data.update(kw)
-    return parse_source(data)
 
 
 def crawl(settings: Settings, store: Store, spec: SourceSpec, replace: bool = False):  # type: ignore[no-untyped-def]
@@ -73,6 +58,15 @@ def crawled(settings: Settings, store: Store, fair_site: SiteServer):  # type: i
     return outcome
 
 
+@pytest.fixture
+def crawled_editable(settings: Settings, store: Store, editable_fair_site: SiteServer):  # type: ignore[no-untyped-def]
+    """The same first crawl, of a copy of the site that the test then changes."""
+    outcome = crawl(settings, store, html_source(editable_fair_site))
+    assert outcome.ok, outcome.message
+    return outcome
+
+
+@pytest.mark.crawl
 def test_every_fair_is_extracted_once(crawled, store: Store) -> None:  # type: ignore[no-untyped-def]
     got = sorted(
         (as_expected(r) for r in records_of(store, "xx_fixture_fairs")),
@@ -82,6 +76,7 @@ def test_every_fair_is_extracted_once(crawled, store: Store) -> None:  # type: i
     assert got == want
 
 
+@pytest.mark.crawl
 def test_run_is_recorded_with_pages_counts_and_errors(crawled, store: Store) -> None:  # type: ignore[no-untyped-def]
     run = store.get_run(crawled.run_id)
     assert run.status == "succeeded" and run.finished_at is not None
@@ -94,6 +89,7 @@ def test_run_is_recorded_with_pages_counts_and_errors(crawled, store: Store) -> 
     assert robots and robots[0]["message"] == "disallowed by robots.txt"
 
 
+@pytest.mark.crawl
 def test_robots_txt_is_obeyed_and_the_crawler_identifies_itself(
     crawled,
     fair_site: SiteServer,
@@ -104,6 +100,7 @@ def test_robots_txt_is_obeyed_and_the_crawler_identifies_itself(
     assert fair_site.user_agents == {settings.full_user_agent}
 
 
+@pytest.mark.crawl
 def test_hostile_html_is_stored_as_plain_text(crawled, store: Store) -> None:  # type: ignore[no-untyped-def]
     gift = next(r for r in records_of(store, "xx_fixture_fairs") if "Gift" in r.title)
     assert gift.summary and "Handmade gifts" in gift.summary
@@ -111,19 +108,21 @@ def test_hostile_html_is_stored_as_plain_text(crawled, store: Store) -> None:  #
         assert bad not in gift.summary
 
 
+@pytest.mark.crawl
 def test_latin1_page_is_decoded(crawled, store: Store) -> None:  # type: ignore[no-untyped-def]
     salon = next(r for r in records_of(store, "xx_fixture_fairs") if "Salon" in r.title)
     assert salon.city == "Besançon" and salon.title == "Salon International de l'Agriculture 2027"
 
 
+@pytest.mark.crawl
 def test_recrawl_updates_a_renamed_event_without_duplicates(
-    crawled,
+    crawled_editable,
     settings: Settings,
     store: Store,
-    fair_site: SiteServer,  # type: ignore[no-untyped-def]
+    editable_fair_site: SiteServer,  # type: ignore[no-untyped-def]
 ) -> None:
     before = next(r for r in records_of(store, "xx_fixture_fairs") if "Leather" in r.title)
-    page = fair_site.root / "fairs" / "leather-expo.html"
+    page = editable_fair_site.page("fairs/leather-expo.html")
     page.write_text(
         page.read_text().replace(
             "Dubai Leather & Footwear Expo 2027", "Dubai Leather, Footwear & Bags Expo 2027"
@@ -137,6 +136,7 @@ def test_recrawl_updates_a_renamed_event_without_duplicates(
     assert store.count_records("xx_fixture_fairs") == len(EXPECTED["html"])
 
 
+@pytest.mark.crawl
 def test_recrawl_of_an_unchanged_site_changes_nothing(
     crawled,
     settings: Settings,
@@ -148,14 +148,15 @@ def test_recrawl_of_an_unchanged_site_changes_nothing(
     assert store.count_records("xx_fixture_fairs") == len(EXPECTED["html"])
 
 
+@pytest.mark.crawl
 def test_changed_dates_update_the_same_record(
-    crawled,
+    crawled_editable,
     settings: Settings,
     store: Store,
-    fair_site: SiteServer,  # type: ignore[no-untyped-def]
+    editable_fair_site: SiteServer,  # type: ignore[no-untyped-def]
 ) -> None:
     before = next(r for r in records_of(store, "xx_fixture_fairs") if "Seafood" in r.title)
-    page = fair_site.root / "fairs" / "seafood-show.html"
+    page = editable_fair_site.page("fairs/seafood-show.html")
     page.write_text(page.read_text().replace("2027-10-12", "2027-10-13"))
     outcome = run_crawl(settings, "xx_fixture_fairs", store)
     run = store.get_run(outcome.run_id)
@@ -166,6 +167,7 @@ def test_changed_dates_update_the_same_record(
     assert store.count_records("xx_fixture_fairs") == len(EXPECTED["html"])
 
 
+@pytest.mark.crawl
 def test_ical_feed(settings: Settings, store: Store, fair_site: SiteServer) -> None:
     spec = parse_source(
         dict(
@@ -188,6 +190,7 @@ def test_ical_feed(settings: Settings, store: Store, fair_site: SiteServer) -> N
     assert store.get_run(again.run_id).items_unchanged == len(EXPECTED["ics"])
 
 
+@pytest.mark.crawl
 def test_too_few_items_fails_and_writes_nothing(
     settings: Settings, store: Store, fair_site: SiteServer
 ) -> None:
@@ -197,6 +200,7 @@ def test_too_few_items_fails_and_writes_nothing(
     assert store.count_records() == 0 and store.outbox_size() == 0
 
 
+@pytest.mark.crawl
 def test_broken_source_is_an_error_not_a_crash(
     settings: Settings, store: Store, fair_site: SiteServer
 ) -> None:
@@ -215,6 +219,7 @@ def test_broken_source_is_an_error_not_a_crash(
     assert errors == [{"url": fair_site.url("/nope.html"), "message": "HTTP 404"}]
 
 
+@pytest.mark.crawl
 def test_curated_file_loads_through_the_pipeline(
     settings: Settings, store: Store, tmp_path: Path
 ) -> None:
@@ -248,6 +253,7 @@ records:
     assert good is not None and str(good.as_of) == "2026-11-22" and good.curated_by == "agency_a"
 
 
+@pytest.mark.crawl
 def test_a_run_stopped_by_its_page_limit_withdraws_nothing(
     crawled,
     settings: Settings,
@@ -265,6 +271,7 @@ def test_a_run_stopped_by_its_page_limit_withdraws_nothing(
     assert not any(r.withdrawn for r in records_of(store, "xx_fixture_fairs"))
 
 
+@pytest.mark.crawl
 def test_a_drop_from_100_to_3_items_fails_and_keeps_the_100(
     settings: Settings, store: Store, tmp_path: Path
 ) -> None:

@@ -16,12 +16,15 @@ from search_api.domain.sources import parse_source
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
+from tests.helpers.sites import REALWORLD, SiteServer, start_site
 
-from .conftest import REALWORLD, SiteServer, start_site
-
-pytestmark = pytest.mark.skipif(
-    not (REALWORLD / "expected.json").exists(), reason=f"realworld corpus not found at {REALWORLD}"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not (REALWORLD / "expected.json").exists(),
+        reason=f"realworld corpus not found at {REALWORLD}",
+    ),
+    pytest.mark.crawl,
+]
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,7 @@ from search_api.domain.sources import parse_source
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
-
-from .conftest import SiteServer
+from tests.helpers.sites import SiteServer
 
 
 @pytest.mark.parametrize(
@@ -51,6 +50,7 @@ def test_a_redirect_to_a_private_address_is_refused_too() -> None:
         guard.process_request(redirected)
 
 
+@pytest.mark.crawl
 @pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/"])
 def test_crawl_with_guard_on_sends_nothing(
     settings: Settings, store: Store, target: str, fair_site: SiteServer

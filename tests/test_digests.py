@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,26 +19,21 @@ from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store import subscriptions as subs
 from search_api.store.base import utcnow
-
-from . import test_subscriptions as smtp_fixtures
-from .conftest import SiteServer
-from .test_crawl import html_source
-from .test_feeds import events
-from .test_scheduler_service import JobEvents, run_now
-from .test_subscriptions import (
-    Mailbox,
+from tests.helpers.feeds import events
+from tests.helpers.mail import Mailbox, html_of, text_of
+from tests.helpers.scheduling import JobEvents, run_now
+from tests.helpers.sites import SiteServer
+from tests.helpers.sources import html_source
+from tests.helpers.subscriptions import (
     german_food_fair,
-    html_of,
     path_of,
     seed,
     subscribe_and_confirm,
-    text_of,
     upcoming,
 )
 
-mailbox = smtp_fixtures.mailbox
-mail_settings = smtp_fixtures.mail_settings
-mail_client = smtp_fixtures.mail_client
+# On SQLite and again on PostgreSQL (which skips, with the reason, where it cannot start).
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 
 def digests_to(mailbox: Mailbox, address: str) -> list[EmailMessage]:
@@ -278,6 +272,7 @@ def test_refused_send_is_not_recorded_and_is_sent_next_time(
     assert "Berlin Food Fair" in section(text_of(msg), "Cancelled")
 
 
+@pytest.mark.crawl
 def test_as_a_new_user_an_advisor_hears_that_a_fair_was_cancelled(
     mail_client: TestClient,
     mailbox: Mailbox,
@@ -285,10 +280,10 @@ def test_as_a_new_user_an_advisor_hears_that_a_fair_was_cancelled(
     mail_settings: Settings,
     store: Store,
     backend: SearchBackend,
-    fair_site: SiteServer,
+    editable_fair_site: SiteServer,
 ) -> None:
     # A fair calendar is crawled by the real crawler, weekly.
-    spec = html_source(fair_site).model_copy(update={"schedule": "0 4 * * 1"})
+    spec = html_source(editable_fair_site).model_copy(update={"schedule": "0 4 * * 1"})
     store.add_source(spec)
     assert run_crawl(settings, spec.id, store).ok
     drain_outbox(store, backend)
@@ -316,7 +311,7 @@ def test_as_a_new_user_an_advisor_hears_that_a_fair_was_cancelled(
     assert berlin["status"] == "CONFIRMED"
 
     # The organiser cancels the fair on its site; the scheduler's next crawl picks it up.
-    index = Path(fair_site.root) / "fairs" / "index.html"
+    index = editable_fair_site.page("fairs/index.html")
     index.write_text(
         index.read_text().replace(
             "https://schema.org/EventScheduled", "https://schema.org/EventCancelled", 1

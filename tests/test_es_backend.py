@@ -1,7 +1,7 @@
 """The Elasticsearch backend beyond the shared contract: versioned indices behind aliases,
 rebuilds that fail safely or keep searches answering, and an unreachable cluster.
 
-Runs against noida-db (started by tests/es_server.py) or TRADEPOINT_ELASTICSEARCH_URL.
+Runs against noida-db (started by tests/helpers/es_server.py) or TRADEPOINT_ELASTICSEARCH_URL.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ from search_api.search.elastic.backend import parse_state
 from search_api.search.indexer import drain_outbox, reindex
 from search_api.settings import Settings
 from search_api.store import Store
-
-from .es_server import drop_indices, fresh_backend, server_url, unique_prefix
-from .factories import fair
+from tests.helpers.es_server import drop_indices, fresh_backend, server_url, unique_prefix
+from tests.helpers.factories import fair
 
 KINDS = ("fair", "requirement", "finance")
 

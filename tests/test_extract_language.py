@@ -18,9 +18,8 @@ from crawlers.extract.html_selectors import extract_detail, extract_items, read_
 from crawlers.pipelines import build_record
 from search_api.settings import Settings
 from search_api.store import Store
-
-from .conftest import REALWORLD, SITES, SiteServer
-from .formats_support import crawl, errors_of, make_spec, records_of, serve_copy
+from tests.helpers.formats import crawl, errors_of, make_spec, records_of
+from tests.helpers.sites import REALWORLD, SITES, SiteServer, serve_copy
 
 LANG = SITES / "language"
 URL = "http://fixture.test/language/"
@@ -318,6 +317,7 @@ def test_ical_description_language_when_the_summary_has_none() -> None:
 # --------------------------------------------------------------------------- real crawls
 
 
+@pytest.mark.crawl
 def test_schema_org_crawl_stores_the_language(
     settings: Settings, store: Store, language_site: SiteServer
 ) -> None:
@@ -345,6 +345,7 @@ def test_schema_org_crawl_stores_the_language(
     } in errors_of(store, outcome)
 
 
+@pytest.mark.crawl
 def test_html_crawl_field_then_detail_page_then_list_page(
     settings: Settings, store: Store, language_site: SiteServer
 ) -> None:
@@ -375,6 +376,7 @@ def test_html_crawl_field_then_detail_page_then_list_page(
     } in errors_of(store, outcome)
 
 
+@pytest.mark.crawl
 def test_feed_crawl_stores_the_language(
     settings: Settings, store: Store, language_site: SiteServer
 ) -> None:
@@ -392,6 +394,7 @@ def test_feed_crawl_stores_the_language(
     }
 
 
+@pytest.mark.crawl
 def test_ical_crawl_language_and_source_default(
     settings: Settings, store: Store, language_site: SiteServer
 ) -> None:
@@ -411,6 +414,7 @@ def test_ical_crawl_language_and_source_default(
     }
 
 
+@pytest.mark.crawl
 def test_table_crawl_reads_a_language_column(
     settings: Settings, store: Store, language_site: SiteServer
 ) -> None:
@@ -436,6 +440,7 @@ def test_table_crawl_reads_a_language_column(
     ]
 
 
+@pytest.mark.crawl
 def test_curated_csv_and_yaml_crawl_report_a_bad_language(
     settings: Settings, store: Store, language_site: SiteServer
 ) -> None:

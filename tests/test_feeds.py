@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import feedparser
 import pytest
 from fastapi.testclient import TestClient
-from icalendar import Calendar
 
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
-
-from . import test_subscriptions as smtp_fixtures
-from .conftest import SiteServer
-from .test_crawl import html_source
-from .test_subscriptions import (
-    Mailbox,
+from tests.helpers.feeds import events
+from tests.helpers.mail import Mailbox
+from tests.helpers.sites import SiteServer
+from tests.helpers.sources import html_source
+from tests.helpers.subscriptions import (
     german_food_fair,
     path_of,
     seed,
@@ -28,30 +25,10 @@ from .test_subscriptions import (
     upcoming,
 )
 
+# On SQLite and again on PostgreSQL (which skips, with the reason, where it cannot start).
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
+
 HOST = "tradepoint.example"
-# The real SMTP server and the app wired to it (pytest finds fixtures by module name).
-mailbox = smtp_fixtures.mailbox
-mail_settings = smtp_fixtures.mail_settings
-mail_client = smtp_fixtures.mail_client
-
-
-def events(body: bytes) -> dict[str, dict]:
-    """VEVENTs by UID, with the properties a calendar app acts on."""
-    cal = Calendar.from_ical(body)
-    out = {}
-    for ev in cal.walk("VEVENT"):
-        out[str(ev["UID"])] = {
-            "summary": str(ev["SUMMARY"]),
-            "sequence": int(ev["SEQUENCE"]),
-            "status": str(ev["STATUS"]),
-            "start": ev.decoded("DTSTART"),
-            "end": ev.decoded("DTEND"),
-            "location": str(ev.get("LOCATION", "")),
-            "categories": [str(c) for c in ev["CATEGORIES"].cats] if "CATEGORIES" in ev else [],
-            "url": str(ev.get("URL", "")),
-            "last_modified": ev.decoded("LAST-MODIFIED"),
-        }
-    return out
 
 
 def test_subscription_calendar_updates_in_place(
@@ -169,14 +146,15 @@ def test_unknown_feed_is_not_found(client: TestClient) -> None:
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.crawl
 def test_uids_are_stable_across_recrawls(
     settings: Settings,
     store: Store,
     backend: SearchBackend,
     client: TestClient,
-    fair_site: SiteServer,
+    editable_fair_site: SiteServer,
 ) -> None:
-    spec = html_source(fair_site)
+    spec = html_source(editable_fair_site)
     store.add_source(spec)
     assert run_crawl(settings, spec.id, store).ok
     drain_outbox(store, backend)
@@ -185,7 +163,7 @@ def test_uids_are_stable_across_recrawls(
     assert any(e["summary"] == "Berlin Food & Beverage Fair 2027" for e in first.values())
 
     # The source page changes (the fair is cancelled) and is crawled again.
-    index = Path(fair_site.root) / "fairs" / "index.html"
+    index = editable_fair_site.page("fairs/index.html")
     index.write_text(
         index.read_text().replace(
             "https://schema.org/EventScheduled", "https://schema.org/EventCancelled", 1

@@ -12,9 +12,8 @@ from crawlers.extract.fields import coerce_fields
 from search_api.search.base import SearchBackend
 from search_api.settings import Settings
 from search_api.store import Store
-
-from .conftest import SITES, SiteServer
-from .formats_support import crawl, errors_of, make_spec, search_ids, serve_copy
+from tests.helpers.formats import crawl, errors_of, make_spec, search_ids
+from tests.helpers.sites import SITES, SiteServer, serve_copy
 
 
 @pytest.fixture
@@ -34,6 +33,7 @@ def test_strict_reading_keeps_what_it_cannot_map_for_validation_to_name() -> Non
     assert coerced.unmapped == ["effective_date"] and coerced.problems == []
 
 
+@pytest.mark.crawl
 def test_curated_csv_over_http(
     settings: Settings, store: Store, backend: SearchBackend, curated_site: SiteServer
 ) -> None:
@@ -80,6 +80,7 @@ def test_curated_csv_over_http(
     assert search_ids(store, backend, q="small exporters receivables") == {cover.id}
 
 
+@pytest.mark.crawl
 def test_curated_csv_from_a_local_file_and_yaml_alike(
     settings: Settings, store: Store, tmp_path: Path
 ) -> None:

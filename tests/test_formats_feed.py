@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,9 +15,8 @@ from crawlers.normalise.urls import canonicalise
 from search_api.search.base import SearchBackend
 from search_api.settings import Settings
 from search_api.store import Store
-
-from .conftest import REALWORLD, SITES, SiteServer, start_site
-from .formats_support import crawl, errors_of, make_spec, records_of, search_ids, serve_copy
+from tests.helpers.formats import crawl, errors_of, make_spec, records_of, search_ids
+from tests.helpers.sites import REALWORLD, SITES, SiteServer, serve_copy, start_site
 
 FEEDS = SITES / "feed"
 
@@ -104,6 +102,7 @@ def test_a_body_naming_a_local_file_is_never_read_as_that_file(tmp_path: Path) -
 # --------------------------------------------------------------------------- crawls
 
 
+@pytest.mark.crawl
 def test_rss_crawl_defaults_and_search(
     settings: Settings, store: Store, backend: SearchBackend, feed_site: SiteServer
 ) -> None:
@@ -146,6 +145,7 @@ def test_rss_crawl_defaults_and_search(
     assert store.get_run(again.run_id).items_unchanged == 3
 
 
+@pytest.mark.crawl
 def test_atom_crawl_follows_next_pages(
     settings: Settings, store: Store, backend: SearchBackend, feed_site: SiteServer
 ) -> None:
@@ -172,6 +172,7 @@ def test_atom_crawl_follows_next_pages(
     assert search_ids(store, backend, q="receivables") == {factoring.id}
 
 
+@pytest.mark.crawl
 def test_malformed_feed_keeps_readable_entries_and_records_errors(
     settings: Settings, store: Store, feed_site: SiteServer
 ) -> None:
@@ -201,6 +202,7 @@ def test_malformed_feed_keeps_readable_entries_and_records_errors(
     ]
 
 
+@pytest.mark.crawl
 def test_a_source_of_only_broken_feeds_fails_and_writes_nothing(
     settings: Settings, store: Store, feed_site: SiteServer
 ) -> None:
@@ -222,12 +224,7 @@ def test_a_source_of_only_broken_feeds_fails_and_writes_nothing(
 # --------------------------------------------------------------------------- real feeds
 
 
-def _corpus() -> Path:
-    env = os.environ.get("TRADEPOINT_REALWORLD_DIR")
-    return Path(env) if env and not (REALWORLD / "expected.json").is_file() else REALWORLD
-
-
-CORPUS = _corpus()
+CORPUS = REALWORLD
 needs_corpus = pytest.mark.skipif(
     not (CORPUS / "expected.json").is_file(), reason=f"realworld corpus not found at {CORPUS}"
 )
@@ -251,6 +248,7 @@ def test_real_feeds_extract_as_expected() -> None:
         assert result.entries[0]["url"] == canonicalise(want["first_link"]), name
 
 
+@pytest.mark.crawl
 @needs_corpus
 def test_real_feeds_crawl_to_searchable_records(
     settings: Settings, store: Store, backend: SearchBackend

@@ -9,66 +9,27 @@ from pathlib import Path
 import pytest
 
 from crawlers.extract.html_selectors import extract_detail, extract_items
-from search_api.domain.sources import SourceSpec
 from search_api.search.base import SearchBackend
 from search_api.settings import Settings
 from search_api.store import Store
-
-from .conftest import SITES, SiteServer
-from .formats_support import crawl, errors_of, make_spec, records_of, search_ids, serve_copy
-
-FINANCE_FIELDS = {
-    "title": "td.name a",
-    "url": "td.name a::attr(href)",
-    "provider.name": "td.provider::text",
-    "instruments": "td.instruments::text",
-    "eligible_exporter_countries": "td.countries::text",
-    "sectors": "td.sectors::text",
-}
-DETAIL_FIELDS = {
-    "summary": "p.summary",
-    "provider.type": "dd.provider-type::text",
-    "max_amount": "dd.max::text",
-    "tenor_max_days": "dd.tenor::text",
-    "coverage_pct_max": "dd.cover::text",
-    "sme_focus": "dd.sme::text",
-    "application_url": "dd.apply a::attr(href)",
-    "footnote": "p.footnote::text",
-}
-# XPath on purpose: absolute-looking paths are read inside each item.
-NOTICE_FIELDS = {
-    "title": "//h2",
-    "markets": "//span[@class='markets']/text()",
-    "requirement_type": "//span[@class='type']/text()",
-    "status": "//span[@class='status']/text()",
-    "hs_codes": "(//span[@class='hs'])[1]/text()",
-    "effective_date": ".//span[@class='effective']/text()",
-    "url": "//a[@class='more']/@href",
-}
+from tests.helpers.formats import (
+    DETAIL_FIELDS,
+    FINANCE_FIELDS,
+    NOTICE_FIELDS,
+    crawl,
+    errors_of,
+    finance_spec,
+    make_spec,
+    records_of,
+    search_ids,
+)
+from tests.helpers.sites import SITES, SiteServer, serve_copy
 
 
 @pytest.fixture
 def html_site(tmp_path: Path) -> Iterator[SiteServer]:
     with serve_copy("html", tmp_path) as site:
         yield site
-
-
-def finance_spec(site: SiteServer, **kw: object) -> SourceSpec:
-    data: dict[str, object] = {
-        "id": "xx_html_finance",
-        "kind": "finance",
-        "format": "html",
-        "start_urls": [site.url("/finance/index.html")],
-        "selectors": {
-            "item": "tr.programme",
-            "fields": FINANCE_FIELDS,
-            "next": "a[rel=next]::attr(href)",
-            "detail": DETAIL_FIELDS,
-        },
-        "min_items": 3,
-    }
-    data.update(kw)
-    return make_spec(**data)
 
 
 # --------------------------------------------------------------------------- extraction
@@ -125,6 +86,7 @@ def test_detail_fields() -> None:
 # --------------------------------------------------------------------------- crawls
 
 
+@pytest.mark.crawl
 def test_list_pages_detail_pages_and_kind_specific_fields(
     settings: Settings, store: Store, backend: SearchBackend, html_site: SiteServer
 ) -> None:
@@ -179,6 +141,7 @@ def test_list_pages_detail_pages_and_kind_specific_fields(
     assert store.get_run(again.run_id).items_unchanged == 3
 
 
+@pytest.mark.crawl
 def test_xpath_source_with_french_values(
     settings: Settings, store: Store, backend: SearchBackend, html_site: SiteServer
 ) -> None:
@@ -214,6 +177,7 @@ def test_xpath_source_with_french_values(
     assert search_ids(store, backend, hs="1905") == {label.id}
 
 
+@pytest.mark.crawl
 def test_selector_matching_nothing_fails_the_run_and_says_where(
     settings: Settings, store: Store, html_site: SiteServer
 ) -> None:

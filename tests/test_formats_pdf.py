@@ -16,78 +16,17 @@ from crawlers.extract.pdf import extract_pdf, find_dates
 from search_api.search.base import SearchBackend
 from search_api.settings import Settings
 from search_api.store import Store
-
-from .conftest import SITES, SiteServer
-from .formats_support import crawl, errors_of, make_spec, records_of, search_ids, serve_copy
-
-
-def _pdf_string(text: str) -> bytes:
-    out = bytearray(b"(")
-    for byte in text.encode("cp1252"):  # WinAnsiEncoding, as declared for the font
-        if byte in b"()\\":
-            out += b"\\" + bytes([byte])
-        elif byte < 32 or byte > 126:
-            out += f"\\{byte:03o}".encode()
-        else:
-            out.append(byte)
-    return bytes(out + b")")
-
-
-def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:
-    """A minimal valid PDF: one text line per string, `title` in the document information."""
-    page_ids = [5 + 2 * i for i in range(len(pages))]
-    kids = " ".join(f"{i} 0 R" for i in page_ids).encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [" + kids + b"] /Count " + str(len(pages)).encode() + b" >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Producer (tradepoint tests)"
-        + (b" /Title " + _pdf_string(title) if title else b"")
-        + b" >>",
-    ]
-    for page_id, lines in zip(page_ids, pages, strict=True):
-        shown = b" T* ".join(_pdf_string(line) + b" Tj" for line in lines)
-        stream = b"BT /F1 11 Tf 14 TL 72 740 Td " + shown + b" ET"
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-            b"/Resources << /Font << /F1 3 0 R >> >> /Contents "
-            + str(page_id + 1).encode()
-            + b" 0 R >>"
-        )
-        objects.append(
-            b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream"
-        )
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += (
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 4 0 R >>\n"
-        f"startxref\n{xref}\n%%EOF\n"
-    ).encode()
-    return bytes(out)
-
-
-COFFEE = make_pdf(
-    [
-        [
-            "Regulation 2026/17 on the labelling of roasted coffee",
-            "Published: 12 March 2026",
-            "Roasted coffee (HS 0901.21 and 0901.22) must show the country of roasting.",
-            "Comments may be sent until 30 April 2026.",
-        ],
-        ["This regulation shall apply from 1 January 2027.", "Étiquetage en français aussi."],
-    ],
-    title="Coffee labelling regulation",
+from tests.helpers.formats import (
+    COFFEE,
+    DRAFT,
+    crawl,
+    errors_of,
+    make_pdf,
+    make_spec,
+    records_of,
+    search_ids,
 )
-DRAFT = make_pdf(
-    [["Avis aux exportateurs : emballage des fruits", "Entrée en vigueur : 1er mars 2027"]],
-    title="Microsoft Word - avis_emballage_v3.docx",
-)
+from tests.helpers.sites import SITES, SiteServer, serve_copy
 
 
 @pytest.fixture
@@ -153,6 +92,7 @@ def test_broken_documents_say_why(body: bytes, message: str) -> None:
 # --------------------------------------------------------------------------- crawls
 
 
+@pytest.mark.crawl
 def test_publications_page_crawl_with_defaults_and_search(
     settings: Settings, store: Store, backend: SearchBackend, pdf_site: SiteServer
 ) -> None:
@@ -194,6 +134,7 @@ def test_publications_page_crawl_with_defaults_and_search(
     assert search_ids(store, backend, hs="090121") == {coffee.id}
 
 
+@pytest.mark.crawl
 def test_a_non_pdf_source_fails_and_writes_nothing(
     settings: Settings, store: Store, pdf_site: SiteServer
 ) -> None:
@@ -211,6 +152,7 @@ def test_a_non_pdf_source_fails_and_writes_nothing(
     assert error["message"].startswith("not a PDF document")
 
 
+@pytest.mark.crawl
 def test_a_new_version_at_the_same_address_updates_the_record(
     settings: Settings, store: Store, pdf_site: SiteServer
 ) -> None:

@@ -18,19 +18,16 @@ from search_api.domain.sources import format_validation_error
 from search_api.search.base import SearchBackend
 from search_api.settings import Settings
 from search_api.store import Store
+from tests.helpers.formats import (
+    FINANCE_COLUMNS,
+    crawl,
+    errors_of,
+    make_spec,
+    records_of,
+    search_ids,
+)
+from tests.helpers.sites import SiteServer, serve_copy
 
-from .conftest import SiteServer
-from .formats_support import crawl, errors_of, make_spec, records_of, search_ids, serve_copy
-
-FINANCE_COLUMNS = {
-    "Programme": "title",
-    "Provider": "provider.name",
-    "Provider type": "provider.type",
-    "Instruments": "instruments",
-    "Exporters from": "eligible_exporter_countries",
-    "Max amount": "max_amount",
-    "Link": "url",
-}
 FAIR_COLUMNS = {
     "name": "title",
     "when.start": "start_date",
@@ -181,6 +178,7 @@ def test_cell_values() -> None:
 # --------------------------------------------------------------------------- crawls
 
 
+@pytest.mark.crawl
 def test_csv_with_bom_semicolons_and_a_column_mapping(
     settings: Settings, store: Store, backend: SearchBackend, table_site: SiteServer
 ) -> None:
@@ -212,6 +210,7 @@ def test_csv_with_bom_semicolons_and_a_column_mapping(
     assert search_ids(store, backend, q="women exporters") == {women.id}
 
 
+@pytest.mark.crawl
 def test_latin1_csv_with_a_bad_date_and_an_unknown_country_keeps_the_rest(
     settings: Settings, store: Store, backend: SearchBackend, table_site: SiteServer
 ) -> None:
@@ -247,6 +246,7 @@ def test_latin1_csv_with_a_bad_date_and_an_unknown_country_keeps_the_rest(
     assert search_ids(store, backend, q="torréfié") == {coffee.id}
 
 
+@pytest.mark.crawl
 def test_json_at_a_path_with_nested_columns(
     settings: Settings, store: Store, backend: SearchBackend, table_site: SiteServer
 ) -> None:
@@ -275,6 +275,7 @@ def test_json_at_a_path_with_nested_columns(
     assert search_ids(store, backend, markets=("SN",)) == {dakar.id}
 
 
+@pytest.mark.crawl
 def test_xlsx_named_sheet_with_date_cells(
     settings: Settings, store: Store, backend: SearchBackend, table_site: SiteServer
 ) -> None:
@@ -320,6 +321,7 @@ def test_xlsx_named_sheet_with_date_cells(
     assert store.get_record(before) is not None
 
 
+@pytest.mark.crawl
 def test_corrupt_xlsx_and_broken_json_are_errors_not_crashes(
     settings: Settings, store: Store, table_site: SiteServer
 ) -> None:

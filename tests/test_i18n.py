@@ -24,8 +24,7 @@ from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store
 from search_api.web import i18n as web_i18n
-
-from .factories import fair
+from tests.helpers.factories import fair
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATED = ("fr", "es")

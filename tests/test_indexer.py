@@ -11,8 +11,10 @@ from search_api.errors import SearchUnavailable
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 from search_api.search.indexer import drain_outbox, reindex
 from search_api.store import Store
+from tests.helpers.factories import fair
 
-from .factories import fair
+# On SQLite and again on PostgreSQL (which skips, with the reason, where it cannot start).
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 
 class FlakyBackend(SearchBackend):

@@ -10,6 +10,9 @@ from search_api.errors import BadRequest, Conflict
 from search_api.store import RunStats, Store
 from search_api.store.keys import create_key, revoke_key, verify_key
 
+# On SQLite and again on PostgreSQL (which skips, with the reason, where it cannot start).
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
+
 
 def test_keys_are_stored_only_as_hashes(store: Store) -> None:
     key = create_key(store, "kenya_epc", "agency")
@@ -33,6 +36,7 @@ def test_key_names_and_roles_are_checked(store: Store) -> None:
         create_key(store, "Bad Name!", "agency")
 
 
+@pytest.mark.e2e  # the installed command, in subprocesses
 def test_keys_create_prints_the_key_once(settings, store: Store) -> None:  # type: ignore[no-untyped-def]
     proc = subprocess.run(
         [

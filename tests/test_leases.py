@@ -16,13 +16,12 @@ from search_api.search.indexer import OUTBOX_LEASE, drain_outbox
 from search_api.store import Store
 from search_api.store.leases import Lease
 from search_api.store.tables import LeaseRow
-
-from .factories import fair
+from tests.helpers.factories import fair
 
 DEADLINE = 60.0
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'leases.db'}"

@@ -14,9 +14,8 @@ from search_api.search.match import analyse, record_matches
 from search_api.search.request import SearchRequest
 from search_api.search.tantivy import TantivyBackend
 from search_api.services.search import every_item
-
-from .contract.conftest import sample_records
-from .test_catalogue import load
+from tests.helpers.catalogue import load
+from tests.helpers.samples import sample_records
 
 SEARCHES: list[dict[str, object]] = [
     {},

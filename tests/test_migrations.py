@@ -29,8 +29,7 @@ from search_api.store.migrations import (
     upgrade_from_empty,
 )
 from search_api.store.tables import RecordRow
-
-from .factories import fair
+from tests.helpers.factories import fair
 
 OUR_TABLES = {
     "records",
@@ -51,7 +50,7 @@ OUR_TABLES = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'migrations.db'}"

@@ -13,9 +13,8 @@ from search_api.search.base import SearchBackend
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store.keys import create_key
-
-from .conftest import SiteServer
-from .factories import fair
+from tests.helpers.factories import fair
+from tests.helpers.sites import SiteServer
 
 
 @pytest.fixture
@@ -50,6 +49,7 @@ def snapshot(store: Store) -> tuple[Any, ...]:
     )
 
 
+@pytest.mark.crawl
 def test_preview_returns_records_of_a_few_pages_and_writes_nothing(
     client: TestClient, store: Store, key: str, fair_site: SiteServer, settings: Settings
 ) -> None:
@@ -79,6 +79,7 @@ def test_preview_returns_records_of_a_few_pages_and_writes_nothing(
     assert snapshot(store) == before
 
 
+@pytest.mark.crawl
 def test_preview_page_limit_comes_from_the_settings(
     settings: Settings, store: Store, backend: SearchBackend, fair_site: SiteServer
 ) -> None:
@@ -107,6 +108,7 @@ def guarded(
         yield c, create_key(store, "agency_a", "agency")
 
 
+@pytest.mark.crawl
 def test_the_ssrf_guard_applies_to_previews(
     guarded: tuple[TestClient, str], store: Store, fair_site: SiteServer
 ) -> None:

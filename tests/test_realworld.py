@@ -4,25 +4,15 @@ expectations (the shared corpus; see its SOURCES.md). Not copied into the repo."
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from crawlers.extract import extract_events, extract_ical
+from tests.helpers.sites import REALWORLD
 
-
-def _corpus_dir() -> Path:
-    default = Path(__file__).resolve().parents[2] / "shared" / "realworld"
-    if (default / "expected.json").is_file():
-        return default
-    env = os.environ.get("TRADEPOINT_REALWORLD_DIR")
-    return Path(env) if env else default
-
-
-CORPUS = _corpus_dir()
+CORPUS = REALWORLD
 EXPECTED_FILE = CORPUS / "expected.json"
 
 

@@ -12,8 +12,10 @@ from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store
 from search_api.store.keys import create_key
+from tests.helpers.factories import fair
 
-from .factories import fair
+# On SQLite and again on PostgreSQL (which skips, with the reason, where it cannot start).
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 FINANCE = {
     "kind": "finance",

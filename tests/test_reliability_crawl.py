@@ -1,8 +1,8 @@
 """Crawls against a fault-injecting server: every run ends within its limits, keeps the good
 records and names each bad URL in the run's errors (asserted on the run rows, not on logs).
 
-Each test runs the real runner (a child process, real Scrapy) with low limits passed through
-the child's environment.
+Each test runs a real crawl (real Scrapy, on the test process's reactor, as a crawl process
+would) with low limits passed through the crawl's environment.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from search_api.domain.sources import SourceSpec, parse_source
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
+from tests.helpers.fault_server import ICS_NAMES, WRONG_TYPE_ICS_NAMES, FaultServer, event_title
+from tests.helpers.fault_server import run_fault_server as _run_fault_server
 
-from .fault_server import ICS_NAMES, WRONG_TYPE_ICS_NAMES, FaultServer, event_title
-from .fault_server import run_fault_server as _run_fault_server
+pytestmark = pytest.mark.crawl
 
 DOWNLOAD_TIMEOUT = 1
 MAX_PAGE_BYTES = 1_000_000
-# Limits for the child; a hung child is killed by run_crawl after HARD_LIMIT seconds.
+# Limits for the crawl; run_crawl gives up on a hung one after HARD_LIMIT seconds.
 LIMITS = {
     "TRADEPOINT_DOWNLOAD_TIMEOUT": str(DOWNLOAD_TIMEOUT),
     "TRADEPOINT_CRAWL_MAX_PAGE_BYTES": str(MAX_PAGE_BYTES),

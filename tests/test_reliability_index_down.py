@@ -26,10 +26,11 @@ from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.settings import Settings
 from search_api.store import Store
+from tests.helpers.es_server import drop_indices, server_url, unique_prefix
+from tests.helpers.fault_server import FaultServer, TcpGate, event_title
+from tests.helpers.fault_server import run_fault_server as _run_fault_server
 
-from .es_server import drop_indices, server_url, unique_prefix
-from .fault_server import FaultServer, TcpGate, event_title
-from .fault_server import run_fault_server as _run_fault_server
+pytestmark = pytest.mark.crawl
 
 EVENTS = 12
 
@@ -84,7 +85,13 @@ def _assert_degraded(client: TestClient, pending: int) -> None:
     assert ready.status_code == 503
     body = ready.json()
     assert body["status"] == "degraded"
-    assert body["checks"] == {"store": "ok", "outbox_pending": pending, "search": "unavailable"}
+    checks = body["checks"]
+    assert (checks["store"], checks["outbox_pending"], checks["search"]) == (
+        "ok",
+        pending,
+        "unavailable",
+    )
+    assert checks["reason"] == "the search index does not answer"
     # Searches say why instead of failing with a 500.
     search = client.get("/api/v1/search", params={"q": "fair"})
     assert search.status_code == 503

@@ -21,11 +21,14 @@ from search_api.domain.sources import SourceSpec, parse_source
 from search_api.services.crawls import CrawlOutcome, run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
+from tests.helpers.fault_server import FaultServer, event_title
+from tests.helpers.fault_server import run_fault_server as _run_fault_server
 
-from .fault_server import FaultServer, event_title
-from .fault_server import run_fault_server as _run_fault_server
-
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+pytestmark = [
+    pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc"),
+    # What is killed is the crawl child process itself.
+    pytest.mark.crawl_process,
+]
 
 FIRST_EVENTS = 12
 MORE_EVENTS = 20

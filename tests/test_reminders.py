@@ -6,7 +6,7 @@ calendars that carry the same dates with alarms."""
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -21,54 +21,12 @@ from search_api.services.reminders import PENDING_RETRY_AFTER, send_reminders
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store import reminders as rem
+from tests.helpers.mail import Mailbox, html_of, text_of
+from tests.helpers.reminders import ADVISOR, TODAY, on, reminders_to, rule, subscribe_requirements
+from tests.helpers.subscriptions import german_food_fair, seed, subscribe_and_confirm
 
-from . import test_subscriptions as smtp_fixtures
-from .factories import parse_record
-from .test_subscriptions import (
-    Mailbox,
-    german_food_fair,
-    html_of,
-    seed,
-    subscribe_and_confirm,
-    text_of,
-)
-
-mailbox = smtp_fixtures.mailbox
-mail_settings = smtp_fixtures.mail_settings
-mail_client = smtp_fixtures.mail_client
-
-TODAY = date.today()
-ADVISOR = "advisor@example.org"
-
-
-def on(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 7, 0)
-
-
-def rule(id: str = "t_req:fop", **kw: Any) -> Any:
-    data: dict[str, Any] = {
-        "id": id,
-        "kind": "requirement",
-        "title": "Front-of-pack nutrition labelling",
-        "source_id": "t_req",
-        "markets": ["EU"],
-        "sectors": ["food"],
-        "requirement_type": "labelling",
-        "status": "proposed",
-        "comment_deadline": (TODAY + timedelta(days=30)).isoformat(),
-        "effective_date": (TODAY + timedelta(days=400)).isoformat(),
-    }
-    data.update(kw)
-    return parse_record(data)
-
-
-def reminders_to(mailbox: Mailbox) -> list[EmailMessage]:
-    return [m for m in mailbox.to(ADVISOR) if "reminders" in text_of(m)]
-
-
-def subscribe_requirements(client: TestClient, mailbox: Mailbox, **kw: Any) -> dict[str, Any]:
-    body = {"kind": ["requirement"], "markets": ["FR"], "reminders": [14, 3], **kw}
-    return subscribe_and_confirm(client, mailbox, **body)
+# The dates are read from the stored JSON with the database's own JSON operators.
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 
 def test_a_reminder_14_and_3_days_before_once_each(

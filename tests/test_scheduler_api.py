@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+import pytest
 from fastapi.testclient import TestClient
 
 from schedules.jobs import cron_trigger
@@ -15,6 +16,9 @@ from search_api.domain.sources import SourceSpec, parse_source
 from search_api.settings import Settings
 from search_api.store import RunStats, Store
 from search_api.store.keys import create_key
+
+# On SQLite and again on PostgreSQL (which skips, with the reason, where it cannot start).
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 
 def spec(source_id: str, **kw: object) -> SourceSpec:

@@ -11,16 +11,11 @@ from schedules.service import SchedulerService
 from search_api.search.base import SearchBackend
 from search_api.settings import Settings
 from search_api.store import Store
-
-from . import test_subscriptions as smtp_fixtures
-from .factories import fair
-from .test_reminders import reminders_to, rule, subscribe_requirements
-from .test_subscriptions import Mailbox, seed, text_of
-from .test_webhooks import Receiver, api, auth, hook_settings, receiver, register  # noqa: F401
-
-mailbox = smtp_fixtures.mailbox
-mail_settings = smtp_fixtures.mail_settings
-mail_client = smtp_fixtures.mail_client
+from tests.helpers.factories import fair
+from tests.helpers.mail import Mailbox, text_of
+from tests.helpers.reminders import reminders_to, rule, subscribe_requirements
+from tests.helpers.subscriptions import seed
+from tests.helpers.webhooks import Receiver, auth, register
 
 
 def _wait(done: object, seconds: float = 20) -> None:
@@ -31,10 +26,10 @@ def _wait(done: object, seconds: float = 20) -> None:
 
 
 def test_the_scheduler_delivers_webhooks(
-    api: TestClient,  # noqa: F811
+    api: TestClient,
     store: Store,
-    receiver: Receiver,  # noqa: F811
-    hook_settings: Settings,  # noqa: F811
+    receiver: Receiver,
+    hook_settings: Settings,
 ) -> None:
     register(api, auth(store), receiver)
     svc = SchedulerService(hook_settings.model_copy(update={"webhook_poll_seconds": 0.3}), store)

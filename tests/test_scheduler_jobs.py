@@ -22,8 +22,7 @@ from schedules.service import SchedulerService
 from search_api.domain.sources import SourceSpec, parse_source
 from search_api.settings import Settings
 from search_api.store import Store
-
-from .test_scheduler_service import JobEvents
+from tests.helpers.scheduling import JobEvents
 
 
 def spec(source_id: str = "xx_sched_fairs", **kw: object) -> SourceSpec:

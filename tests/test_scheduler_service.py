@@ -1,6 +1,7 @@
 """The scheduler service with a real APScheduler, its job store in the test database and real
-crawls in child processes against loopback servers. Jobs are triggered by moving their next run
-time to now, never by waiting for the clock; the retry clock is injected."""
+crawls against loopback servers (in child processes where the test is about them). Jobs are
+triggered by moving their next run time to now, never by waiting for the clock; the retry clock
+is injected."""
 
 from __future__ import annotations
 
@@ -17,16 +18,11 @@ from typing import Any
 
 import pytest
 from apscheduler.events import (
-    EVENT_ALL,
-    EVENT_JOB_ERROR,
     EVENT_JOB_EXECUTED,
     EVENT_JOB_MAX_INSTANCES,
     EVENT_JOB_MISSED,
     EVENT_JOB_SUBMITTED,
-    JobEvent,
-    SchedulerEvent,
 )
-from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import text
 
 from schedules.cli import FileLeaderLock, wait_for_leadership
@@ -37,54 +33,12 @@ from search_api.errors import Conflict
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
+from tests.helpers.scheduling import DEADLINE, JobEvents, run_now, wait_until
+from tests.helpers.sites import SiteServer
 
-from .conftest import SiteServer
-
-DEADLINE = 120.0
 SOURCE = "xx_sched_fairs"
 # The injected clock: a fixed instant a day ahead, so retries land in the future and wait.
 CLOCK = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-
-
-def wait_until(cond: Callable[[], object], timeout: float = DEADLINE, what: str = "") -> None:
-    done = threading.Event()
-    deadline = datetime.now(UTC) + timedelta(seconds=timeout)
-    while not cond():
-        if datetime.now(UTC) > deadline:
-            raise AssertionError(f"timed out waiting for {what or cond}")
-        done.wait(0.1)
-
-
-class JobEvents:
-    """Every job event of a scheduler, to wait on executions and count submissions."""
-
-    def __init__(self, scheduler: BaseScheduler) -> None:
-        self.events: list[tuple[int, str]] = []
-        self._cond = threading.Condition()
-        scheduler.add_listener(self._on_event, EVENT_ALL)
-
-    def _on_event(self, event: SchedulerEvent) -> None:
-        if isinstance(event, JobEvent) or hasattr(event, "job_id"):
-            with self._cond:
-                self.events.append((event.code, event.job_id))  # type: ignore[attr-defined]
-                self._cond.notify_all()
-
-    def count(self, code: int, job_id: str) -> int:
-        with self._cond:
-            return sum(1 for c, j in self.events if c & code and j == job_id)
-
-    def wait_for(self, code: int, job_id: str, n: int = 1) -> None:
-        with self._cond:
-            ok = self._cond.wait_for(lambda: self.count(code, job_id) >= n, timeout=DEADLINE)
-        assert ok, f"job {job_id}: no event {code} within {DEADLINE}s; saw {self.events}"
-
-    def wait_executed(self, job_id: str, n: int = 1) -> None:
-        self.wait_for(EVENT_JOB_EXECUTED | EVENT_JOB_ERROR, job_id, n)
-        assert self.count(EVENT_JOB_ERROR, job_id) == 0, f"job {job_id} raised"
-
-
-def run_now(svc: SchedulerService, job_id: str) -> None:
-    svc.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
 
 
 # ---------------------------------------------------------------------------- fixtures
@@ -163,6 +117,7 @@ def retry_jobs(svc: SchedulerService) -> dict[str, datetime | None]:
 # ---------------------------------------------------------------------------- tests
 
 
+@pytest.mark.crawl_process  # the child is killed at the time limit
 def test_an_overrunning_crawl_is_killed_and_recorded_failed(
     make_service: Factory, store: Store, slow_site: str
 ) -> None:
@@ -180,6 +135,7 @@ def test_an_overrunning_crawl_is_killed_and_recorded_failed(
     assert retry_jobs(svc) == {f"retry:{SOURCE}:1": CLOCK + timedelta(seconds=300)}
 
 
+@pytest.mark.crawl
 def test_a_failed_run_is_retried_with_doubling_backoff_until_retries_run_out(
     make_service: Factory, store: Store, fair_site: SiteServer
 ) -> None:
@@ -204,6 +160,7 @@ def test_a_failed_run_is_retried_with_doubling_backoff_until_retries_run_out(
     assert all("fewer than min_items=1" in (m or "") for _, m in runs_of(store))
 
 
+@pytest.mark.crawl
 def test_a_successful_run_cancels_the_pending_retry(
     make_service: Factory, store: Store, fair_site: SiteServer
 ) -> None:
@@ -222,6 +179,7 @@ def test_a_successful_run_cancels_the_pending_retry(
     assert retry_jobs(svc) == {}
 
 
+@pytest.mark.crawl_process  # the stuck first run is a child the scheduler kills at its stop
 def test_no_two_runs_of_a_source_at_once(
     make_service: Factory,
     store: Store,
@@ -258,6 +216,7 @@ def test_no_two_runs_of_a_source_at_once(
     assert [status for status, _ in runs_of(store)] == ["running"]
 
 
+@pytest.mark.crawl
 def test_a_scheduler_that_was_down_for_ten_periods_crawls_once(
     make_service: Factory, store: Store, fair_site: SiteServer
 ) -> None:
@@ -298,6 +257,7 @@ def test_a_run_missed_by_more_than_the_grace_time_is_skipped(
     assert store.list_runs(SOURCE) == []
 
 
+@pytest.mark.crawl_process  # the scheduler kills its crawl children at shutdown
 def test_shutdown_marks_an_unfinished_run_interrupted(
     make_service: Factory, store: Store, slow_site: str
 ) -> None:
@@ -320,6 +280,7 @@ def test_shutdown_marks_an_unfinished_run_interrupted(
     assert sorted(ids) == ["crawl:xx_sched_fairs", "digest:daily", "digest:weekly"]
 
 
+@pytest.mark.crawl
 def test_shutdown_lets_a_running_crawl_finish(
     make_service: Factory, store: Store, fair_site: SiteServer
 ) -> None:

@@ -7,8 +7,7 @@ from pydantic import ValidationError
 
 from search_api.domain.records import RECORD_ADAPTER, parse_record, record_id
 from search_api.domain.sources import format_validation_error, parse_source
-
-from .factories import fair
+from tests.helpers.factories import fair
 
 
 def spec_error(**kw: object) -> str:

@@ -13,8 +13,7 @@ from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 from search_api.search.indexer import drain_outbox
 from search_api.settings import Settings
 from search_api.store import Store
-
-from .factories import fair
+from tests.helpers.factories import fair
 
 NEXT_YEAR = date.today().year + 1
 

@@ -1,5 +1,5 @@
 """An agency adds one source of every format through the API, crawls each through the API (a
-real child process per run, against the fixture sites), and finds the records in the search."""
+real crawl per run, against the fixture sites), and finds the records in the search."""
 
 from __future__ import annotations
 
@@ -16,13 +16,11 @@ from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store
 from search_api.store.keys import create_key
+from tests.helpers.formats import COFFEE, DRAFT, FINANCE_COLUMNS, finance_spec
+from tests.helpers.sites import SiteServer, serve_copy
+from tests.helpers.sources import auth, wait_for_run
 
-from .conftest import SiteServer
-from .formats_support import serve_copy
-from .test_formats_html import finance_spec
-from .test_formats_pdf import COFFEE, DRAFT
-from .test_formats_table import FINANCE_COLUMNS
-from .test_sources_api import auth, wait_for_run
+pytestmark = pytest.mark.crawl
 
 
 @pytest.fixture

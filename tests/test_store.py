@@ -8,8 +8,10 @@ from sqlalchemy.exc import IntegrityError
 
 from search_api.domain.sources import parse_source
 from search_api.store import RunStats, Store
+from tests.helpers.factories import fair
 
-from .factories import fair
+# On SQLite and again on PostgreSQL (which skips, with the reason, where it cannot start).
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 T1 = datetime(2026, 1, 2, 12, 0, 0)
@@ -52,6 +54,8 @@ def test_one_id_twice_in_a_batch_is_one_row_at_its_last_version(store: Store) ->
     assert store.get_record("t_src:1").last_seen == T1  # type: ignore[union-attr]
 
 
+# SQLite trigger syntax: the PostgreSQL equivalent follows.
+@pytest.mark.databases("sqlite")
 def test_outbox_row_is_written_in_the_same_transaction(store: Store) -> None:
     # A failing batch (duplicate primary key inside one transaction) must leave neither
     # records nor outbox rows behind.
@@ -68,6 +72,7 @@ def test_outbox_row_is_written_in_the_same_transaction(store: Store) -> None:
     assert store.fetch_outbox() == []
 
 
+@pytest.mark.databases("sqlite")
 def test_sqlite_is_in_wal_mode(store: Store) -> None:
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
@@ -138,3 +143,84 @@ def test_iter_records_pages_through_everything(tmp_path) -> None:  # type: ignor
     store.migrate()
     store.upsert_records([fair(id=f"t_src:{i:04d}") for i in range(2500)])
     assert sum(1 for _ in store.iter_records(batch=1000)) == 2500
+
+
+# --------------------------------------------------------------------------- PostgreSQL only
+
+
+@pytest.mark.databases("postgresql")
+def test_outbox_row_is_written_in_the_same_transaction_pg(store: Store) -> None:
+    # The outbox insert of the second record fails: neither record nor any outbox row stays.
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF NEW.record_id = 't_src:bad' THEN "
+                "RAISE EXCEPTION 'x' USING ERRCODE = 'unique_violation'; END IF; "
+                "RETURN NEW; END $$"
+            )
+        )
+        conn.execute(
+            text("CREATE TRIGGER boom BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION boom()")
+        )
+    with pytest.raises(IntegrityError):
+        store.upsert_records([fair(), fair(id="t_src:bad")])
+    assert store.count_records() == 0
+    assert store.fetch_outbox() == []
+
+
+@pytest.mark.databases("postgresql")
+def test_the_store_really_is_on_postgresql(store: Store) -> None:
+    assert store.engine.dialect.name == "postgresql"
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT current_database()")).scalar().startswith("tp_test_")
+
+
+def test_sessions_are_in_utc_whatever_the_server_says(pg_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine
+
+    admin = create_engine(pg_url)
+    with admin.begin() as conn:
+        name = conn.execute(text("SELECT current_database()")).scalar()
+        conn.execute(text(f"ALTER DATABASE \"{name}\" SET timezone = 'America/New_York'"))
+    admin.dispose()
+    store = Store(pg_url)
+    store.migrate()
+    try:
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SHOW TimeZone")).scalar() == "UTC"
+        # An aware timestamp is stored as its UTC wall time, like the naive ones utcnow() makes.
+        run = store.start_run("t_src")
+        with store.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE runs SET started_at = :t WHERE id = :id"),
+                {"t": datetime(2027, 1, 2, 3, 4, 5, tzinfo=UTC), "id": run},
+            )
+        assert store.get_run(run).started_at == datetime(2027, 1, 2, 3, 4, 5)
+    finally:
+        store.close()
+
+
+@pytest.mark.databases("postgresql")
+def test_connections_dropped_by_the_server_are_replaced(store: Store) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    store.upsert_records([fair()])
+    assert store.count_records() == 1  # a pooled connection now exists
+    other = create_engine(store.url, poolclass=NullPool)
+    try:
+        with other.connect() as conn:
+            killed = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+    finally:
+        other.dispose()
+    assert killed >= 1
+    # A server restart or an idle timeout looks the same to the API: no error, no 500.
+    assert store.count_records() == 1

@@ -1,145 +1,35 @@
 """Subscriptions against a real SMTP server (aiosmtpd on a loopback port): double opt-in,
 owner views through the token, one-click unsubscribe, and refusals of bad input.
 
-The SMTP fixtures and helpers here are also used by test_feeds.py and test_digests.py; the
-server itself is tests/support.py, shared with the browser and schemathesis tests.
+The SMTP server and the app wired to it are fixtures of tests/conftest.py (`mailbox`,
+`mail_settings`, `mail_client`); the subscribing steps are tests/helpers/subscriptions.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import date, timedelta
-from email.message import EmailMessage
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 
 from schedules.digests import send_digests
-from search_api.app import create_app
 from search_api.search.base import SearchBackend
-from search_api.search.indexer import drain_outbox
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store import subscriptions as subs
+from tests.helpers.mail import Mailbox, confirm_link, html_of, text_of
+from tests.helpers.subscriptions import (
+    BASE_URL,
+    german_food_fair,
+    path_of,
+    seed,
+    subscribe,
+    subscribe_and_confirm,
+)
 
-from .factories import fair
-from .support import Mailbox, smtp_server
-
-BASE_URL = "https://tradepoint.example"
-
-
-# --------------------------------------------------------------------------- SMTP server
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with smtp_server() as box:
-        yield box
-
-
-@pytest.fixture
-def mail_settings(settings: Settings, mailbox: Mailbox) -> Settings:
-    return settings.model_copy(
-        update={
-            "smtp_host": "127.0.0.1",
-            "smtp_port": mailbox.port,
-            "smtp_from": "Tradepoint <alerts@tradepoint.example>",
-            "base_url": BASE_URL,
-        }
-    )
-
-
-@pytest.fixture
-def mail_client(
-    mail_settings: Settings, store: Store, backend: SearchBackend
-) -> Iterator[TestClient]:
-    app = create_app(mail_settings, store=store, backend=backend, background_indexer=False)
-    with TestClient(app) as c:
-        yield c
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def text_of(msg: EmailMessage) -> str:
-    part = msg.get_body(preferencelist=("plain",))
-    assert part is not None
-    return part.get_content()
-
-
-def html_of(msg: EmailMessage) -> str:
-    part = msg.get_body(preferencelist=("html",))
-    assert part is not None
-    return part.get_content()
-
-
-def path_of(url: str) -> str:
-    """Our links use BASE_URL; the test client serves the same paths."""
-    assert url.startswith(BASE_URL), url
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def link_after(text: str, marker: str) -> str:
-    for line in text.splitlines()[text.splitlines().index(marker) + 1 :]:
-        if line.startswith("http"):
-            return line.strip()
-    raise AssertionError(f"no link after {marker!r}")
-
-
-def confirm_link(msg: EmailMessage) -> str:
-    return next(
-        line.strip() for line in text_of(msg).splitlines() if line.strip().endswith("/confirm")
-    )
-
-
-def upcoming(days: int) -> str:
-    return (date.today() + timedelta(days=days)).isoformat()
-
-
-def seed(store: Store, backend: SearchBackend, *records: Any) -> None:
-    store.upsert_records(list(records))
-    drain_outbox(store, backend)
-
-
-def german_food_fair(id: str = "t_src:berlin", **kw: Any) -> Any:
-    data = {
-        "title": "Berlin Food Fair",
-        "country": "DE",
-        "city": "Berlin",
-        "venue": "Messe Berlin",
-        "sectors": ["food"],
-        "start_date": upcoming(100),
-        "end_date": upcoming(102),
-    }
-    data.update(kw)
-    return fair(id, **data)
-
-
-def subscribe(client: TestClient, mailbox: Mailbox, **body: Any) -> EmailMessage:
-    """Subscribe and return the confirmation email."""
-    payload = {"email": "advisor@example.org", "markets": ["DE"], "sectors": ["food"], **body}
-    before = len(mailbox.messages)
-    r = client.post("/api/v1/subscriptions", json=payload)
-    assert r.status_code == 202, r.text
-    assert len(mailbox.messages) == before + 1
-    return mailbox.messages[-1]
-
-
-def subscribe_and_confirm(client: TestClient, mailbox: Mailbox, **body: Any) -> dict[str, Any]:
-    """Returns the owner's view (GET /api/v1/subscriptions/{token}) after confirming."""
-    msg = subscribe(client, mailbox, **body)
-    link = confirm_link(msg)
-    r = client.get(path_of(link), headers={"accept": "text/html"})
-    assert r.status_code == 200, r.text
-    token = urlsplit(link).path.split("/")[2]
-    view = client.get(f"/api/v1/subscriptions/{token}").json()
-    view["token"] = token
-    return view
-
+# On SQLite and again on PostgreSQL (which skips, with the reason, where it cannot start).
+pytestmark = pytest.mark.databases("sqlite", "postgresql")
 
 # --------------------------------------------------------------------------- tests
 

@@ -12,8 +12,7 @@ from fastapi.testclient import TestClient
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store
-
-from .factories import fair, parse_record
+from tests.helpers.factories import fair, parse_record
 
 YEAR = date.today().year + 1
 HOSTILE_TITLE = "Expo <script>alert('x')</script><img src=x onerror=alert(1)>"

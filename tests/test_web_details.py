@@ -4,7 +4,6 @@ that can exist, and no page shows Python's inner workings."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,8 +13,8 @@ from search_api.search.indexer import drain_outbox
 from search_api.store import RunStats, Store
 from search_api.store.keys import create_key
 from search_api.web.i18n import official_link
-
-from .factories import fair
+from tests.helpers.agency import sign_in
+from tests.helpers.factories import fair
 
 REPR = re.compile(r"<built-in method|<bound method|object at 0x[0-9a-f]+|<function ")
 
@@ -64,13 +63,6 @@ def test_a_fictional_fair_has_no_official_page_link(
     assert "Official page" not in page and ".invalid" not in page.split("<main", 1)[-1]
 
 
-def _sign_in(client: TestClient, key: str) -> Any:
-    form = client.get("/agency/signin").text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert csrf is not None
-    return client.post("/agency/signin", data={"api_key": key, "csrf_token": csrf.group(1)})
-
-
 def test_the_runs_table_shows_counts_not_python(client: TestClient, store: Store) -> None:
     from search_api.domain.sources import parse_source
 
@@ -88,7 +80,7 @@ def test_the_runs_table_shows_counts_not_python(client: TestClient, store: Store
     )
     run = store.start_run("xx_runs")
     store.finish_run(run, "succeeded", RunStats(pages=2, items_new=3), "3 records: 3 new")
-    _sign_in(client, create_key(store, "agency_a", "agency", "Agency A"))
+    sign_in(client, create_key(store, "agency_a", "agency", "Agency A"))
     page = client.get("/agency/sources/xx_runs").text
     assert not REPR.search(page), REPR.search(page)
     assert "<td>3 (3 / 0 / 0)</td>" in page

@@ -74,6 +74,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Bidi embeddings, overrides and isolates; zero-width space, non-joiner, joiner; word joiner; BOM.
 _INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff]")
 _MULTILINE = frozenset({"summary", "text"})
+_BREAKS = re.compile(r"[\n\t\v\f\u2028\u2029\x85]")
 
 
 def clean_string(value: str, *, multiline: bool = False) -> str:
@@ -83,7 +84,9 @@ def clean_string(value: str, *, multiline: bool = False) -> str:
     value = _CONTROL.sub("", value)
     value = _INVISIBLE.sub("", value)
     if not multiline:
-        value = " ".join(value.split())
+        # A line break or tab in a one-line field (a title, a city) reads as a space; runs of
+        # spaces stay as the source wrote them.
+        value = _BREAKS.sub(" ", value)
     return value
 
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from .conftest import LiveServer, Tab, missing_browser, new_tab
+from tests.helpers.browser import LiveServer, Tab, missing_browser, new_tab
 
 _missing = missing_browser()
 if _missing:

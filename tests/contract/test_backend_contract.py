@@ -14,8 +14,7 @@ import pytest
 from search_api.domain.records import AnyRecord, parse_record
 from search_api.domain.vocab import SECTORS
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
-
-from .conftest import expected_facets, facet_pairs, ids, sample_records
+from tests.helpers.samples import expected_facets, facet_pairs, ids, sample_records
 
 ALL_VISIBLE = {r.id for r in sample_records() if not r.withdrawn}
 

@@ -13,20 +13,13 @@ from search_api.search.base import SearchBackend
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store.keys import create_key
-from tests.support import serve_app
+from tests.helpers.net import serve_app
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+@pytest.mark.databases("sqlite", "postgresql")
 def test_thirty_clients_creating_one_slug_get_one_201_and_29_409(
-    settings: Settings,
-    backend: SearchBackend,
-    request: pytest.FixtureRequest,
-    database: str,
+    settings: Settings, store: Store, backend: SearchBackend
 ) -> None:
-    if database == "postgresql":
-        settings = settings.model_copy(update={"database_url": request.getfixturevalue("pg_url")})
-    store = Store(settings.sqlalchemy_url)
-    store.migrate()
     key = create_key(store, "agency_a", "agency")
     app = create_app(settings, store=store, backend=backend, background_indexer=False)
 
@@ -47,4 +40,3 @@ def test_thirty_clients_creating_one_slug_get_one_201_and_29_409(
     [winner] = [title for code, title in results if code == 201]
     stored = store.get_record("curated_agency_a:race-slug-1")
     assert stored is not None and stored.title == winner  # the acknowledged write is the one kept
-    store.close()

@@ -14,7 +14,7 @@ from search_api.app import create_app
 from search_api.search.base import SearchBackend
 from search_api.settings import Settings
 from search_api.store import Store
-from tests.support import Mailbox, smtp_server
+from tests.helpers.mail import Mailbox, smtp_server
 
 
 @pytest.fixture

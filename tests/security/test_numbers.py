@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +20,12 @@ from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store.keys import create_key
 from search_api.store.tables import OutboxRow, RecordRow
-from tests.factories import fair
-from tests.formats_support import crawl, errors_of, records_of
+from tests.helpers.agency import sign_in, token
+from tests.helpers.factories import fair
+from tests.helpers.formats import crawl, errors_of, records_of
+
+# Crawls of fixture files and sites (tests/helpers/crawling.py runs them here).
+pytestmark = pytest.mark.crawl
 
 BIG = "9" * 400
 
@@ -60,18 +63,11 @@ def test_the_api_refuses_non_finite_and_absurd_numbers(
 
 
 def test_the_record_form_refuses_inf(client: TestClient, store: Store) -> None:
-    key = create_key(store, "agency_a", "agency")
-    page = client.get("/agency/signin").text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert csrf is not None
-    client.post("/agency/signin", data={"api_key": key, "csrf_token": csrf.group(1)})
-    form = client.get("/agency/records/new?kind=finance").text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert csrf is not None
+    sign_in(client, create_key(store, "agency_a", "agency"))
     r = client.post(
         "/agency/records/new",
         data={
-            "csrf_token": csrf.group(1),
+            "csrf_token": token(client, "/agency/records/new?kind=finance"),
             "kind": "finance",
             "title": "Infinite guarantee",
             "max_amount.value": "inf",
@@ -86,7 +82,7 @@ def test_the_record_form_refuses_inf(client: TestClient, store: Store) -> None:
 def test_a_crawled_400_digit_amount_is_an_error_naming_the_row_and_field(
     settings: Settings, store: Store, backend: SearchBackend, tmp_path: Path
 ) -> None:
-    from tests.formats_support import serve_copy
+    from tests.helpers.sites import serve_copy
 
     with serve_copy("table", tmp_path) as site:
         (Path(site.root) / "big.csv").write_text(

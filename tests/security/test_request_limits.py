@@ -14,7 +14,7 @@ from search_api.app import create_app
 from search_api.search.base import SearchBackend
 from search_api.settings import Settings
 from search_api.store import Store
-from tests.support import serve_app
+from tests.helpers.net import serve_app
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ duplicate keys, non-text bytes and oversized documents, quickly and with one lin
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import time
@@ -17,7 +16,11 @@ from search_api.domain.yaml_input import YamlInputError, load_yaml
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store.keys import create_key
-from tests.formats_support import crawl, errors_of, records_of
+from tests.helpers.agency import sign_in, token
+from tests.helpers.formats import crawl, errors_of, records_of
+
+# Crawls of fixture files and sites (tests/helpers/crawling.py runs them here).
+pytestmark = pytest.mark.crawl
 
 LAUGHS = """id: xx_laughs
 name: Laughs
@@ -64,15 +67,8 @@ def test_plain_yaml_and_json_read_as_before() -> None:
 
 
 def _agency_form(client: TestClient, store: Store) -> str:
-    key = create_key(store, "agency_a", "agency")
-    page = client.get("/agency/signin").text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert csrf is not None
-    client.post("/agency/signin", data={"api_key": key, "csrf_token": csrf.group(1)})
-    form = client.get("/agency/sources/new").text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert csrf is not None
-    return csrf.group(1)
+    sign_in(client, create_key(store, "agency_a", "agency"))
+    return token(client, "/agency/sources/new")
 
 
 @pytest.mark.parametrize("text", [LAUGHS, DEEP, DUPLICATE])

@@ -38,7 +38,7 @@ from datetime import date, timedelta
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.support import free_port
+from tests.helpers.net import free_port
 
 __all__ = ["HUGE_BYTES", "FaultServer", "TcpGate", "event_title", "run_fault_server"]
 

@@ -29,7 +29,7 @@ import uuid
 from importlib import resources
 from pathlib import Path
 
-from tests.support import free_port
+from tests.helpers.net import free_port
 
 START_TIMEOUT = 60.0
 ENV_URL = "TRADEPOINT_ELASTICSEARCH_URL"

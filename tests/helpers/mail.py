@@ -1,10 +1,9 @@
-"""Test support shared by many modules: free loopback ports and a real SMTP server (aiosmtpd)
-that keeps what it receives."""
+"""A real SMTP server (aiosmtpd on a loopback port) that keeps what it receives, and readers of
+the messages it got."""
 
 from __future__ import annotations
 
 import email
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,11 +11,7 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.helpers.net import free_port
 
 
 class Mailbox:
@@ -72,24 +67,26 @@ def smtp_server(box: Mailbox | None = None) -> Iterator[Mailbox]:
         controller.stop()
 
 
-@contextmanager
-def serve_app(app: Any) -> Iterator[str]:
-    """A real uvicorn server for `app` on a free loopback port (what concurrency, streaming
-    and slow-client tests need, which the in-process test client does not do); its base URL."""
-    import threading
-    import time
+def text_of(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain",))
+    assert part is not None
+    return part.get_content()
 
-    import uvicorn
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+def html_of(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("html",))
+    assert part is not None
+    return part.get_content()
+
+
+def link_after(text: str, marker: str) -> str:
+    for line in text.splitlines()[text.splitlines().index(marker) + 1 :]:
+        if line.startswith("http"):
+            return line.strip()
+    raise AssertionError(f"no link after {marker!r}")
+
+
+def confirm_link(msg: EmailMessage) -> str:
+    return next(
+        line.strip() for line in text_of(msg).splitlines() if line.strip().endswith("/confirm")
+    )

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import free_port
+from tests.helpers.net import free_port
 
 START_TIMEOUT = 60.0
 # read once at import (collection time): the `settings` fixture removes it from the

@@ -1,5 +1,5 @@
-"""The end-to-end flow on PostgreSQL gives the same answers as on SQLite: a real crawl (in a
-child process) of the fixture fair site, the outbox drained into the index, searches over HTTP."""
+"""The end-to-end flow on PostgreSQL gives the same answers as on SQLite: a real crawl of the
+fixture fair site, the outbox drained into the index, searches over HTTP."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from search_api.search.indexer import drain_outbox
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
-from tests.conftest import SiteServer
-from tests.test_crawl import html_source
+from tests.helpers.sites import SiteServer
+from tests.helpers.sources import html_source
 
 QUERIES = [
     "/api/v1/search?size=100",
@@ -69,6 +69,7 @@ def _serve(
         store.close()
 
 
+@pytest.mark.crawl
 def test_postgresql_and_sqlite_give_the_same_results(
     tmp_path: Path, fair_site: SiteServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

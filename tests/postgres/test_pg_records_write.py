@@ -1,3 +1,0 @@
-"""tests/test_records_write.py on PostgreSQL."""
-
-from tests.test_records_write import *  # noqa: F403
