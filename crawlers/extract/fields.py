@@ -44,9 +44,17 @@ _TEXT_MAX = {
     "city": 200,
     "organiser": 300,
 }
-_URL_FIELDS = frozenset({"url", "application_url"})
+_URL_FIELDS = frozenset({"url", "application_url", "evidence_url"})
 _DATE_FIELDS = frozenset(
-    {"start_date", "end_date", "published_date", "effective_date", "comment_deadline", "as_of"}
+    {
+        "start_date",
+        "end_date",
+        "published_date",
+        "effective_date",
+        "comment_deadline",
+        "as_of",
+        "checked_on",
+    }
 )
 _MARKET_LISTS = frozenset({"markets", "eligible_exporter_countries", "destinations", "origins"})
 LIST_FIELDS = _MARKET_LISTS | {"sectors", "hs_codes", "instruments"}
