@@ -118,6 +118,12 @@ def test_no_curated_fact_claims_a_check_without_its_day() -> None:
                 assert r.as_of is not None and r.checked_on >= r.as_of - timedelta(days=366), r.id
 
 
+def test_the_research_log_accounts_for_every_fair() -> None:
+    log = EVIDENCE_LOG.read_text(encoding="utf-8")
+    missing = [s for s in by_id("fairs") if f"`{s}`" not in log]
+    assert not missing, f"fairs without a line in EVIDENCE.md: {missing}"
+
+
 def test_the_research_log_names_every_evidence_page() -> None:
     log = EVIDENCE_LOG.read_text(encoding="utf-8")
     for stem in FILES:
