@@ -44,7 +44,7 @@ _TEXT_MAX = {
     "city": 200,
     "organiser": 300,
 }
-_URL_FIELDS = frozenset({"url", "application_url"})
+_URL_FIELDS = frozenset({"url", "application_url", "evidence_url"})
 _DATE_FIELDS = frozenset(
     {
         "start_date",
@@ -54,6 +54,7 @@ _DATE_FIELDS = frozenset(
         "effective_date",
         "comment_deadline",
         "as_of",
+        "checked_on",
     }
 )
 _MARKET_LISTS = frozenset({"markets", "eligible_exporter_countries", "destinations", "origins"})

@@ -167,6 +167,12 @@ class RecordBase(BaseModel):
     sectors: list[str] = Field(default_factory=list)
     hs_codes: list[str] = Field(default_factory=list, description="HS 2/4/6-digit prefixes")
     as_of: date | None = Field(None, description="When curated facts were written down.")
+    evidence_url: str | None = Field(
+        None, description="The public page that states the curated facts (http or https)."
+    )
+    checked_on: date | None = Field(
+        None, description="When the facts were last checked against `evidence_url`."
+    )
     # provenance
     source_id: str = Field(min_length=1)
     source_url: str | None = None
@@ -186,7 +192,9 @@ class RecordBase(BaseModel):
         # zero-width characters make a title read as something else than it says.
         return clean_strings(data) if isinstance(data, dict) else data
 
-    @field_validator("url", "source_url")
+    _checked_on = field_validator("checked_on")(_date_in_range)
+
+    @field_validator("url", "source_url", "evidence_url")
     @classmethod
     def _http_url(cls, v: str | None) -> str | None:
         return http_url(v)
@@ -227,6 +235,14 @@ class RecordBase(BaseModel):
             if c not in out:
                 out.append(c)
         return out
+
+    @model_validator(mode="after")
+    def _evidence_is_dated(self) -> RecordBase:
+        # An evidence page says something only as of the day it was read: a page without that
+        # day cannot be re-checked ("was it already renamed when you looked?").
+        if self.evidence_url and self.checked_on is None:
+            raise ValueError("checked_on: say when evidence_url was checked (YYYY-MM-DD)")
+        return self
 
     def content_fingerprint(self) -> str:
         """Hash of what the source said; provenance is excluded so a re-crawl is 'unchanged'."""

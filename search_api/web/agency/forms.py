@@ -40,6 +40,8 @@ COMMON_FIELDS = (
     Field("sectors", N_("Sectors"), "multi", SECTORS),
     Field("hs_codes", N_("HS codes (comma-separated)"), "list"),
     Field("as_of", N_("Facts as of"), "date"),
+    Field("evidence_url", N_("Evidence: the public page that states these facts (URL)"), "url"),
+    Field("checked_on", N_("Checked against that page on"), "date"),
 )
 KIND_FIELDS: dict[str, tuple[Field, ...]] = {
     "fair": (
