@@ -14,8 +14,7 @@ from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store
 from search_api.store.keys import create_key
-
-from .factories import fair
+from tests.helpers.factories import fair
 
 EVIDENCE = "https://organiser.example.org/press/2027-dates?lang=en&x=1"
 
