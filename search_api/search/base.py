@@ -49,6 +49,9 @@ class SearchQuery(BaseModel):
     status: tuple[str, ...] = ()
     languages: tuple[str, ...] = Field((), description="ISO 639 codes of the records' language.")
     hs: str | None = Field(None, description="HS code; matches its prefixes and its sub-codes.")
+    hs_sectors: tuple[str, ...] = Field(
+        (), description="Sectors whose fairs an `hs` filter keeps (fairs carry no HS codes)."
+    )
     # Finance filters. `origins` also applies to requirements (see SearchBackend).
     instruments: tuple[str, ...] = ()
     provider_types: tuple[str, ...] = ()
@@ -111,7 +114,15 @@ def record_extra_text(record: AnyRecord) -> list[str]:
 
 
 class SearchBackend(abc.ABC):
-    """Date filters match records whose [start, end] interval overlaps [date_from, date_to]:
+    """`hs` (a code of 2 to 6 digits) matches records tagged with the code, with a broader
+    one (a prefix: "09" for "090121") or with a narrower one ("090111" for "09"). A record
+    without HS codes applies to every product: requirements and finance without HS codes
+    match any `hs` (a packaging law, an export credit line open to all goods). Fairs are
+    about sectors, not codes: a fair without HS codes matches when one of its sectors is in
+    `hs_sectors` (the caller gives the product's sectors, search_api/domain/hs_sectors.py);
+    with no `hs_sectors`, only fairs tagged with a matching code match.
+
+    Date filters match records whose [start, end] interval overlaps [date_from, date_to]:
     fairs use start_date/end_date, requirements effective_date (else published_date); records
     without a date never match a date filter. `sort="date"` puts the earliest start first and
     undated records last; `relevance` without `q` falls back to `date`.

@@ -26,6 +26,7 @@ from pydantic import (
 
 from search_api.domain import markets as mk
 from search_api.domain import products
+from search_api.domain.hs_sectors import searched_sectors
 from search_api.domain.languages import language_code
 from search_api.domain.records import KINDS, MAX_RECORD_DATE, MIN_RECORD_DATE
 from search_api.domain.vocab import (
@@ -344,6 +345,8 @@ class SearchRequest(BaseModel):
             "include_withdrawn": "withdrawn" in self.status,
             "languages": self.language,
             "hs": self.hs,
+            # fairs carry sectors, not HS codes: a product keeps the fairs of its sectors
+            "hs_sectors": searched_sectors(self.hs),
             "date_from": self.date_from,
             "date_to": self.date_to,
             "sort": self.effective_sort,

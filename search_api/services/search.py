@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from search_api.domain import hs_sectors
 from search_api.domain import markets as mk
 from search_api.domain.records import AnyRecord, parse_record
 from search_api.errors import NotFound
@@ -22,14 +23,39 @@ PAGE_SIZE = 100
 """Records per backend call when a caller reads every match (feeds, market pages)."""
 
 
-def search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
-    """Run a search; with a market filter, each item says why it matched (`matched_market`:
-    {"market": asked, "code": the record's market, "via": "direct" | "bloc" | "member"})."""
-    result = backend.search(query)
+def product_reason(item: dict[str, Any], hs: str) -> dict[str, Any] | None:
+    """Why a record matched the product `hs` (see SearchBackend): through one of its codes
+    (`via: "code"`, with those codes), because it has none and so applies to every product
+    (`"all_products"`), or, for a fair, through its sectors (`"sector"`, with how well they
+    fit: `fit` is product, related, general or other, and the `sectors` that make it)."""
+    codes = item.get("hs_codes") or []
+    related = [c for c in codes if c.startswith(hs) or hs.startswith(c)]
+    if related:
+        return {"hs": hs, "via": "code", "codes": related, "fit": "product"}
+    if item.get("kind") == "fair":
+        fit = hs_sectors.fit(item.get("sectors") or [], hs)
+        return {"hs": hs, "via": "sector", "fit": fit.tier, "sectors": list(fit.sectors)}
+    if not codes:
+        return {"hs": hs, "via": "all_products"}
+    return None
+
+
+def annotate(items: list[dict[str, Any]], query: SearchQuery) -> None:
+    """Say why each item matched: `matched_market` with a market filter ({"market": asked,
+    "code": the record's market, "via": "direct" | "bloc" | "member"}), `matched_product`
+    with a product (`product_reason`)."""
     asked = getattr(query, "asked_markets", ())
-    if asked:
-        for item in result.items:
+    for item in items:
+        if asked:
             item["matched_market"] = mk.match_reason(item.get("markets") or [], asked)
+        if query.hs:
+            item["matched_product"] = product_reason(item, query.hs)
+
+
+def search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
+    """Run a search; each item says why it matched (`annotate`)."""
+    result = backend.search(query)
+    annotate(result.items, query)
     return result
 
 

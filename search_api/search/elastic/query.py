@@ -89,22 +89,32 @@ def _clean(values: Iterable[str], *, upper: bool = False) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def hs_filter(hs: str) -> dict[str, Any]:
+def hs_filter(hs: str, sectors: Iterable[str] = ()) -> dict[str, Any]:
     """Records tagged with a prefix of the code ("09" for "090121") or with a code the asked
-    one is a prefix of ("090111" for "09")."""
+    one is a prefix of ("090111" for "09"); records without HS codes but fairs (they apply to
+    every product); fairs without HS codes in one of `sectors` (see SearchBackend)."""
     code = "".join(ch for ch in hs if not ch.isspace() and ch != ".")
     if not code or not code.isascii() or not code.isdigit():
         return {"match_none": {}}
     prefixes = [code[:i] for i in range(1, len(code) + 1)]
-    return {
-        "bool": {
-            "should": [
-                {"terms": {"hs_codes": prefixes}},
-                {"prefix": {"hs_codes": code}},
-            ],
-            "minimum_should_match": 1,
-        }
-    }
+    untagged = {"exists": {"field": "hs_codes"}}  # an empty list indexes no value
+    fair = {"term": {"kind": "fair"}}
+    should: list[dict[str, Any]] = [
+        {"terms": {"hs_codes": prefixes}},
+        {"prefix": {"hs_codes": code}},
+        {"bool": {"must_not": [untagged, fair]}},
+    ]
+    wanted = _clean(sectors)
+    if wanted:
+        should.append(
+            {
+                "bool": {
+                    "filter": [fair, {"terms": {"sectors": wanted}}],
+                    "must_not": [untagged],
+                }
+            }
+        )
+    return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
 def _outside(field: str, bound: dict[str, float], currency_field: str, currency: str | None):
@@ -164,7 +174,7 @@ def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
     if languages:
         filters.append({"terms": {"language": languages}})
     if query.hs is not None and query.hs.strip():
-        filters.append(hs_filter(query.hs))
+        filters.append(hs_filter(query.hs, query.hs_sectors))
     filters.extend(finance_filters(query))
     if query.date_from and query.date_to and query.date_from > query.date_to:
         filters.append({"match_none": {}})

@@ -40,7 +40,9 @@ def query_terms(q: str | None) -> list[str]:
     return list(dict.fromkeys(tokens))[:MAX_QUERY_TERMS]
 
 
-def _hs_query(hs: str) -> Query:
+def _hs_query(hs: str, sectors: Sequence[str] = ()) -> Query:
+    """See SearchBackend: the code's prefixes and sub-codes, records without HS codes
+    (indexed as OPEN_TO_ALL) but fairs, and fairs without HS codes in one of `sectors`."""
     code = "".join(ch for ch in hs if not ch.isspace() and ch != ".")
     if not code or not code.isascii() or not code.isdigit():
         return Query.empty_query()
@@ -48,7 +50,17 @@ def _hs_query(hs: str) -> Query:
     up = Query.term_set_query(SCHEMA, "hs_codes", [code[:i] for i in range(1, len(code) + 1)])
     # ... or that the asked code is a prefix of ("090111" for "09"); digits only, regex-safe
     down = Query.regex_query(SCHEMA, "hs_codes", f"{code}[0-9]+")
-    return Query.boolean_query([(Occur.Should, up), (Occur.Should, down)])
+    untagged = Query.term_query(SCHEMA, "hs_codes", OPEN_TO_ALL)
+    fair = Query.term_query(SCHEMA, "kind", "fair")
+    every_product = Query.boolean_query([(Occur.Must, untagged), (Occur.MustNot, fair)])
+    clauses = [(Occur.Should, up), (Occur.Should, down), (Occur.Should, every_product)]
+    wanted = [s.strip() for s in sectors if s and s.strip()]
+    if wanted:
+        by_sector = Query.boolean_query(
+            [(Occur.Must, fair), (Occur.Must, untagged), (Occur.Must, _terms("sectors", wanted))]
+        )
+        clauses.append((Occur.Should, by_sector))
+    return Query.boolean_query(clauses)
 
 
 def _finance_filters(query: SearchQuery) -> list[Query]:
@@ -178,7 +190,7 @@ def build_query(query: SearchQuery) -> tuple[Query, bool]:
     if languages:
         filters.append(_terms("language", languages))
     if query.hs is not None and query.hs.strip():
-        filters.append(_hs_query(query.hs))
+        filters.append(_hs_query(query.hs, query.hs_sectors))
     filters.extend(_finance_filters(query))
     filters.extend(_date_filters(query))
     if terms and filters:

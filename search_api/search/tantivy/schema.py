@@ -19,7 +19,7 @@ from search_api.search.base import (
     record_interval,
 )
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Bump when the schema or the analyzer changes; an index with another version must be rebuilt."""
 
 ANALYZER_NAME = "tp_folded"
@@ -158,7 +158,8 @@ def to_document(record: AnyRecord) -> tantivy.Document:
     status = getattr(record, "status", None)
     if status:
         doc.add_text("status", status)
-    for code in record.hs_codes:
+    # a record without HS codes applies to every product (see SearchBackend)
+    for code in record.hs_codes or [OPEN_TO_ALL]:
         doc.add_text("hs_codes", code)
     if record.language:
         doc.add_text("language", record.language)
