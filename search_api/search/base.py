@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from search_api.domain import words as W
 from search_api.domain.records import MAX_RECORD_DATE, MIN_RECORD_DATE, AnyRecord
 
 FACET_FIELDS: tuple[str, ...] = ("kind", "markets", "sectors", "status", "language")
@@ -29,6 +30,11 @@ TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "text")
 TITLE_BOOST = 3.0
 MAX_QUERY_TERMS = 32
 """Words beyond this are ignored (a 10 kB paste must not build a 2000-clause query)."""
+MAX_QUERY_ALTERNATIVE_WORDS = 192
+"""Words of all the alternatives of an expanded query together (see `SearchQuery.text`)."""
+STEMMED_LANGUAGES: tuple[str, ...] = W.LANGUAGES
+"""Records in these languages are also indexed stemmed by their language's Snowball stemmer
+(en, fr, es: the site's languages, the glossary's, and those both backends stem alike)."""
 FACET_SIZE = 10_000
 """Terms-aggregation size: larger than any facet's vocabulary, so counts are exact."""
 MAX_RESULT_WINDOW = 10_000
@@ -37,12 +43,27 @@ OPEN_TO_ALL = "*"
 """Indexed origin of records without an origin restriction (fairs, empty lists)."""
 
 
+class Phrase(BaseModel):
+    """Words that must all be found (in any order), in one language or in any (None)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    words: tuple[str, ...]
+    language: str | None = None
+
+
 class SearchQuery(BaseModel):
     """A validated search request. Filters combine with AND; values within one filter with OR."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     q: str | None = Field(None, max_length=500, description="Free text; searched as words.")
+    text: tuple[tuple[Phrase, ...], ...] = Field(
+        (),
+        description="`q` as groups of alternatives (search/request.py expands it with the "
+        "glossary): every group must be found, by any one of its phrases. Empty: each "
+        "word of `q` is a group of itself.",
+    )
     kind: tuple[str, ...] = ()
     markets: tuple[str, ...] = ()
     sectors: tuple[str, ...] = ()
@@ -74,6 +95,44 @@ class SearchQuery(BaseModel):
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.size
+
+
+def stem_languages(phrase: Phrase) -> tuple[str, ...]:
+    """The stemmed languages whose records a phrase is stemmed in: its own; for a phrase in
+    no known language, every one, except English when a word has letters English does not
+    write (a French "marché" must not become the English stem of "March")."""
+    if phrase.language is not None:
+        return (phrase.language,) if phrase.language in STEMMED_LANGUAGES else ()
+    if any(not ch.isascii() for word in phrase.words for ch in word):
+        return tuple(lang for lang in STEMMED_LANGUAGES if lang != "en")
+    return STEMMED_LANGUAGES
+
+
+def text_groups(query: SearchQuery) -> tuple[tuple[Phrase, ...], ...]:
+    """The groups a backend searches for (see SearchBackend): `query.text`, else one group
+    per word of `q` (letters and digits, first occurrences, at most MAX_QUERY_TERMS), cut to
+    MAX_QUERY_ALTERNATIVE_WORDS words in all. Never raises: `title:foo AND (` is the three
+    words title, foo, AND."""
+    groups = query.text
+    if not groups:
+        seen: dict[str, str] = {}
+        for word in W.tokens(query.q or ""):
+            seen.setdefault(W.fold(word), word)
+            if len(seen) >= MAX_QUERY_TERMS:
+                break
+        groups = tuple((Phrase(words=(w,)),) for w in seen.values())
+    out: list[tuple[Phrase, ...]] = []
+    budget = MAX_QUERY_ALTERNATIVE_WORDS
+    for group in groups[:MAX_QUERY_TERMS]:
+        kept = []
+        for phrase in group:
+            if phrase.words and len(phrase.words) <= budget:
+                kept.append(phrase)
+                budget -= len(phrase.words)
+        if not kept:
+            break  # out of budget: the rest of the query is dropped, never half a group
+        out.append(tuple(kept))
+    return tuple(out)
 
 
 class FacetValue(BaseModel):
@@ -114,7 +173,15 @@ def record_extra_text(record: AnyRecord) -> list[str]:
 
 
 class SearchBackend(abc.ABC):
-    """`hs` (a code of 2 to 6 digits) matches records tagged with the code, with a broader
+    """Text: every group of `text_groups(query)` must be found, by any one of its phrases;
+    a phrase is found when each of its words is found in the title, summary or other text,
+    lowercased and accent-folded, or, in a record written in one of STEMMED_LANGUAGES, when
+    its stem by that language's Snowball stemmer is among the record's stems, for the
+    languages `stem_languages(phrase)` names (a phrase in one language is stemmed only in
+    records of that language, so "étiquetages" finds a French "étiquetage" and a French
+    "marché" never an English "March"). Title matches rank higher.
+
+    `hs` (a code of 2 to 6 digits) matches records tagged with the code, with a broader
     one (a prefix: "09" for "090121") or with a narrower one ("090111" for "09"). A record
     without HS codes applies to every product: requirements and finance without HS codes
     match any `hs` (a packaging law, an export credit line open to all goods). Fairs are

@@ -13,7 +13,7 @@ import pytest
 
 from search_api.domain.records import AnyRecord, parse_record
 from search_api.domain.vocab import SECTORS
-from search_api.search.base import SearchBackend, SearchQuery, SearchResult
+from search_api.search.base import Phrase, SearchBackend, SearchQuery, SearchResult
 
 from .conftest import expected_facets, facet_pairs, ids, sample_records
 
@@ -389,6 +389,7 @@ def test_facets_under_filters(loaded: SearchBackend, filters: dict) -> None:
 # One value for each field of SearchQuery that selects records, and the fields that do not.
 NARROWING: dict[str, Any] = {
     "q": "coffee",
+    "text": ((Phrase(words=("spices",)), Phrase(words=("chocolate",), language="en")),),
     "kind": ("finance",),
     "markets": ("US",),
     "sectors": ("food",),

@@ -42,16 +42,10 @@ from tantivy import Index, Order, Query
 
 from search_api.domain.records import AnyRecord
 from search_api.errors import SearchUnavailable
-from search_api.search.base import FacetValue, SearchBackend, SearchQuery, SearchResult
+from search_api.search.base import FacetValue, SearchBackend, SearchQuery, SearchResult, text_groups
 from search_api.search.tantivy.facets import facet_counts
-from search_api.search.tantivy.query import build_query, query_terms
-from search_api.search.tantivy.schema import (
-    ANALYZER,
-    ANALYZER_NAME,
-    SCHEMA,
-    SCHEMA_VERSION,
-    to_document,
-)
+from search_api.search.tantivy.query import build_query
+from search_api.search.tantivy.schema import SCHEMA, SCHEMA_VERSION, TOKENIZERS, to_document
 from search_api.settings import Settings
 
 POINTER_FILE = "CURRENT"
@@ -92,7 +86,7 @@ class _Generation:
 
 
 # Query fields that do not change which records match (`q` is keyed by its terms).
-_FACETS_IGNORE = frozenset({"q", "sort", "page", "size", "facets", "asked_markets"})
+_FACETS_IGNORE = frozenset({"q", "text", "sort", "page", "size", "facets", "asked_markets"})
 
 
 class TantivyBackend(SearchBackend):
@@ -163,7 +157,8 @@ class TantivyBackend(SearchBackend):
     def _create_index(self, directory: Path) -> tantivy.Index:
         directory.mkdir(parents=True, exist_ok=False)
         index = Index(SCHEMA, path=str(directory), reuse=False)
-        index.register_tokenizer(ANALYZER_NAME, ANALYZER)
+        for tokenizer, analyzer in TOKENIZERS.items():
+            index.register_tokenizer(tokenizer, analyzer)
         return index
 
     def _create_initial(self) -> None:
@@ -182,7 +177,8 @@ class TantivyBackend(SearchBackend):
         directory = self.root / name
         meta_sig = self._meta_sig(directory)
         index = Index.open(str(directory))
-        index.register_tokenizer(ANALYZER_NAME, ANALYZER)
+        for tokenizer, analyzer in TOKENIZERS.items():
+            index.register_tokenizer(tokenizer, analyzer)
         index.config_reader("manual")
         view = _View(index.searcher())
         return _Generation(name, version, index, view, meta_sig, time.monotonic())
@@ -427,7 +423,7 @@ class TantivyBackend(SearchBackend):
         # Every field of the query that selects records, so that no filter added later can be
         # forgotten here (one was: `languages` got the facets of the search without it).
         key = (
-            tuple(query_terms(query.q)),
+            text_groups(query),
             *(
                 tuple(sorted(value)) if isinstance(value, tuple) else value
                 for name in type(query).model_fields

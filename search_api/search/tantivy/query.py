@@ -14,14 +14,19 @@ from search_api.search.base import (
     MAX_QUERY_TERMS,
     OPEN_TO_ALL,
     TITLE_BOOST,
+    Phrase,
     SearchQuery,
+    stem_languages,
+    text_groups,
 )
 from search_api.search.tantivy.schema import (
     LONG,
     MAX_WINDOW_MONTHS,
     QUERY_ANALYZER,
     SCHEMA,
+    STEM_QUERY_ANALYZERS,
     month_terms,
+    stemmed_field,
     utc,
 )
 
@@ -164,20 +169,63 @@ def _date_filters(query: SearchQuery) -> list[Query]:
     return [Query.boolean_query([(Occur.Should, inside), (Occur.Should, edge)])]
 
 
+def _analyze(analyzer: tantivy.TextAnalyzer, word: str) -> list[str]:
+    try:
+        return analyzer.analyze(word)
+    except Exception:  # pragma: no cover - defensive: the analyzer accepts any str
+        return []
+
+
+def _word_query(word: str, languages: tuple[str, ...]) -> Query | None:
+    """One word of a phrase: folded in any text field (the title boosted), or stemmed in the
+    stemmed fields of `languages` (base.stem_languages)."""
+    options: list[tuple[Occur, Query]] = []
+    # a word of letters and digits is one token, but an analyzer may split what it folds
+    folded = _analyze(QUERY_ANALYZER, word)
+    for token in folded[:1]:
+        options += [
+            (
+                Occur.Should,
+                Query.boost_query(Query.term_query(SCHEMA, "title", token), TITLE_BOOST),
+            ),
+            (Occur.Should, Query.term_query(SCHEMA, "summary", token)),
+            (Occur.Should, Query.term_query(SCHEMA, "text", token)),
+        ]
+    for lang in languages:
+        for stem in _analyze(STEM_QUERY_ANALYZERS[lang], word)[:1]:
+            options.append((Occur.Should, Query.term_query(SCHEMA, stemmed_field(lang), stem)))
+    return Query.boolean_query(options) if options else None
+
+
+def _phrase_query(phrase: Phrase) -> Query | None:
+    languages = stem_languages(phrase)
+    words = [_word_query(w, languages) for w in phrase.words]
+    if not words or any(w is None for w in words):
+        return None
+    if len(words) == 1:
+        return words[0]
+    return Query.boolean_query([(Occur.Must, w) for w in words if w is not None])
+
+
+def text_query(query: SearchQuery) -> list[Query]:
+    """One required clause per group of the query's text: any one of its phrases."""
+    clauses: list[Query] = []
+    for group in text_groups(query):
+        phrases = [p for p in (_phrase_query(phrase) for phrase in group) if p is not None]
+        if not phrases:
+            clauses.append(Query.empty_query())  # a group nothing can match: no result
+        elif len(phrases) == 1:
+            clauses.append(phrases[0])
+        else:
+            clauses.append(Query.boolean_query([(Occur.Should, p) for p in phrases]))
+    return clauses
+
+
 def build_query(query: SearchQuery) -> tuple[Query, bool]:
     """(tantivy query, has_text). Text clauses score with BM25; filters score 0."""
     clauses: list[tuple[Occur, Query]] = []
-    terms = query_terms(query.q)
-    for term in terms:
-        per_field = [
-            (
-                Occur.Should,
-                Query.boost_query(Query.term_query(SCHEMA, "title", term), TITLE_BOOST),
-            ),
-            (Occur.Should, Query.term_query(SCHEMA, "summary", term)),
-            (Occur.Should, Query.term_query(SCHEMA, "text", term)),
-        ]
-        clauses.append((Occur.Must, Query.boolean_query(per_field)))
+    terms = text_query(query)
+    clauses.extend((Occur.Must, clause) for clause in terms)
 
     filters: list[Query] = []
     for field in FILTER_FIELDS:

@@ -14,6 +14,7 @@ from search_api.domain.records import AnyRecord
 from search_api.search.base import (
     FILTER_FIELDS,
     OPEN_TO_ALL,
+    STEMMED_LANGUAGES,
     TEXT_FIELDS,
     record_extra_text,
     record_interval,
@@ -61,6 +62,38 @@ def _build_analyzer(*, for_query: bool = False) -> tantivy.TextAnalyzer:
 ANALYZER = _build_analyzer()
 QUERY_ANALYZER = _build_analyzer(for_query=True)
 
+# Records written in English, French or Spanish are also indexed stemmed by their language's
+# Snowball stemmer, each language in its own field (`stemmed_fr` holds only French records),
+# so "étiquetages" finds a French "étiquetage" while a French query word never meets an
+# English stem (search/base.py SearchBackend). Folded before stemming, as the query side and
+# Elasticsearch do, so a word typed without accents stems like the accented one.
+_SNOWBALL = {"en": "english", "fr": "french", "es": "spanish"}
+
+
+def stemmed_field(lang: str) -> str:
+    return f"stemmed_{lang}"
+
+
+def _stem_analyzer(lang: str, *, for_query: bool = False) -> tantivy.TextAnalyzer:
+    builder = TextAnalyzerBuilder(Tokenizer.simple())
+    if not for_query:
+        builder = builder.filter(Filter.remove_long(40))
+    builder = builder.filter(Filter.lowercase()).filter(Filter.ascii_fold())
+    return builder.filter(Filter.stemmer(_SNOWBALL[lang])).build()
+
+
+STEM_ANALYZERS: dict[str, tantivy.TextAnalyzer] = {
+    lang: _stem_analyzer(lang) for lang in STEMMED_LANGUAGES
+}
+STEM_QUERY_ANALYZERS: dict[str, tantivy.TextAnalyzer] = {
+    lang: _stem_analyzer(lang, for_query=True) for lang in STEMMED_LANGUAGES
+}
+TOKENIZERS: dict[str, tantivy.TextAnalyzer] = {
+    ANALYZER_NAME: ANALYZER,
+    **{f"tp_stem_{lang}": a for lang, a in STEM_ANALYZERS.items()},
+}
+"""Every analyzer the schema names: registered on each index opened or created."""
+
 
 def _build_schema() -> tantivy.Schema:
     sb = SchemaBuilder()
@@ -80,6 +113,10 @@ def _build_schema() -> tantivy.Schema:
     for name in TEXT_FIELDS:
         # "freq": BM25 needs term frequencies but we never run phrase queries.
         sb.add_text_field(name, stored=False, tokenizer_name=ANALYZER_NAME, index_option="freq")
+    for lang in STEMMED_LANGUAGES:
+        sb.add_text_field(
+            stemmed_field(lang), stored=False, tokenizer_name=f"tp_stem_{lang}", index_option="freq"
+        )
     for name, positions in FACET_POSITIONS.items():
         for i in range(positions):
             sb.add_text_field(f"{name}@{i}", stored=False, fast=True, tokenizer_name="raw")
@@ -172,6 +209,11 @@ def to_document(record: AnyRecord) -> tantivy.Document:
     for part in (record.text, *record_extra_text(record)):
         if part:
             doc.add_text("text", part)
+    if record.language in STEMMED_LANGUAGES:
+        stemmed = stemmed_field(record.language)
+        for part in (record.title, record.summary, record.text, *record_extra_text(record)):
+            if part:
+                doc.add_text(stemmed, part)
     doc.add_boolean("withdrawn", bool(record.withdrawn))
     start, end = record_interval(record)
     if start is not None:

@@ -1,0 +1,134 @@
+"""The domain's words in English, French and Spanish (data/glossary.yml), and the expansion of
+a query with them: "emballage" also searches "packaging" and "envase", "assurance-crédit" also
+"credit insurance" and "seguro de crédito".
+
+Everything is computed once when the glossary is first used (phrase -> entry maps keyed by each
+language's stems); expanding a query then costs a few stemmer calls and dict lookups per word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from search_api.domain import words as W
+
+DATA_FILE = Path(__file__).resolve().parent / "data" / "glossary.yml"
+MAX_PHRASE_WORDS = 6
+"""Longest glossary phrase, in words (stop words left out)."""
+MAX_ALTERNATIVES = 24
+"""Most alternatives one query word or phrase expands into (the largest entry has ~15)."""
+
+Phrase = tuple[str | None, tuple[str, ...]]
+"""(language, words): words that must all be found; language None when unknown (what the
+user typed and the glossary does not know)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    group: str
+    terms: dict[str, tuple[str, ...]]
+    """language -> the entry's words and phrases in it, as written in the glossary."""
+
+    def phrases(self) -> tuple[Phrase, ...]:
+        out: dict[tuple[str, tuple[str, ...]], None] = {}
+        for lang, terms in self.terms.items():
+            for term in terms:
+                words = tuple(W.content_tokens(term))
+                if words:
+                    out[(lang, tuple(W.fold(w) for w in words))] = None
+        return tuple((lang, words) for lang, words in out)
+
+
+@dataclass(frozen=True)
+class Glossary:
+    entries: tuple[Entry, ...]
+    keys: dict[str, dict[tuple[str, ...], Entry]]
+    """language -> stemmed phrase -> entry."""
+    longest: int
+
+    def lookup(self, stems: dict[str, tuple[str, ...]]) -> tuple[Entry, set[str]] | None:
+        """The entry a phrase names (its stems in each language), with the languages in
+        which it does."""
+        found: Entry | None = None
+        languages: set[str] = set()
+        for lang, key in stems.items():
+            entry = self.keys.get(lang, {}).get(key)
+            if entry is not None and (found is None or entry is found):
+                found = entry
+                languages.add(lang)
+        return (found, languages) if found is not None else None
+
+
+def _stems(folded: tuple[str, ...], lang: str) -> tuple[str, ...]:
+    return tuple(W.stem(w, lang) for w in folded)
+
+
+@lru_cache(maxsize=1)
+def glossary() -> Glossary:
+    raw = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8")) or {}
+    entries: list[Entry] = []
+    for group, items in raw.items():
+        for item in items or []:
+            terms = {
+                lang: tuple(str(t) for t in item.get(lang) or ())
+                for lang in W.LANGUAGES
+                if item.get(lang)
+            }
+            entries.append(Entry(id=str(item["id"]), group=str(group), terms=terms))
+    keys: dict[str, dict[tuple[str, ...], Entry]] = {lang: {} for lang in W.LANGUAGES}
+    longest = 1
+    for entry in entries:
+        for lang, words in entry.phrases():
+            assert lang is not None
+            # The first entry listing a phrase keeps it: the order of the file decides.
+            keys[lang].setdefault(_stems(words, lang), entry)
+            longest = max(longest, len(words))
+    return Glossary(tuple(entries), keys, min(longest, MAX_PHRASE_WORDS))
+
+
+def expand(q: str | None, max_words: int) -> list[list[Phrase]]:
+    """The groups of a query: every group must be found, by any one of its alternatives.
+
+    Words are the query's (stop words of the three languages left out, unless nothing else
+    is left). Where a run of words is a glossary phrase in some language (the longest run
+    first), its group holds the words as typed (in the languages that named the entry) and
+    every phrase of the entry in every language; any other word is a group of itself, in no
+    particular language. At most `max_words` words of the query are used.
+    """
+    typed = W.content_tokens(q or "")
+    seen: dict[str, str] = {}
+    for word in typed:
+        seen.setdefault(W.fold(word), word)
+        if len(seen) >= max_words:
+            break
+    folded = list(seen)
+    book = glossary()
+    groups: list[list[Phrase]] = []
+    i = 0
+    while i < len(folded):
+        match: tuple[int, Entry, set[str]] | None = None
+        for n in range(min(book.longest, len(folded) - i), 0, -1):
+            window = tuple(folded[i : i + n])
+            found = book.lookup({lang: _stems(window, lang) for lang in W.LANGUAGES})
+            if found is not None:
+                match = (n, *found)
+                break
+        if match is None:
+            groups.append([(None, (seen[folded[i]],))])
+            i += 1
+            continue
+        n, entry, languages = match
+        as_typed = tuple(seen[w] for w in folded[i : i + n])
+        group: list[Phrase] = [(lang, as_typed) for lang in W.LANGUAGES if lang in languages]
+        known = {(lang, tuple(W.fold(w) for w in words)) for lang, words in group}
+        for lang, words in entry.phrases():
+            if (lang, words) not in known:
+                group.append((lang, words))
+        groups.append(group[:MAX_ALTERNATIVES])
+        i += n
+    return groups
