@@ -35,13 +35,14 @@ class Entry:
     """language -> the entry's words and phrases in it, as written in the glossary."""
 
     def phrases(self) -> tuple[Phrase, ...]:
-        out: dict[tuple[str, tuple[str, ...]], None] = {}
+        """Each term as the words to find (stop words left out, accents kept), once."""
+        out: dict[tuple[str, tuple[str, ...]], Phrase] = {}
         for lang, terms in self.terms.items():
             for term in terms:
                 words = tuple(W.content_tokens(term))
                 if words:
-                    out[(lang, tuple(W.fold(w) for w in words))] = None
-        return tuple((lang, words) for lang, words in out)
+                    out.setdefault((lang, tuple(W.fold(w) for w in words)), (lang, words))
+        return tuple(out.values())
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def glossary() -> Glossary:
         for lang, words in entry.phrases():
             assert lang is not None
             # The first entry listing a phrase keeps it: the order of the file decides.
-            keys[lang].setdefault(_stems(words, lang), entry)
+            keys[lang].setdefault(_stems(tuple(W.fold(w) for w in words), lang), entry)
             longest = max(longest, len(words))
     return Glossary(tuple(entries), keys, min(longest, MAX_PHRASE_WORDS))
 
@@ -127,7 +128,7 @@ def expand(q: str | None, max_words: int) -> list[list[Phrase]]:
         group: list[Phrase] = [(lang, as_typed) for lang in W.LANGUAGES if lang in languages]
         known = {(lang, tuple(W.fold(w) for w in words)) for lang, words in group}
         for lang, words in entry.phrases():
-            if (lang, words) not in known:
+            if (lang, tuple(W.fold(w) for w in words)) not in known:
                 group.append((lang, words))
         groups.append(group[:MAX_ALTERNATIVES])
         i += n

@@ -13,12 +13,13 @@ from fastapi import APIRouter, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from search_api.deps import PRIVATE_HEADERS, SettingsDep, StoreDep
+from search_api.deps import PRIVATE_HEADERS, BackendDep, SettingsDep, StoreDep
 from search_api.services.subscriptions import (
     SubscriptionIn,
     erase,
     owned,
     pending_reply,
+    search_notices,
     subscribe,
     view,
 )
@@ -32,9 +33,10 @@ router = APIRouter(tags=["subscriptions"])
     summary="Subscribe an email address to a saved search (sends a confirmation email)",
 )
 def create_subscription(
-    body: SubscriptionIn, store: StoreDep, settings: SettingsDep
+    body: SubscriptionIn, store: StoreDep, settings: SettingsDep, backend: BackendDep
 ) -> dict[str, Any]:
-    return pending_reply(subscribe(settings, store, body))
+    sub = subscribe(settings, store, body)
+    return pending_reply(sub, search_notices(backend, sub))
 
 
 @router.get("/api/v1/subscriptions/{token}", summary="A subscription, seen by its owner")

@@ -40,7 +40,9 @@ def _explain(exc: ValidationError) -> str:
 
 
 @router.post("/subscriptions", response_class=HTMLResponse, include_in_schema=False)
-async def subscribe_form(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+async def subscribe_form(
+    request: Request, store: StoreDep, settings: SettingsDep, backend: BackendDep
+) -> Response:
     form = await request.form()
     data: dict[str, Any] = {}
     for key in set(form.keys()):
@@ -55,9 +57,12 @@ async def subscribe_form(request: Request, store: StoreDep, settings: SettingsDe
     except ValidationError as exc:
         raise InvalidParameter(_explain(exc)) from None
     sub = subscribing.subscribe(settings, store, body)
-    return _page(
-        request, "subscribed", {"sub": sub, "view": subscribing.view(settings, store, sub)}
-    )
+    context = {
+        "sub": sub,
+        "view": subscribing.view(settings, store, sub),
+        "notices": subscribing.search_notices(backend, sub),
+    }
+    return _page(request, "subscribed", context)
 
 
 @router.get(
