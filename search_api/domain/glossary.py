@@ -48,21 +48,32 @@ class Entry:
 @dataclass(frozen=True)
 class Glossary:
     entries: tuple[Entry, ...]
-    keys: dict[str, dict[tuple[str, ...], Entry]]
-    """language -> stemmed phrase -> entry."""
+    exact: dict[str, dict[tuple[str, ...], Entry]]
+    """language -> folded phrase -> entry."""
+    stemmed: dict[str, dict[tuple[str, ...], Entry | None]]
+    """language -> stemmed phrase -> entry; None where two entries share the stems (Spanish
+    "seguro", insurance, and "seguridad", safety, are both "segur"): those are found only as
+    written."""
     longest: int
 
-    def lookup(self, stems: dict[str, tuple[str, ...]]) -> tuple[Entry, set[str]] | None:
-        """The entry a phrase names (its stems in each language), with the languages in
-        which it does."""
-        found: Entry | None = None
-        languages: set[str] = set()
-        for lang, key in stems.items():
-            entry = self.keys.get(lang, {}).get(key)
-            if entry is not None and (found is None or entry is found):
-                found = entry
-                languages.add(lang)
-        return (found, languages) if found is not None else None
+    def lookup(self, folded: tuple[str, ...]) -> tuple[Entry, set[str]] | None:
+        """The entry a phrase (folded words) names, with the languages in which it does: as
+        written first, else through each language's stems."""
+        for table, key_of in ((self.exact, _same), (self.stemmed, _stems)):
+            found: Entry | None = None
+            languages: set[str] = set()
+            for lang in W.LANGUAGES:
+                entry = table[lang].get(key_of(folded, lang))
+                if entry is not None and (found is None or entry is found):
+                    found = entry
+                    languages.add(lang)
+            if found is not None:
+                return found, languages
+        return None
+
+
+def _same(folded: tuple[str, ...], lang: str) -> tuple[str, ...]:
+    return folded
 
 
 def _stems(folded: tuple[str, ...], lang: str) -> tuple[str, ...]:
@@ -81,15 +92,22 @@ def glossary() -> Glossary:
                 if item.get(lang)
             }
             entries.append(Entry(id=str(item["id"]), group=str(group), terms=terms))
-    keys: dict[str, dict[tuple[str, ...], Entry]] = {lang: {} for lang in W.LANGUAGES}
+    exact: dict[str, dict[tuple[str, ...], Entry]] = {lang: {} for lang in W.LANGUAGES}
+    stemmed: dict[str, dict[tuple[str, ...], Entry | None]] = {lang: {} for lang in W.LANGUAGES}
     longest = 1
     for entry in entries:
         for lang, words in entry.phrases():
             assert lang is not None
+            folded = tuple(W.fold(w) for w in words)
             # The first entry listing a phrase keeps it: the order of the file decides.
-            keys[lang].setdefault(_stems(tuple(W.fold(w) for w in words), lang), entry)
+            exact[lang].setdefault(folded, entry)
+            key = _stems(folded, lang)
+            if stemmed[lang].get(key, entry) is not entry:
+                stemmed[lang][key] = None  # shared by two entries: ambiguous
+            else:
+                stemmed[lang][key] = entry
             longest = max(longest, len(words))
-    return Glossary(tuple(entries), keys, min(longest, MAX_PHRASE_WORDS))
+    return Glossary(tuple(entries), exact, stemmed, min(longest, MAX_PHRASE_WORDS))
 
 
 def expand(q: str | None, max_words: int) -> list[list[Phrase]]:
@@ -114,8 +132,7 @@ def expand(q: str | None, max_words: int) -> list[list[Phrase]]:
     while i < len(folded):
         match: tuple[int, Entry, set[str]] | None = None
         for n in range(min(book.longest, len(folded) - i), 0, -1):
-            window = tuple(folded[i : i + n])
-            found = book.lookup({lang: _stems(window, lang) for lang in W.LANGUAGES})
+            found = book.lookup(tuple(folded[i : i + n]))
             if found is not None:
                 match = (n, *found)
                 break

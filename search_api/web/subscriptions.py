@@ -24,6 +24,8 @@ FORM_LISTS = {
     "markets": "markets",
     "sector": "sectors",
     "sectors": "sectors",
+    # the records' language (the form's `language` is the emails')
+    "lang": "lang",
 }
 
 
