@@ -299,3 +299,38 @@ def test_saved_searches_follow_the_same_rule(mail_client: TestClient) -> None:
     form = {"email": "advisor@example.org", "kind": "fair", "lang": "tlh", "frequency": "weekly"}
     html = mail_client.post("/subscriptions", data=form).text
     assert "No record is in Klingon yet" in html
+
+
+# --------------------------------------------------------------------------- hs: one rule
+
+HS_PATHS = [
+    ("/api/v1/search", "hs"),
+    ("/api/v1/fairs", "hs"),
+    ("/api/v1/fairs.ics", "hs"),
+    ("/api/v1/markets/FR", "hs"),
+    ("/search", "hs"),
+    ("/markets/FR", "hs"),
+]
+
+
+@pytest.mark.parametrize(("path", "name"), HS_PATHS)
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("12345", "hs: '12345' is not an HS code (2, 4 or 6 digits)"),
+        ("0999", "hs: 0999 is not a code of the HS nomenclature"),
+    ],
+)
+def test_one_hs_rule_and_message_everywhere(
+    client: TestClient, path: str, name: str, value: str, message: str
+) -> None:
+    resp = client.get(path, params={name: value}, headers={"accept": "text/html"})
+    assert resp.status_code == 400
+    assert message in unescape(resp.text)
+
+
+def test_saved_searches_follow_the_same_hs_rule(mail_client: TestClient) -> None:
+    body = {"email": "advisor@example.org", "hs": "12345"}
+    resp = mail_client.post("/api/v1/subscriptions", json=body)
+    assert resp.status_code == 400
+    assert resp.json()["error"]["message"] == "hs: '12345' is not an HS code (2, 4 or 6 digits)"

@@ -47,10 +47,11 @@ NONE = "\x00"
 def _build_analyzer(*, for_query: bool = False) -> tantivy.TextAnalyzer:
     # Split on non-alphanumerics, drop absurd tokens (>= 40 bytes), lowercase, fold to
     # ASCII ("Besançon" -> "besancon", "Straße" -> "strasse").
-    # No stemming on purpose: the corpus is multilingual (DE/FR/ES/... fair names, authority
-    # texts) and the English Snowball stemmer conflates words across languages and meanings,
-    # e.g. French "marché" and the month "March" both become "march", which hurts precision
-    # on a fair calendar. No stop words either, so "The Big Five" still finds its title.
+    # No stemming in these fields on purpose: the corpus is multilingual (DE/FR/ES/... fair
+    # names, authority texts) and one stemmer for all conflates words across languages and
+    # meanings, e.g. French "marché" and the month "March" both become "march" in English.
+    # Records whose language is known are also indexed stemmed by their own language's
+    # stemmer, each language in its own field (below). No stop words either, so "The Big Five" still finds its title.
     # The query side keeps long tokens: a word too long to have been indexed then matches
     # nothing (AND semantics) instead of silently vanishing and widening the query.
     builder = TextAnalyzerBuilder(Tokenizer.simple())
