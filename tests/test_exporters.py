@@ -99,6 +99,8 @@ def test_search_api_keeps_and_marks_them(client: TestClient) -> None:
         "France: Triman logo and sorting instructions on household packaging and products"
     ] == ("all_products")
     assert "code" in vias.values()
+    html = client.get("/search", params={"hs": "090121", "market": "FR"}).text
+    assert html.count('class="s s-all"') >= 6
     # finance without HS codes is open to every product too
     finance = client.get("/api/v1/search", params={"hs": "090121", "kind": "finance"}).json()
     everything = client.get("/api/v1/search", params={"kind": "finance", "size": 0}).json()

@@ -51,7 +51,9 @@ def _build_analyzer(*, for_query: bool = False) -> tantivy.TextAnalyzer:
     # names, authority texts) and one stemmer for all conflates words across languages and
     # meanings, e.g. French "marché" and the month "March" both become "march" in English.
     # Records whose language is known are also indexed stemmed by their own language's
-    # stemmer, each language in its own field (below). No stop words either, so "The Big Five" still finds its title.
+    # stemmer, each language in its own field (below). No stop words are removed from the
+    # index: queries leave out the stop words of en/fr/es (search/request.py) unless a query
+    # is nothing else, so "the" still finds a title that is just "The".
     # The query side keeps long tokens: a word too long to have been indexed then matches
     # nothing (AND semantics) instead of silently vanishing and widening the query.
     builder = TextAnalyzerBuilder(Tokenizer.simple())
