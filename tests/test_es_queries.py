@@ -234,9 +234,12 @@ def test_groups_of_alternatives_and_phrases() -> None:
     group = (
         Phrase(words=("assurance", "crédit"), language="fr"),
         Phrase(words=("credit", "insurance"), language="en"),
+        Phrase(concept="credit_insurance"),
     )
     (clause,) = body(q="assurance-crédit", text=(group,))["query"]["bool"]["must"]
-    french, english = clause["bool"]["should"]
+    french, english, concept = clause["bool"]["should"]
+    # records tagged at indexing with the concept their text names
+    assert concept == {"term": {"concepts": "credit_insurance"}}
     assert clause["bool"]["minimum_should_match"] == 1
     first, second = english["bool"]["must"]
     # each word folded anywhere, or stemmed in the records of its phrase's language only

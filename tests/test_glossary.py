@@ -8,6 +8,7 @@ import pytest
 
 from search_api.domain import glossary, words
 from search_api.domain.vocab import FINANCE_INSTRUMENTS, PROVIDER_TYPES, REQUIREMENT_TYPES, SECTORS
+from search_api.search.base import Phrase
 from search_api.search.request import SearchRequest, expand_text
 
 GROUPS_OF_VOCABULARIES = {
@@ -68,11 +69,21 @@ def test_stems_two_entries_share_are_found_as_written_only() -> None:
     assert "insurance" in group and "safety" not in group
     (group,) = alternatives("seguridad")
     assert "safety" in group and "insurance" not in group
-    assert glossary.expand("seguros", 32) == [[(None, ("seguros",))]]
+    assert glossary.expand("seguros", 32) == [glossary.Group(("seguros",), None, None)]
 
 
 def alternatives(q: str) -> list[set[str]]:
-    return [{" ".join(w) for _, w in group} for group in glossary.expand(q, 32)]
+    """Per group of the query, the words it finds: the glossary terms of its concept (all
+    languages), or the words as typed."""
+    book = glossary.glossary()
+    out = []
+    for group in glossary.expand(q, 32):
+        if group.concept is None:
+            out.append({" ".join(group.words)})
+            continue
+        terms = book.by_id[group.concept].terms.values()
+        out.append({" ".join(words.content_tokens(t)) for ts in terms for t in ts})
+    return out
 
 
 @pytest.mark.parametrize(
@@ -104,6 +115,8 @@ def test_and_english_adds_french_and_spanish() -> None:
     assert {"étiquetage", "etiquetado"} <= group
     (group,) = alternatives("credit insurance")
     assert {"assurance crédit", "seguro crédito"} <= group
+    (group,) = glossary.expand("credit insurance", 32)
+    assert group == glossary.Group(("credit", "insurance"), ("en",), "credit_insurance")
 
 
 def test_phrases_longest_first_and_words_of_their_own() -> None:
@@ -113,9 +126,12 @@ def test_phrases_longest_first_and_words_of_their_own() -> None:
     # a phrase of the glossary is one group, not two
     assert len(alternatives("seguro de crédito")) == 1
     # words the glossary does not know are searched as typed, in no language
-    assert glossary.expand("Gulfood 2027", 32) == [[(None, ("Gulfood",))], [(None, ("2027",))]]
+    assert glossary.expand("Gulfood 2027", 32) == [
+        glossary.Group(("Gulfood",), None, None),
+        glossary.Group(("2027",), None, None),
+    ]
     # only stop words: they are the query
-    assert glossary.expand("de la", 32) == [[(None, ("de",))], [(None, ("la",))]]
+    assert [g.words for g in glossary.expand("de la", 32)] == [("de",), ("la",)]
     assert glossary.expand("", 32) == [] and glossary.expand(None, 32) == []
 
 
@@ -126,9 +142,34 @@ def test_query_words_are_capped() -> None:
 def test_requests_carry_the_expansion_to_the_backend() -> None:
     query = SearchRequest(q="emballage").to_query()
     (group,) = query.text
-    assert group[0].words == ("emballage",) and group[0].language == "fr"
-    assert any(p.words == ("packaging",) and p.language == "en" for p in group)
+    assert group == (Phrase(words=("emballage",), language="fr"), Phrase(concept="packaging"))
     assert SearchRequest().to_query().text == ()
+    assert SearchRequest(q="Gulfood").to_query().text == ((Phrase(words=("Gulfood",)),),)
+
+
+@pytest.mark.parametrize(
+    ("texts", "language", "concepts"),
+    [
+        (["Food trade shows"], "en", {"food", "trade_fair"}),
+        (["Credit insurance for exporters"], "en", {"credit_insurance", "insurance", "export"}),
+        (["Étiquetage des emballages alimentaires"], "fr", {"labelling", "packaging", "food"}),
+        (["Seguro de crédito a la exportación"], "es", {"credit_insurance", "insurance"}),
+        (["Garantías para una pyme"], None, {"guarantee", "sme"}),
+        (["Registration opens in March"], "en", {"documentation"}),
+        ([None, ""], "en", set()),
+    ],
+)
+def test_records_are_tagged_with_the_concepts_their_text_names(
+    texts: list[str | None], language: str | None, concepts: set[str]
+) -> None:
+    assert concepts <= glossary.concepts_in(texts, language)
+    if not concepts:
+        assert glossary.concepts_in(texts, language) == set()
+
+
+def test_a_french_word_is_never_tagged_through_english_stems() -> None:
+    # "marché" is no glossary word; "March" in an English text names nothing either
+    assert glossary.concepts_in(["Registration opens in March"], "en") == {"documentation"}
 
 
 def test_expansion_is_cheap() -> None:

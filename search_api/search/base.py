@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from search_api.domain import glossary
 from search_api.domain import words as W
 from search_api.domain.records import MAX_RECORD_DATE, MIN_RECORD_DATE, AnyRecord
 
@@ -44,12 +45,15 @@ OPEN_TO_ALL = "*"
 
 
 class Phrase(BaseModel):
-    """Words that must all be found (in any order), in one language or in any (None)."""
+    """Words that must all be found (in any order), in one language or in any (None); or,
+    with `concept`, a concept of the glossary that records are tagged with at indexing
+    (`record_concepts`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    words: tuple[str, ...]
+    words: tuple[str, ...] = ()
     language: str | None = None
+    concept: str | None = None
 
 
 class SearchQuery(BaseModel):
@@ -126,9 +130,10 @@ def text_groups(query: SearchQuery) -> tuple[tuple[Phrase, ...], ...]:
     for group in groups[:MAX_QUERY_TERMS]:
         kept = []
         for phrase in group:
-            if phrase.words and len(phrase.words) <= budget:
+            cost = len(phrase.words) + (1 if phrase.concept else 0)
+            if (phrase.words or phrase.concept) and cost <= budget:
                 kept.append(phrase)
-                budget -= len(phrase.words)
+                budget -= cost
         if not kept:
             break  # out of budget: the rest of the query is dropped, never half a group
         out.append(tuple(kept))
@@ -159,6 +164,13 @@ def record_interval(record: AnyRecord) -> tuple[date | None, date | None]:
     return None, None
 
 
+def record_concepts(record: AnyRecord) -> list[str]:
+    """The glossary concepts a record's text names (domain/glossary.py concepts_in), indexed
+    by every backend alike so that a query naming a concept finds the same records."""
+    texts = [record.title, record.summary, record.text, *record_extra_text(record)]
+    return sorted(glossary.concepts_in(texts, record.language))
+
+
 def record_extra_text(record: AnyRecord) -> list[str]:
     """Searchable strings besides title/summary/text (place, organiser, authority, provider),
     the same for every backend so that they find the same records."""
@@ -179,7 +191,9 @@ class SearchBackend(abc.ABC):
     its stem by that language's Snowball stemmer is among the record's stems, for the
     languages `stem_languages(phrase)` names (a phrase in one language is stemmed only in
     records of that language, so "étiquetages" finds a French "étiquetage" and a French
-    "marché" never an English "March"). Title matches rank higher.
+    "marché" never an English "March"). A phrase with a `concept` is found in the records
+    tagged with it (`record_concepts`: "salon" names the concept trade_fair, which an English
+    "food trade show" is tagged with). Title matches rank higher.
 
     `hs` (a code of 2 to 6 digits) matches records tagged with the code, with a broader
     one (a prefix: "09" for "090121") or with a narrower one ("090111" for "09"). A record
@@ -229,8 +243,9 @@ class SearchBackend(abc.ABC):
         """True when the backend can answer searches."""
 
     def needs_rebuild(self) -> bool:
-        """True when the index was built by an older version of this code (another schema) and
-        must be rebuilt from the system of record before it can be used."""
+        """True when the index was built by an older version of this code (another schema, or
+        another glossary: `glossary.glossary().digest`) and must be rebuilt from the system of
+        record."""
         return False
 
     def memo(self) -> dict[Any, Any] | None:

@@ -114,13 +114,20 @@ def resolve_hs(value: str | None) -> str | None:
 
 def expand_text(q: str | None) -> tuple[tuple[Phrase, ...], ...]:
     """The words of `q` as the backends search them (SearchQuery.text): stop words of the three
-    languages left out, and each word or phrase the glossary knows (domain/glossary.py) found
-    by its equivalents in English, French and Spanish too. Precomputed maps: a few stemmer
-    calls and dict lookups per word (tens of microseconds per query)."""
-    return tuple(
-        tuple(Phrase(words=words, language=lang) for lang, words in group)
-        for group in glossary.expand(q, MAX_QUERY_TERMS)
-    )
+    languages left out, and each word or phrase the glossary knows (domain/glossary.py) also
+    found through its concept, which records naming it in English, French or Spanish are
+    tagged with. Precomputed maps: a few stemmer calls and dict lookups per word (tens of
+    microseconds per query), and one more term per concept at search time."""
+    out = []
+    for group in glossary.expand(q, MAX_QUERY_TERMS):
+        if group.languages is None:
+            phrases = [Phrase(words=group.words)]
+        else:
+            phrases = [Phrase(words=group.words, language=lang) for lang in group.languages]
+        if group.concept:
+            phrases.append(Phrase(concept=group.concept))
+        out.append(tuple(phrases))
+    return tuple(out)
 
 
 def _list_field(name: str, description: str, *aliases: str) -> Any:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from search_api.deps import BackendDep, StoreDep, search_request
-from search_api.domain import markets, products, words
+from search_api.domain import glossary, markets, products, words
 from search_api.search.base import SearchResult
 from search_api.search.request import SearchRequest, UserQuery, resolve_market
 from search_api.services import search as searching
@@ -115,15 +115,18 @@ MAX_ALSO = 8
 
 
 def _also_searched(query: UserQuery) -> list[str]:
-    """The glossary's equivalents of the query's words (as searched), for the page to say
-    why an English record answers a French query."""
-    typed = {w.casefold() for w in words.tokens(query.q or "")}
+    """The glossary's equivalents of the query's words (the terms of the concepts they name),
+    for the page to say why an English record answers a French query."""
+    typed = {words.fold(w) for w in words.tokens(query.q or "")}
+    entries = glossary.glossary().by_id
     out: dict[str, None] = {}
     for group in query.text:
         for phrase in group:
-            text = " ".join(phrase.words)
-            if not all(w.casefold() in typed for w in phrase.words):
-                out.setdefault(text, None)
+            entry = entries.get(phrase.concept or "")
+            for terms in entry.terms.values() if entry else ():
+                for term in terms:
+                    if not {words.fold(w) for w in words.tokens(term)} <= typed:
+                        out.setdefault(term, None)
     return list(out)[:MAX_ALSO]
 
 

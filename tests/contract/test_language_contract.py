@@ -82,6 +82,20 @@ def test_a_phrase_in_one_language_is_stemmed_in_that_language_only(
     assert found(languages, text=((phrase("shows", language="es"),),)) == {"en-pack"}
 
 
+def test_a_concept_finds_the_records_whose_text_names_it(languages: SearchBackend) -> None:
+    # tagged at indexing (search/base.py record_concepts): "emballages" names packaging in
+    # French, "Packaging" in English; "trade shows" names a trade fair
+    packaging = {"fr-label", "es-label", "en-pack"}  # "emballages", "envases", "Packaging"
+    assert found(languages, text=((Phrase(concept="packaging"),),)) == packaging
+    assert found(languages, text=((Phrase(concept="trade_fair"),),)) == {"en-pack"}
+    assert found(languages, text=((Phrase(concept="guarantee"),),)) == {"es-label"}
+    # a concept or the words as typed; and every group
+    salon = (phrase("salon", language="fr"), Phrase(concept="trade_fair"))
+    food = (phrase("alimentaire", language="fr"), Phrase(concept="food"))
+    assert found(languages, text=(salon, food)) == {"en-pack"}
+    assert found(languages, text=((Phrase(concept="no_such_concept"),),)) == set()
+
+
 def test_any_alternative_of_a_group_and_every_group(languages: SearchBackend) -> None:
     packaging = (phrase("emballage", language="fr"), phrase("packaging", language="en"))
     assert found(languages, text=(packaging,)) == {"fr-label", "en-pack"}

@@ -105,10 +105,17 @@ def parse_state(prefix: str, aliases: dict[str, Any]) -> IndexState:
     return state
 
 
-def _mapping_version(mapping: dict[str, Any]) -> int:
+def _mapping_version(mapping: dict[str, Any]) -> tuple[int, Any]:
+    """(mapping version, glossary digest) of an index's mapping: those it was built with."""
     meta = mapping.get("_meta") or {}
-    version = meta.get("tradepoint_mapping") if isinstance(meta, dict) else None
-    return version if isinstance(version, int) else 1  # indices before versions were 1
+    meta = meta if isinstance(meta, dict) else {}
+    version = meta.get("tradepoint_mapping")
+    # indices made before versions were version 1
+    return (version if isinstance(version, int) else 1), meta.get("glossary")
+
+
+def _wanted_version() -> tuple[int, Any]:
+    return X.MAPPING_VERSION, X.mappings("fair")["_meta"]["glossary"]
 
 
 MAPPING_CHECK_SECONDS = 60.0
@@ -226,7 +233,7 @@ class ElasticBackend(SearchBackend):
         )
         body = raw.body if isinstance(raw.body, dict) else {}
         mapping = (body.get(index) or {}).get("mappings") or {}
-        if _mapping_version(mapping) != X.MAPPING_VERSION:
+        if _mapping_version(mapping) != _wanted_version():
             # new fields may need analyzers the index lacks: it is rebuilt instead
             log.warning("search index %s has an older mapping; it will be rebuilt", index)
             return
@@ -395,8 +402,9 @@ class ElasticBackend(SearchBackend):
         return int(resp["count"])
 
     def needs_rebuild(self) -> bool:
-        """True when a live index was built with another mapping version (X.MAPPING_VERSION):
-        the indexer then rebuilds every index from the system of record."""
+        """True when a live index was built with another mapping version (X.MAPPING_VERSION) or
+        glossary (its concepts): the indexer then rebuilds every index from the system of
+        record."""
         if time.monotonic() < self._mapping_ok_until:
             return False
         try:
@@ -409,7 +417,8 @@ class ElasticBackend(SearchBackend):
             return False  # the search itself says what is wrong
         body = raw.body if isinstance(raw.body, dict) else {}
         for index in state.live.values():
-            if _mapping_version((body.get(index) or {}).get("mappings") or {}) != X.MAPPING_VERSION:
+            mapping = (body.get(index) or {}).get("mappings") or {}
+            if _mapping_version(mapping) != _wanted_version():
                 return True
         self._mapping_ok_until = time.monotonic() + MAPPING_CHECK_SECONDS
         return False

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from search_api.domain import glossary
 from search_api.domain.records import KINDS, AnyRecord
 from search_api.search.base import (
     OPEN_TO_ALL,
     STEMMED_LANGUAGES,
+    record_concepts,
     record_extra_text,
     record_interval,
 )
@@ -21,7 +23,8 @@ from search_api.search.base import (
 MAPPING_VERSION = 2
 """Bump when the mapping or the analysis changes in a way an index cannot take in place (an
 analyzer, a field's type): indices with another version in their `_meta` are rebuilt (see
-`ElasticBackend.needs_rebuild`). 2: stemmed_<lang> fields and their Snowball analyzers."""
+`ElasticBackend.needs_rebuild`). 2: stemmed_<lang> fields and their Snowball analyzers, and
+the glossary concepts (`_meta.glossary`: indices tagged with another glossary are rebuilt)."""
 ANALYZER = "tp_folded"
 LANGUAGES: dict[str, str] = {"en": "english", "fr": "french", "es": "spanish"}
 """Sub-field suffix -> built-in Elasticsearch language analyzer (stemming, stop words)."""
@@ -100,6 +103,7 @@ def mappings(kind: str) -> dict[str, Any]:
         "sectors": _KEYWORD,
         "hs_codes": _KEYWORD,
         "language": _KEYWORD,
+        "concepts": _KEYWORD,
         "title": _text_field(keyword=True),
         "summary": _text_field(keyword=True),
         "text": _text_field(keyword=False),
@@ -127,7 +131,7 @@ def mappings(kind: str) -> dict[str, Any]:
         )
     return {
         "dynamic": "strict",
-        "_meta": {"tradepoint_mapping": MAPPING_VERSION},
+        "_meta": {"tradepoint_mapping": MAPPING_VERSION, "glossary": glossary.glossary().digest},
         "properties": props,
     }
 
@@ -144,6 +148,7 @@ def document(record: AnyRecord) -> dict[str, Any]:
         "sectors": list(record.sectors),
         "hs_codes": list(record.hs_codes),
         "language": record.language,
+        "concepts": record_concepts(record),
         "title": record.title,
         "summary": record.summary,
         "text": [part for part in (record.text, *record_extra_text(record)) if part],

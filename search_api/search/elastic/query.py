@@ -78,6 +78,8 @@ def _word_clause(word: str, languages: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _phrase_clause(phrase: Phrase) -> dict[str, Any]:
+    if phrase.concept:
+        return {"term": {"concepts": phrase.concept}}
     languages = stem_languages(phrase)
     words = [_word_clause(w, languages) for w in phrase.words]
     return words[0] if len(words) == 1 else {"bool": {"must": words}}
@@ -220,7 +222,9 @@ def build_query(query: SearchQuery) -> dict[str, Any]:
     must = text_clauses(query)
     if must:
         bool_query["must"] = must
-        bool_query["should"] = [language_clause(query)]
+        ranking = language_clause(query)
+        if ranking is not None:
+            bool_query["should"] = [ranking]
     filters = filter_clauses(query)
     if filters:
         bool_query["filter"] = filters

@@ -198,6 +198,8 @@ def _word_query(word: str, languages: tuple[str, ...]) -> Query | None:
 
 
 def _phrase_query(phrase: Phrase) -> Query | None:
+    if phrase.concept:
+        return Query.term_query(SCHEMA, "concepts", phrase.concept)
     languages = stem_languages(phrase)
     words = [_word_query(w, languages) for w in phrase.words]
     if not words or any(w is None for w in words):

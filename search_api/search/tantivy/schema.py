@@ -16,6 +16,7 @@ from search_api.search.base import (
     OPEN_TO_ALL,
     STEMMED_LANGUAGES,
     TEXT_FIELDS,
+    record_concepts,
     record_extra_text,
     record_interval,
 )
@@ -124,6 +125,8 @@ def _build_schema() -> tantivy.Schema:
         for i in range(positions):
             sb.add_text_field(f"{name}@{i}", stored=False, fast=True, tokenizer_name="raw")
     sb.add_text_field("facet_overflow", stored=False, tokenizer_name="raw", index_option="basic")
+    # glossary concepts the record's text names (search/base.py record_concepts)
+    sb.add_text_field("concepts", stored=False, tokenizer_name="raw", index_option="basic")
     sb.add_boolean_field("withdrawn", indexed=True, fast=True)
     sb.add_date_field("date_start", indexed=True, fast=True)
     sb.add_date_field("date_end", indexed=True, fast=True)
@@ -212,6 +215,8 @@ def to_document(record: AnyRecord) -> tantivy.Document:
     for part in (record.text, *record_extra_text(record)):
         if part:
             doc.add_text("text", part)
+    for concept in record_concepts(record):
+        doc.add_text("concepts", concept)
     if record.language in STEMMED_LANGUAGES:
         stemmed = stemmed_field(record.language)
         for part in (record.title, record.summary, record.text, *record_extra_text(record)):
