@@ -13,6 +13,7 @@ each language's stems); expanding a query costs a few stemmer calls and dict loo
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -146,16 +147,21 @@ def glossary() -> Glossary:
     )
 
 
-def concepts_in(texts: list[str | None], language: str | None) -> set[str]:
-    """The glossary concepts a record's text names: every run of words that is a phrase of an
-    entry as written (folded) in any language, or through the stems of the record's language
-    (of all three when it has none of them). Every run counts, not only the longest: "credit
-    insurance" names credit insurance, credit and insurance."""
+MAX_CONCEPT_COUNT = 8
+"""Most times one concept counts in a record (a long text naming "packaging" 40 times)."""
+
+
+def concept_counts(texts: list[tuple[str | None, int]], language: str | None) -> Counter[str]:
+    """How often a record's texts name each glossary concept, each text weighing its weight
+    (a title more than a body): every run of words that is a phrase of an entry as written
+    (folded) in any language, or through the stems of the record's language (of all three
+    when it has none of them). Every run counts, not only the longest: "credit insurance"
+    names credit insurance, credit and insurance."""
     book = glossary()
     langs = (language,) if language in W.LANGUAGES else W.LANGUAGES
-    found: set[str] = set()
+    counts: Counter[str] = Counter()
     budget = MAX_CONCEPT_TEXT
-    for text in texts:
+    for text, weight in texts:
         if not text or budget <= 0:
             continue
         text = text[:budget]
@@ -170,15 +176,23 @@ def concepts_in(texts: list[str | None], language: str | None) -> set[str]:
                 continue
             for n in range(1, min(book.longest, len(tokens) - i) + 1):
                 window = tuple(tokens[i : i + n])
+                named: set[str] = set()
                 for lang in W.LANGUAGES:
                     entry = book.exact[lang].get(window)
                     if entry is not None:
-                        found.add(entry.id)
+                        named.add(entry.id)
                 for lang in langs:
                     entry = book.stemmed[lang].get(tuple(stems[lang][i : i + n]))
                     if entry is not None:
-                        found.add(entry.id)
-    return found
+                        named.add(entry.id)
+                for concept in named:
+                    counts[concept] = min(MAX_CONCEPT_COUNT, counts[concept] + weight)
+    return counts
+
+
+def concepts_in(texts: list[str | None], language: str | None) -> set[str]:
+    """The glossary concepts texts name (`concept_counts`)."""
+    return set(concept_counts([(text, 1) for text in texts], language))
 
 
 def expand(q: str | None, max_words: int) -> list[Group]:

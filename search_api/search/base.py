@@ -164,11 +164,22 @@ def record_interval(record: AnyRecord) -> tuple[date | None, date | None]:
     return None, None
 
 
+TITLE_CONCEPT_WEIGHT = 3
+"""A concept named in the title counts this many times (as TITLE_BOOST for words)."""
+
+
 def record_concepts(record: AnyRecord) -> list[str]:
-    """The glossary concepts a record's text names (domain/glossary.py concepts_in), indexed
-    by every backend alike so that a query naming a concept finds the same records."""
-    texts = [record.title, record.summary, record.text, *record_extra_text(record)]
-    return sorted(glossary.concepts_in(texts, record.language))
+    """The glossary concepts a record's text names (domain/glossary.py concept_counts), each
+    repeated as often as it is named (the title's count more), indexed by every backend alike
+    so that a query naming a concept finds the same records, those naming it most first."""
+    texts = [
+        (record.title, TITLE_CONCEPT_WEIGHT),
+        (record.summary, 1),
+        (record.text, 1),
+        *((extra, 1) for extra in record_extra_text(record)),
+    ]
+    counts = glossary.concept_counts(texts, record.language)
+    return [concept for concept in sorted(counts) for _ in range(counts[concept])]
 
 
 def record_extra_text(record: AnyRecord) -> list[str]:

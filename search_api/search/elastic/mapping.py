@@ -103,7 +103,8 @@ def mappings(kind: str) -> dict[str, Any]:
         "sectors": _KEYWORD,
         "hs_codes": _KEYWORD,
         "language": _KEYWORD,
-        "concepts": _KEYWORD,
+        # text, not keyword: a concept named often, or in the title, scores higher
+        "concepts": {"type": "text", "analyzer": "whitespace"},
         "title": _text_field(keyword=True),
         "summary": _text_field(keyword=True),
         "text": _text_field(keyword=False),
@@ -148,7 +149,7 @@ def document(record: AnyRecord) -> dict[str, Any]:
         "sectors": list(record.sectors),
         "hs_codes": list(record.hs_codes),
         "language": record.language,
-        "concepts": record_concepts(record),
+        "concepts": " ".join(record_concepts(record)),
         "title": record.title,
         "summary": record.summary,
         "text": [part for part in (record.text, *record_extra_text(record)) if part],
