@@ -9,7 +9,7 @@ import pytest
 
 from search_api.domain.records import KINDS, parse_record
 from search_api.search import base as B
-from search_api.search.base import FACET_FIELDS, SearchQuery
+from search_api.search.base import FACET_FIELDS, Phrase, SearchQuery
 from search_api.search.elastic import mapping as X
 from search_api.search.elastic import query as Q
 
@@ -215,10 +215,40 @@ def test_query_words_are_capped() -> None:
 
 def test_each_word_must_match_some_text_field() -> None:
     must = body(q="coffee expo")["query"]["bool"]["must"]
-    assert [m["multi_match"]["query"] for m in must] == ["coffee", "expo"]
-    mm = must[0]["multi_match"]
+    options = [m["bool"]["should"] for m in must]
+    assert [o[0]["multi_match"]["query"] for o in options] == ["coffee", "expo"]
+    mm = options[0][0]["multi_match"]
     assert mm["type"] == "most_fields"
     assert mm["fields"] == ["title^3", "summary", "text"]
+    # ... or stemmed, in the records of each stemmed language (a word in no known language)
+    assert options[0][1:] == [
+        {"match": {"stemmed_en": "coffee"}},
+        {"match": {"stemmed_fr": "coffee"}},
+        {"match": {"stemmed_es": "coffee"}},
+    ]
+    assert all(m["bool"]["minimum_should_match"] == 1 for m in must)
+
+
+def test_groups_of_alternatives_and_phrases() -> None:
+    # "assurance-crédit": one group, found by the French words as typed or the English phrase
+    group = (
+        Phrase(words=("assurance", "crédit"), language="fr"),
+        Phrase(words=("credit", "insurance"), language="en"),
+        Phrase(concept="credit_insurance"),
+    )
+    (clause,) = body(q="assurance-crédit", text=(group,))["query"]["bool"]["must"]
+    french, english, concept = clause["bool"]["should"]
+    # records tagged at indexing with the concept their text names
+    assert concept == {"term": {"concepts": "credit_insurance"}}
+    assert clause["bool"]["minimum_should_match"] == 1
+    first, second = english["bool"]["must"]
+    # each word folded anywhere, or stemmed in the records of its phrase's language only
+    assert first["bool"]["should"][0]["multi_match"]["query"] == "credit"
+    assert first["bool"]["should"][1:] == [{"match": {"stemmed_en": "credit"}}]
+    assert second["bool"]["should"][1:] == [{"match": {"stemmed_en": "insurance"}}]
+    assert french["bool"]["must"][0]["bool"]["should"][1:] == [
+        {"match": {"stemmed_fr": "assurance"}}
+    ]
 
 
 def test_language_sub_fields_rank_but_never_select() -> None:
@@ -227,6 +257,7 @@ def test_language_sub_fields_rank_but_never_select() -> None:
     assert "minimum_should_match" not in query  # optional next to must: scoring only
     mm = should["multi_match"]
     assert mm["query"] == "Guarantees coffee"
+    assert len(body(q="coffee", text=((Phrase(words=("café",)),),))["query"]["bool"]["should"]) == 1
     assert {"title.en^3", "title.fr^3", "title.es^3", "summary.fr", "text.es"} <= set(mm["fields"])
     assert len(mm["fields"]) == 9
     assert "should" not in body(q="  ")["query"]["bool"]

@@ -172,14 +172,24 @@ def test_kenyan_roasted_coffee_to_france(client: TestClient) -> None:
     assert [b["code"] for b in body["market"]["blocs"]] == ["EU"]
     assert body["hs"]["description"] == "Coffee; roasted, not decaffeinated"
     assert body["origin"] == {"code": "KE", "name": "Kenya"}
-    # EU-wide labelling rules are found through FR and the coffee code; textiles are not
+    # EU-wide labelling rules are found through FR and the coffee code; textiles are not;
+    # a rule without HS codes applies to every product, coffee included, and says so
     assert grouped_titles(body) == {
         "labelling": {"EU food information to consumers"},
         "marking": {"French origin marking"},
+        "packaging": {"EU packaging and packaging waste"},
     }
     fic = body["requirements"]["labelling"][0]
     assert fic["matched_market"]["via"] == "bloc" and fic["matched_market"]["code"] == "EU"
-    assert body["requirement_count"] == 2
+    assert fic["matched_product"] == {
+        "hs": "090121",
+        "via": "code",
+        "codes": ["09"],
+        "fit": "product",
+    }
+    packaging = body["requirements"]["packaging"][0]
+    assert packaging["matched_product"] == {"hs": "090121", "via": "all_products"}
+    assert body["requirement_count"] == 3
     # upcoming fairs in France: dated ones first, then recurring ones by their next usual
     # month; the pan-EU fair counts too; past fairs do not
     assert body["fairs"][0]["title"] == "Paris Coffee Show"
@@ -222,6 +232,7 @@ def test_bloc_market_shows_member_rules_and_fairs(client: TestClient) -> None:
         "French origin marking": "member",
         "German coffee tax": "member",
         "EU rule for goods from China": "direct",
+        "EU packaging and packaging waste": "direct",
     }
     assert {"Anuga", "SIAL Paris"} <= {f["title"] for f in body["fairs"]}
     # the same market in Spanish

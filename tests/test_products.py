@@ -22,6 +22,12 @@ def test_nomenclature_is_the_whole_hs() -> None:
         "description": "Coffee; roasted, not decaffeinated",
         "level": 6,
         "parent": "0901",
+        # the EU Combined Nomenclature's official French and Spanish texts
+        "descriptions": {
+            "en": "Coffee; roasted, not decaffeinated",
+            "fr": "Café torréfié: non décaféiné",
+            "es": "Café tostado: sin descafeinar",
+        },
     }
     assert products.describe("09.01")["level"] == 4
     assert products.describe("09")["parent"] is None
@@ -56,6 +62,49 @@ def test_roasted_coffee_suggests_its_subheading_first_then_its_heading() -> None
 )
 def test_product_words(q: str, first: str) -> None:
     assert codes(products.suggest(q, 5))[0] == first
+
+
+@pytest.mark.parametrize(
+    ("q", "first"),
+    [
+        # the words: French and Spanish find the English nomenclature's codes
+        ("café", "0901"),
+        ("cacao", "18"),
+        ("anacardos", "0801"),
+        ("noix de cajou", "080131"),
+        ("café torréfié", "090121"),
+        ("café tostado", "090121"),
+        ("nueces de marañón", "0801"),
+        ("thé", "0902"),  # tea, not the English stop word "the"
+        ("té verde", "0902"),
+        ("fèves de cacao", "1801"),
+        ("mangues", "080450"),
+        # a product the HS groups under "other" is found through the EU's subheadings
+        ("alpaca", "510219"),
+        ("alpaga", "510219"),
+        ("pelo de alpaca", "510219"),
+    ],
+)
+def test_french_and_spanish_product_words(q: str, first: str) -> None:
+    assert codes(products.suggest(q, 5))[0].startswith(first)
+
+
+def test_stop_words_of_the_three_languages_are_ignored() -> None:
+    # "noix de cajou" once suggested anti-freezing preparations: it matched "de" (de-icing)
+    got = codes(products.suggest("noix de cajou", 10))
+    assert "382000" not in got and got[:2] == ["080131", "080132"]
+    assert products.suggest("de la du des el los", 5) == []
+
+
+def test_labels_in_each_language() -> None:
+    entry = products.describe("080131")
+    assert products.label(entry, "fr") == "Noix de cajou: en coques"
+    assert products.label(entry, "es").startswith("Nueces de marañón")
+    assert products.label(entry, "en") == entry["description"]
+    # a code the EU nomenclature lacks is shown in English
+    unlabelled = products.describe("9999")
+    assert unlabelled is not None and "fr" not in unlabelled["descriptions"]
+    assert products.label(unlabelled, "fr") == unlabelled["description"]
 
 
 def test_code_lookup_lists_the_code_then_what_is_under_it() -> None:

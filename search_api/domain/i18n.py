@@ -82,6 +82,8 @@ VOCAB_LABELS: dict[str, str] = {
     "toys": N_("Toys"),
     "sporting_goods": N_("Sporting goods"),
     "multi_sector": N_("Multi-sector"),
+    # a rule or programme without HS codes, under a product filter
+    "all_products": N_("All products"),
     # fair and requirement statuses
     "scheduled": N_("Scheduled"),
     "rescheduled": N_("Rescheduled"),

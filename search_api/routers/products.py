@@ -19,7 +19,8 @@ def suggest_products(
         Query(
             min_length=1,
             max_length=200,
-            description='Product words ("roasted coffee") or an HS code ("0901", "09.01")',
+            description='Product words in English, French or Spanish ("roasted coffee", '
+            '"noix de cajou", "anacardos") or an HS code ("0901", "09.01")',
         ),
     ],
     limit: Annotated[int, Query(ge=1, le=products.MAX_LIMIT)] = 10,

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from search_api.deps import StoreDep, search_request
 from search_api.routers.params import SEARCH_OPENAPI
@@ -22,12 +22,23 @@ from search_api.settings import Settings
 router = APIRouter(prefix="/api/v1", tags=["search"])
 
 
+class Notice(BaseModel):
+    code: str
+    field: str
+    message: str
+    language: str | None = None
+    languages: list[str] = []
+
+
 class SearchResponse(BaseModel):
     total: int
     page: int
     size: int
     items: list[dict[str, Any]]
     facets: dict[str, list[FacetValue]]
+    notices: list[Notice] = Field(
+        [], description="Why an answer may be empty, e.g. no record in the asked language."
+    )
 
 
 def _searcher_pool(state: Any) -> ThreadPoolExecutor:

@@ -13,12 +13,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from search_api.deps import PRIVATE_HEADERS, SettingsDep, StoreDep
+from search_api.deps import PRIVATE_HEADERS, BackendDep, SettingsDep, StoreDep
 from search_api.services.subscriptions import (
     SubscriptionIn,
     erase,
     owned,
     pending_reply,
+    search_notices,
     subscribe,
     view,
 )
@@ -32,10 +33,15 @@ router = APIRouter(tags=["subscriptions"])
     summary="Subscribe an email address to a saved search (sends a confirmation email)",
 )
 def create_subscription(
-    request: Request, body: SubscriptionIn, store: StoreDep, settings: SettingsDep
+    request: Request,
+    body: SubscriptionIn,
+    store: StoreDep,
+    settings: SettingsDep,
+    backend: BackendDep,
 ) -> dict[str, Any]:
     client = request.client.host if request.client else None
-    return pending_reply(subscribe(settings, store, body, client=client))
+    sub = subscribe(settings, store, body, client=client)
+    return pending_reply(sub, search_notices(backend, sub))
 
 
 @router.get("/api/v1/subscriptions/{token}", summary="A subscription, seen by its owner")

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from search_api.domain import glossary
+from search_api.domain import words as W
 from search_api.domain.records import MAX_RECORD_DATE, MIN_RECORD_DATE, AnyRecord
 
 FACET_FIELDS: tuple[str, ...] = ("kind", "markets", "sectors", "status", "language")
@@ -29,6 +31,11 @@ TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "text")
 TITLE_BOOST = 3.0
 MAX_QUERY_TERMS = 32
 """Words beyond this are ignored (a 10 kB paste must not build a 2000-clause query)."""
+MAX_QUERY_ALTERNATIVE_WORDS = 192
+"""Words of all the alternatives of an expanded query together (see `SearchQuery.text`)."""
+STEMMED_LANGUAGES: tuple[str, ...] = W.LANGUAGES
+"""Records in these languages are also indexed stemmed by their language's Snowball stemmer
+(en, fr, es: the site's languages, the glossary's, and those both backends stem alike)."""
 FACET_SIZE = 10_000
 """Terms-aggregation size: larger than any facet's vocabulary, so counts are exact."""
 MAX_RESULT_WINDOW = 10_000
@@ -37,18 +44,39 @@ OPEN_TO_ALL = "*"
 """Indexed origin of records without an origin restriction (fairs, empty lists)."""
 
 
+class Phrase(BaseModel):
+    """Words that must all be found (in any order), in one language or in any (None); or,
+    with `concept`, a concept of the glossary that records are tagged with at indexing
+    (`record_concepts`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    words: tuple[str, ...] = ()
+    language: str | None = None
+    concept: str | None = None
+
+
 class SearchQuery(BaseModel):
     """A validated search request. Filters combine with AND; values within one filter with OR."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     q: str | None = Field(None, max_length=500, description="Free text; searched as words.")
+    text: tuple[tuple[Phrase, ...], ...] = Field(
+        (),
+        description="`q` as groups of alternatives (search/request.py expands it with the "
+        "glossary): every group must be found, by any one of its phrases. Empty: each "
+        "word of `q` is a group of itself.",
+    )
     kind: tuple[str, ...] = ()
     markets: tuple[str, ...] = ()
     sectors: tuple[str, ...] = ()
     status: tuple[str, ...] = ()
     languages: tuple[str, ...] = Field((), description="ISO 639 codes of the records' language.")
     hs: str | None = Field(None, description="HS code; matches its prefixes and its sub-codes.")
+    hs_sectors: tuple[str, ...] = Field(
+        (), description="Sectors whose fairs an `hs` filter keeps (fairs carry no HS codes)."
+    )
     # Finance filters. `origins` also applies to requirements (see SearchBackend).
     instruments: tuple[str, ...] = ()
     provider_types: tuple[str, ...] = ()
@@ -71,6 +99,45 @@ class SearchQuery(BaseModel):
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.size
+
+
+def stem_languages(phrase: Phrase) -> tuple[str, ...]:
+    """The stemmed languages whose records a phrase is stemmed in: its own; for a phrase in
+    no known language, every one, except English when a word has letters English does not
+    write (a French "marché" must not become the English stem of "March")."""
+    if phrase.language is not None:
+        return (phrase.language,) if phrase.language in STEMMED_LANGUAGES else ()
+    if any(not ch.isascii() for word in phrase.words for ch in word):
+        return tuple(lang for lang in STEMMED_LANGUAGES if lang != "en")
+    return STEMMED_LANGUAGES
+
+
+def text_groups(query: SearchQuery) -> tuple[tuple[Phrase, ...], ...]:
+    """The groups a backend searches for (see SearchBackend): `query.text`, else one group
+    per word of `q` (letters and digits, first occurrences, at most MAX_QUERY_TERMS), cut to
+    MAX_QUERY_ALTERNATIVE_WORDS words in all. Never raises: `title:foo AND (` is the three
+    words title, foo, AND."""
+    groups = query.text
+    if not groups:
+        seen: dict[str, str] = {}
+        for word in W.tokens(query.q or ""):
+            seen.setdefault(W.fold(word), word)
+            if len(seen) >= MAX_QUERY_TERMS:
+                break
+        groups = tuple((Phrase(words=(w,)),) for w in seen.values())
+    out: list[tuple[Phrase, ...]] = []
+    budget = MAX_QUERY_ALTERNATIVE_WORDS
+    for group in groups[:MAX_QUERY_TERMS]:
+        kept = []
+        for phrase in group:
+            cost = len(phrase.words) + (1 if phrase.concept else 0)
+            if (phrase.words or phrase.concept) and cost <= budget:
+                kept.append(phrase)
+                budget -= cost
+        if not kept:
+            break  # out of budget: the rest of the query is dropped, never half a group
+        out.append(tuple(kept))
+    return tuple(out)
 
 
 class FacetValue(BaseModel):
@@ -97,6 +164,24 @@ def record_interval(record: AnyRecord) -> tuple[date | None, date | None]:
     return None, None
 
 
+TITLE_CONCEPT_WEIGHT = 3
+"""A concept named in the title counts this many times (as TITLE_BOOST for words)."""
+
+
+def record_concepts(record: AnyRecord) -> list[str]:
+    """The glossary concepts a record's text names (domain/glossary.py concept_counts), each
+    repeated as often as it is named (the title's count more), indexed by every backend alike
+    so that a query naming a concept finds the same records, those naming it most first."""
+    texts = [
+        (record.title, TITLE_CONCEPT_WEIGHT),
+        (record.summary, 1),
+        (record.text, 1),
+        *((extra, 1) for extra in record_extra_text(record)),
+    ]
+    counts = glossary.concept_counts(texts, record.language)
+    return [concept for concept in sorted(counts) for _ in range(counts[concept])]
+
+
 def record_extra_text(record: AnyRecord) -> list[str]:
     """Searchable strings besides title/summary/text (place, organiser, authority, provider),
     the same for every backend so that they find the same records."""
@@ -111,7 +196,25 @@ def record_extra_text(record: AnyRecord) -> list[str]:
 
 
 class SearchBackend(abc.ABC):
-    """Date filters match records whose [start, end] interval overlaps [date_from, date_to]:
+    """Text: every group of `text_groups(query)` must be found, by any one of its phrases;
+    a phrase is found when each of its words is found in the title, summary or other text,
+    lowercased and accent-folded, or, in a record written in one of STEMMED_LANGUAGES, when
+    its stem by that language's Snowball stemmer is among the record's stems, for the
+    languages `stem_languages(phrase)` names (a phrase in one language is stemmed only in
+    records of that language, so "étiquetages" finds a French "étiquetage" and a French
+    "marché" never an English "March"). A phrase with a `concept` is found in the records
+    tagged with it (`record_concepts`: "salon" names the concept trade_fair, which an English
+    "food trade show" is tagged with). Title matches rank higher.
+
+    `hs` (a code of 2 to 6 digits) matches records tagged with the code, with a broader
+    one (a prefix: "09" for "090121") or with a narrower one ("090111" for "09"). A record
+    without HS codes applies to every product: requirements and finance without HS codes
+    match any `hs` (a packaging law, an export credit line open to all goods). Fairs are
+    about sectors, not codes: a fair without HS codes matches when one of its sectors is in
+    `hs_sectors` (the caller gives the product's sectors, search_api/domain/hs_sectors.py);
+    with no `hs_sectors`, only fairs tagged with a matching code match.
+
+    Date filters match records whose [start, end] interval overlaps [date_from, date_to]:
     fairs use start_date/end_date, requirements effective_date (else published_date); records
     without a date never match a date filter. `sort="date"` puts the earliest start first and
     undated records last; `relevance` without `q` falls back to `date`.
@@ -151,8 +254,9 @@ class SearchBackend(abc.ABC):
         """True when the backend can answer searches."""
 
     def needs_rebuild(self) -> bool:
-        """True when the index was built by an older version of this code (another schema) and
-        must be rebuilt from the system of record before it can be used."""
+        """True when the index was built by an older version of this code (another schema, or
+        another glossary: `glossary.glossary().digest`) and must be rebuilt from the system of
+        record."""
         return False
 
     def memo(self) -> dict[Any, Any] | None:

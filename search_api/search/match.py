@@ -9,8 +9,10 @@ docstring and `search/tantivy/query.py`) are written once more here, for a singl
 records for the same searches.
 
 Words are analysed as the backends analyse them: split on anything but letters and digits,
-lowercased, folded to ASCII ("Besançon" -> "besancon", "Straße" -> "strasse"), not stemmed;
-every word must occur in the title, the summary or the other searchable text.
+lowercased, folded to ASCII ("Besançon" -> "besancon", "Straße" -> "strasse"); a phrase's
+word is found in the title, the summary or the other searchable text, or by its Snowball stem
+in a record written in a language `stem_languages` names; a concept phrase is found in the
+records `record_concepts` tags with it (see SearchBackend).
 """
 
 from __future__ import annotations
@@ -20,13 +22,19 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
+from search_api.domain import words as W
 from search_api.domain.records import AnyRecord
 from search_api.search.base import (
     MAX_QUERY_TERMS,
     OPEN_TO_ALL,
+    STEMMED_LANGUAGES,
+    Phrase,
     SearchQuery,
+    record_concepts,
     record_extra_text,
     record_interval,
+    stem_languages,
+    text_groups,
 )
 
 _WORD = re.compile(r"[^\W_]+")
@@ -96,12 +104,68 @@ def _any(values: Iterable[str], wanted: Iterable[str]) -> bool:
     return any(v in wanted_set for v in values)
 
 
-def _hs_matches(asked: str, codes: Iterable[str]) -> bool:
-    code = "".join(ch for ch in asked if not ch.isspace() and ch != ".")
+def _hs_matches(query: SearchQuery, record: AnyRecord) -> bool:
+    code = "".join(ch for ch in (query.hs or "") if not ch.isspace() and ch != ".")
     if not code or not code.isascii() or not code.isdigit():
         return False
+    codes = record.hs_codes
+    if not codes:
+        # Without HS codes a rule or a programme applies to every product; a fair is about
+        # sectors, and matches when one of them is the product's.
+        if record.kind != "fair":
+            return True
+        return _any(record.sectors, query.hs_sectors)
     # A broader code on the record ("09" for "090121"), the code itself, or a narrower one.
     return any(code.startswith(c) or (c.startswith(code) and len(c) > len(code)) for c in codes)
+
+
+class _RecordText:
+    """A record's searchable words, stems and concepts, computed when first asked."""
+
+    def __init__(self, record: AnyRecord) -> None:
+        self.record = record
+        self._words: set[str] | None = None
+        self._stems: set[str] | None = None
+        self._concepts: set[str] | None = None
+
+    @property
+    def words(self) -> set[str]:
+        if self._words is None:
+            self._words = _words_of(self.record)
+        return self._words
+
+    @property
+    def stems(self) -> set[str]:
+        if self._stems is None:
+            lang = self.record.language
+            self._stems = (
+                {W.stem(word, lang) for word in self.words} if lang in STEMMED_LANGUAGES else set()
+            )
+        return self._stems
+
+    @property
+    def concepts(self) -> set[str]:
+        if self._concepts is None:
+            self._concepts = set(record_concepts(self.record))
+        return self._concepts
+
+    def finds(self, phrase: Phrase) -> bool:
+        if phrase.concept:
+            return phrase.concept in self.concepts
+        if not phrase.words:
+            return False
+        lang = self.record.language
+        stemmed = lang in stem_languages(phrase)
+        for word in phrase.words:
+            folded = analyse(word, indexed=False)[:1]
+            if not folded:
+                return False
+            if folded[0] in self.words:
+                continue
+            if stemmed and lang is not None and W.stem(folded[0], lang) in self.stems:
+                continue
+            return False
+        return True
 
 
 def _finance_matches(query: SearchQuery, record: AnyRecord) -> bool:
@@ -166,7 +230,7 @@ def record_matches(query: SearchQuery, record: AnyRecord) -> bool:
         return False
     if query.languages and record.language not in query.languages:
         return False
-    if query.hs is not None and query.hs.strip() and not _hs_matches(query.hs, record.hs_codes):
+    if query.hs is not None and query.hs.strip() and not _hs_matches(query, record):
         return False
     if not _finance_matches(query, record):
         return False
@@ -176,10 +240,10 @@ def record_matches(query: SearchQuery, record: AnyRecord) -> bool:
             return False
         if query.date_to and (start is None or start > query.date_to):
             return False
-    words = query_words(query.q)
-    if words:
-        have = _words_of(record)
-        if not all(w in have for w in words):
+    groups = text_groups(query)
+    if groups:
+        text = _RecordText(record)
+        if not all(any(text.finds(phrase) for phrase in group) for group in groups):
             return False
     return True
 

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from icalendar import Alarm, Calendar, Event, vText
 
+from search_api.domain.i18n import label_in
 from search_api.domain.records import RECORD_ADAPTER, AnyRecord, FairRecord, RequirementRecord
 from search_api.domain.reminders import DATE_FIELDS
 from search_api.errors import Gone, NotFound
@@ -204,7 +205,10 @@ def build_atom(
     alternate_url: str,
     updated: datetime | None,
     lang: str = "en",
+    hs: str | None = None,
 ) -> bytes:
+    """An Atom feed of `records`. With `hs` (a saved search for a product), rules and finance
+    without HS codes, which apply to every product, say so (category `all_products`)."""
     ET.register_namespace("", ATOM_NS)
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -238,6 +242,10 @@ def build_atom(
         for sector in record.sectors:
             sub(entry, "category", term=sector)
         lines = []
+        if hs and record.kind != "fair" and not record.hs_codes:
+            all_products = label_in(lang, "all_products")
+            sub(entry, "category", term="all_products", label=all_products)
+            lines.append(all_products)
         if isinstance(record, FairRecord):
             if record.start_date:
                 end = record.end_date or record.start_date
@@ -360,6 +368,7 @@ def subscription_atom(
         alternate_url=search_page_url(settings, saved_search_of(sub)),
         updated=sub.confirmed_at,
         lang=sub.language,
+        hs=saved_search_of(sub).hs,
     )
     return Feed(body, ATOM_TYPE, "tradepoint.atom", records)
 

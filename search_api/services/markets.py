@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from search_api.domain import hs_sectors, products
 from search_api.domain import markets as mk
-from search_api.domain import products
 from search_api.domain.vocab import REQUIREMENT_TYPES
 from search_api.errors import NotFound
 from search_api.search.base import SearchBackend, SearchQuery
 from search_api.search.request import resolve_hs, resolve_origin
-from search_api.services.search import every_item
+from search_api.services.search import every_item, product_reason
 
 MAX_RECORDS = 500
 """Most records of one kind read for one market page (a market has a few dozen)."""
@@ -48,6 +48,18 @@ def _fair_order(item: dict[str, Any], today: date) -> tuple[int, int, str]:
     return (1, ahead, item["title"])
 
 
+def _fit_order(item: dict[str, Any]) -> tuple[int, int]:
+    """How well a fair fits the product: its tier, then whether its main (first) sector
+    is the one that fits (a seafood fair that also lists "food" is less of a food fair)."""
+    reason = item.get("matched_product") or {}
+    tier = reason.get("fit", "other")
+    sectors = item.get("sectors") or []
+    main = reason.get("via") == "code" or bool(
+        sectors and sectors[0] in (reason.get("sectors") or ())
+    )
+    return hs_sectors.TIERS.index(tier), 0 if main else 1
+
+
 def _upcoming(item: dict[str, Any], today: date) -> bool:
     end = item.get("end_date") or item.get("start_date")
     return end is None or date.fromisoformat(end) >= today
@@ -68,12 +80,18 @@ def market_overview(
     """Requirements (grouped by type), upcoming fairs and finance for one market.
 
     - requirements: tagged with the market, a bloc containing it, or (for a bloc) a member;
-      with `hs`, those on the code, a broader code or a narrower one; with `origin`, those not
-      restricted to other origins; repealed ones left out.
+      with `hs`, those on the code, a broader code or a narrower one, and those without HS
+      codes, which apply to every product (`matched_product.via == "all_products"`, listed
+      after the product's own in each group); with `origin`, those not restricted to other
+      origins; repealed ones left out.
     - fairs: held in or tagged with the market or one of its blocs (for a bloc: also in its
-      members), from today on; undated recurring fairs follow, by their usual month.
+      members), from today on; undated recurring fairs follow, by their usual month. With
+      `hs`, every such fair is kept, ranked by how well it fits the product first (its
+      sectors: the product's own, related ones, a general trade fair, other sectors; see
+      domain/hs_sectors.py), and each says why (`matched_product`).
     - finance: open to exporters from `origin` (its eligible countries include it or one of
-      its blocs, or are not restricted) and not restricted to other destinations.
+      its blocs, or are not restricted) and not restricted to other destinations; with `hs`,
+      those on the product's codes or on none (open to every product).
     """
     today = today or date.today()
     code = resolve_market_or_404(market)
@@ -92,21 +110,34 @@ def market_overview(
         if reason is not None:
             reason["name"] = mk.market_name(reason["code"])
         item["matched_market"] = reason
+        if hs_code:
+            item["matched_product"] = product_reason(item, hs_code)
         grouped[item.get("requirement_type") or OTHER_TYPE].append(item)
+    if hs_code:
+        for items in grouped.values():  # the product's own rules first (a stable sort)
+            items.sort(key=lambda i: (i.get("matched_product") or {}).get("via") != "code")
 
     fairs = [
         item
         for item in _all_items(backend, kind=("fair",), markets=scope)
         if _upcoming(item, today)
     ]
-    fairs.sort(key=lambda item: _fair_order(item, today))
+    if hs_code:
+        for item in fairs:
+            item["matched_product"] = product_reason(item, hs_code)
+        fairs.sort(key=lambda item: (*_fit_order(item), *_fair_order(item, today)))
+    else:
+        fairs.sort(key=lambda item: _fair_order(item, today))
 
     destinations = set(scope)
     finance = [
         item
-        for item in _all_items(backend, kind=("finance",), origins=origins)
+        for item in _all_items(backend, kind=("finance",), origins=origins, hs=hs_code)
         if not item.get("destinations") or destinations & set(item["destinations"])
     ]
+    if hs_code:
+        for item in finance:
+            item["matched_product"] = product_reason(item, hs_code)
     finance.sort(key=lambda item: (not item.get("sme_focus"), item["title"].casefold()))
 
     return {

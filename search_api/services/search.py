@@ -12,9 +12,11 @@ from typing import Any
 
 import orjson
 
+from search_api.domain import hs_sectors
 from search_api.domain import markets as mk
+from search_api.domain.i18n import language_name_in
 from search_api.domain.records import AnyRecord, parse_record
-from search_api.errors import NotFound
+from search_api.errors import NotFound, TradepointError
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 from search_api.store import Store
 
@@ -22,28 +24,101 @@ PAGE_SIZE = 100
 """Records per backend call when a caller reads every match (feeds, market pages)."""
 
 
-def search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
-    """Run a search; with a market filter, each item says why it matched (`matched_market`:
-    {"market": asked, "code": the record's market, "via": "direct" | "bloc" | "member"})."""
-    result = backend.search(query)
+def product_reason(item: dict[str, Any], hs: str) -> dict[str, Any] | None:
+    """Why a record matched the product `hs` (see SearchBackend): through one of its codes
+    (`via: "code"`, with those codes), because it has none and so applies to every product
+    (`"all_products"`), or, for a fair, through its sectors (`"sector"`, with how well they
+    fit: `fit` is product, related, general or other, and the `sectors` that make it)."""
+    codes = item.get("hs_codes") or []
+    related = [c for c in codes if c.startswith(hs) or hs.startswith(c)]
+    if related:
+        return {"hs": hs, "via": "code", "codes": related, "fit": "product"}
+    if item.get("kind") == "fair":
+        fit = hs_sectors.fit(item.get("sectors") or [], hs)
+        return {"hs": hs, "via": "sector", "fit": fit.tier, "sectors": list(fit.sectors)}
+    if not codes:
+        return {"hs": hs, "via": "all_products"}
+    return None
+
+
+def annotate(items: list[dict[str, Any]], query: SearchQuery) -> None:
+    """Say why each item matched: `matched_market` with a market filter ({"market": asked,
+    "code": the record's market, "via": "direct" | "bloc" | "member"}), `matched_product`
+    with a product (`product_reason`)."""
     asked = getattr(query, "asked_markets", ())
-    if asked:
-        for item in result.items:
+    for item in items:
+        if asked:
             item["matched_market"] = mk.match_reason(item.get("markets") or [], asked)
+        if query.hs:
+            item["matched_product"] = product_reason(item, query.hs)
+
+
+def search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
+    """Run a search; each item says why it matched (`annotate`)."""
+    result = backend.search(query)
+    annotate(result.items, query)
     return result
+
+
+def record_languages(backend: SearchBackend) -> dict[str, int] | None:
+    """How many records are in each language, on the index state searches see now (kept in
+    the backend's memo until the index changes); None when the index cannot tell."""
+    memo = backend.memo()
+    if memo is not None and "record_languages" in memo:
+        known: dict[str, int] | None = memo["record_languages"]
+        return known
+    try:
+        result = backend.search(SearchQuery(size=0, facets=True))
+    except TradepointError:
+        return None
+    counts = {f.value: f.count for f in result.facets.get("language", [])}
+    if memo is not None:
+        memo["record_languages"] = counts
+    return counts
+
+
+def language_notices(backend: SearchBackend, languages: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The one rule of `lang` (the API's and saved searches' parameter, the web pages'
+    `language`): it must name a language (ISO 639 code, tag or name; otherwise a 400 naming
+    it, search/request.py); a language no record is written in is accepted (records in it
+    may come) and the answer says so, with the languages records are in, instead of
+    answering 0 silently. Each notice: {code, field, language, languages, message}."""
+    if not languages:
+        return []
+    present = record_languages(backend)
+    if present is None:
+        return []
+    have = sorted(present, key=lambda code: (-present[code], code))
+    listed = ", ".join(f"{language_name_in('en', c)} ({c})" for c in have) or "none"
+    return [
+        {
+            "code": "no_records_in_language",
+            "field": "lang",
+            "language": code,
+            "languages": have,
+            "message": f"lang: no record is in {language_name_in('en', code)} ({code}) yet; "
+            f"records are in: {listed}",
+        }
+        for code in languages
+        if code not in present
+    ]
 
 
 def encoded(backend: SearchBackend, query: SearchQuery) -> bytes:
     """The JSON answer of `GET /api/v1/search`, serialised directly: the backend's items are
-    plain JSON values already, and validating them again would cost more than the search."""
+    plain JSON values already, and validating them again would cost more than the search.
+    `notices` (only when there are some) say why an answer may be empty (`language_notices`)."""
     result = search(backend, query)
-    payload = {
+    payload: dict[str, Any] = {
         "total": result.total,
         "page": query.page,
         "size": query.size,
         "items": result.items,
         "facets": {k: [f.model_dump() for f in v] for k, v in result.facets.items()},
     }
+    notices = language_notices(backend, query.languages)
+    if notices:
+        payload["notices"] = notices
     return orjson.dumps(payload)
 
 

@@ -30,7 +30,7 @@ from search_api.services.mail import (
     send_message,
     strings,
 )
-from search_api.services.search import every_record
+from search_api.services.search import every_record, language_notices
 from search_api.settings import Settings
 from search_api.store import Store, utcnow
 from search_api.store import subscriptions as subs
@@ -201,8 +201,10 @@ def subscribe(
     return sub
 
 
-def pending_reply(sub: SubscriptionRow) -> dict[str, Any]:
-    return {
+def pending_reply(
+    sub: SubscriptionRow, notices: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    reply: dict[str, Any] = {
         "status": "pending_confirmation",
         "email": sub.email,
         "frequency": sub.frequency,
@@ -210,6 +212,14 @@ def pending_reply(sub: SubscriptionRow) -> dict[str, Any]:
         "message": f"A confirmation link was sent to {sub.email}; nothing else is sent "
         "before it is opened.",
     }
+    if notices:
+        reply["notices"] = notices
+    return reply
+
+
+def search_notices(backend: SearchBackend, sub: SubscriptionRow) -> list[dict[str, Any]]:
+    """What to tell about a saved search as it is made (services.search.language_notices)."""
+    return language_notices(backend, saved_search_of(sub).to_query().languages)
 
 
 def confirm(store: Store, backend: SearchBackend, token: str) -> tuple[SubscriptionRow, str]:

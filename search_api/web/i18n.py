@@ -22,7 +22,7 @@ from jinja2 import pass_context
 from starlette.requests import Request
 from starlette.responses import Response
 
-from search_api.domain import markets
+from search_api.domain import markets, products
 from search_api.domain.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -161,6 +161,13 @@ def language_name(ctx: Any, code: str | None) -> str:
 
 
 @pass_context
+def hs_label(ctx: Any, entry: dict[str, Any] | None) -> str:
+    """An HS code's description in the page's language (the EU nomenclature's French and
+    Spanish texts; English where it has none)."""
+    return products.label(entry, _lang(ctx)) if entry else ""
+
+
+@pass_context
 def export_to(ctx: Any, code: str | None) -> str:
     return export_to_in(_lang(ctx), code) if code else ""
 
@@ -208,6 +215,7 @@ def install(env: jinja2.Environment) -> None:
         export_to=export_to,
         official_link=official_link,
         days_until=days_until,
+        hs_label=hs_label,
         languages=LANGUAGES,
     )
 

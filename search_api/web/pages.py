@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from search_api.deps import BackendDep, StoreDep, search_request
-from search_api.domain import markets, products
+from search_api.domain import glossary, markets, products, words
 from search_api.search.base import SearchResult
 from search_api.search.request import SearchRequest, UserQuery, resolve_market
 from search_api.services import search as searching
@@ -110,13 +110,41 @@ def home(request: Request, backend: BackendDep) -> Response:
     return page(request, "home.html", context, headers=CACHE_HEADERS)
 
 
+MAX_ALSO = 8
+"""Most equivalents of the query's words a results page lists."""
+
+
+def _also_searched(query: UserQuery) -> list[str]:
+    """The glossary's equivalents of the query's words (the terms of the concepts they name),
+    for the page to say why an English record answers a French query."""
+    typed = {words.fold(w) for w in words.tokens(query.q or "")}
+    entries = glossary.glossary().by_id
+    out: dict[str, None] = {}
+    for group in query.text:
+        for phrase in group:
+            entry = entries.get(phrase.concept or "")
+            for terms in entry.terms.values() if entry else ():
+                for term in terms:
+                    if not {words.fold(w) for w in words.tokens(term)} <= typed:
+                        out.setdefault(term, None)
+    return list(out)[:MAX_ALSO]
+
+
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, backend: BackendDep) -> Response:
     # On the web pages `lang` is the language of the page; the records' is `language`.
     search = search_request(request, ignore=("lang",))
     query = search.to_query()
     result = searching.search(backend, query)
-    return page(request, "search.html", _view_model(search, result, query), headers=CACHE_HEADERS)
+    context = _view_model(search, result, query)
+    context["notices"] = searching.language_notices(backend, query.languages)
+    context["also"] = _also_searched(query)
+    # Nothing found for words that name a product ("anacardos"): offer its HS codes, whose
+    # rules and fairs a product filter finds.
+    context["products"] = (
+        products.suggest(search.q, 3) if search.q and not result.total and not search.hs else []
+    )
+    return page(request, "search.html", context, headers=CACHE_HEADERS)
 
 
 @router.get("/records/{record_id}", response_class=HTMLResponse)

@@ -24,6 +24,8 @@ FORM_LISTS = {
     "markets": "markets",
     "sector": "sectors",
     "sectors": "sectors",
+    # the records' language (the form's `language` is the emails')
+    "lang": "lang",
 }
 
 
@@ -40,7 +42,9 @@ def _explain(exc: ValidationError) -> str:
 
 
 @router.post("/subscriptions", response_class=HTMLResponse, include_in_schema=False)
-async def subscribe_form(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+async def subscribe_form(
+    request: Request, store: StoreDep, settings: SettingsDep, backend: BackendDep
+) -> Response:
     form = await request.form()
     data: dict[str, Any] = {}
     for key in set(form.keys()):
@@ -59,9 +63,12 @@ async def subscribe_form(request: Request, store: StoreDep, settings: SettingsDe
         raise InvalidParameter(_explain(exc)) from None
     client = request.client.host if request.client else None
     sub = subscribing.subscribe(settings, store, body, client=client)
-    return _page(
-        request, "subscribed", {"sub": sub, "view": subscribing.view(settings, store, sub)}
-    )
+    context = {
+        "sub": sub,
+        "view": subscribing.view(settings, store, sub),
+        "notices": subscribing.search_notices(backend, sub),
+    }
+    return _page(request, "subscribed", context)
 
 
 @router.get(

@@ -105,6 +105,24 @@ def parse_state(prefix: str, aliases: dict[str, Any]) -> IndexState:
     return state
 
 
+def _mapping_version(mapping: dict[str, Any]) -> tuple[int, Any]:
+    """(mapping version, glossary digest) of an index's mapping: those it was built with."""
+    meta = mapping.get("_meta") or {}
+    meta = meta if isinstance(meta, dict) else {}
+    version = meta.get("tradepoint_mapping")
+    # indices made before versions were version 1
+    return (version if isinstance(version, int) else 1), meta.get("glossary")
+
+
+def _wanted_version() -> tuple[int, Any]:
+    return X.MAPPING_VERSION, X.mappings("fair")["_meta"]["glossary"]
+
+
+MAPPING_CHECK_SECONDS = 60.0
+"""How long a check that the live indices have this code's mapping is trusted (the indexer
+asks before every drain)."""
+
+
 class ElasticBackend(SearchBackend):
     name = "elastic"
 
@@ -145,6 +163,7 @@ class ElasticBackend(SearchBackend):
                 code="bad_setting",
             ) from exc
         self._ready = False
+        self._mapping_ok_until = 0.0
         self.read_alias = X.read_alias(prefix)
         self.kind_aliases = {kind: X.kind_alias(prefix, kind) for kind in KINDS}
 
@@ -213,7 +232,12 @@ class ElasticBackend(SearchBackend):
             f"reading the mapping of {index}", self._es.indices.get_mapping, index=index
         )
         body = raw.body if isinstance(raw.body, dict) else {}
-        have = ((body.get(index) or {}).get("mappings") or {}).get("properties") or {}
+        mapping = (body.get(index) or {}).get("mappings") or {}
+        if _mapping_version(mapping) != _wanted_version():
+            # new fields may need analyzers the index lacks: it is rebuilt instead
+            log.warning("search index %s has an older mapping; it will be rebuilt", index)
+            return
+        have = mapping.get("properties") or {}
         want = X.mappings(kind)["properties"]
         missing = {name: spec for name, spec in want.items() if name not in have}
         if not missing:
@@ -378,6 +402,28 @@ class ElasticBackend(SearchBackend):
     def count(self) -> int:
         resp = self._read(lambda: self._call("a count", self._es.count, index=self.read_alias))
         return int(resp["count"])
+
+    def needs_rebuild(self) -> bool:
+        """True when a live index was built with another mapping version (X.MAPPING_VERSION) or
+        glossary (its concepts): the indexer then rebuilds every index from the system of
+        record."""
+        if time.monotonic() < self._mapping_ok_until:
+            return False
+        try:
+            state = self._state()
+            if not state.live:
+                return False
+            names = ",".join(state.live.values())
+            raw = self._call("reading mappings", self._es.indices.get_mapping, index=names)
+        except SearchUnavailable:
+            return False  # the search itself says what is wrong
+        body = raw.body if isinstance(raw.body, dict) else {}
+        for index in state.live.values():
+            mapping = (body.get(index) or {}).get("mappings") or {}
+            if _mapping_version(mapping) != _wanted_version():
+                return True
+        self._mapping_ok_until = time.monotonic() + MAPPING_CHECK_SECONDS
+        return False
 
     def ping(self) -> bool:
         try:

@@ -10,13 +10,33 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from search_api.domain import glossary
 from search_api.domain.records import KINDS, AnyRecord
-from search_api.search.base import OPEN_TO_ALL, record_extra_text, record_interval
+from search_api.search.base import (
+    OPEN_TO_ALL,
+    STEMMED_LANGUAGES,
+    record_concepts,
+    record_extra_text,
+    record_interval,
+)
 
+MAPPING_VERSION = 2
+"""Bump when the mapping or the analysis changes in a way an index cannot take in place (an
+analyzer, a field's type): indices with another version in their `_meta` are rebuilt (see
+`ElasticBackend.needs_rebuild`). 2: stemmed_<lang> fields and their Snowball analyzers, and
+the glossary concepts (`_meta.glossary`: indices tagged with another glossary are rebuilt)."""
 ANALYZER = "tp_folded"
 LANGUAGES: dict[str, str] = {"en": "english", "fr": "french", "es": "spanish"}
 """Sub-field suffix -> built-in Elasticsearch language analyzer (stemming, stop words)."""
-"""`eligible` value of records without an exporter-origin restriction (as in tantivy.py)."""
+_SNOWBALL = {"en": "English", "fr": "French", "es": "Spanish"}
+
+
+def stemmed_field(lang: str) -> str:
+    """The field holding a record's text stemmed by its language's Snowball stemmer, filled
+    only for records in that language (search/base.py SearchBackend, as tantivy does)."""
+    return f"stemmed_{lang}"
+
+
 _KEYWORD: dict[str, Any] = {"type": "keyword"}
 _DATE: dict[str, Any] = {"type": "date", "format": "strict_date"}
 
@@ -33,6 +53,12 @@ def index_settings(*, building: bool = False) -> dict[str, Any]:
                 # both whole).
                 "tp_words": {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"}
             },
+            # Snowball, as tantivy's stemmer filter, after folding as there (and as the
+            # query side does): the same words meet the same stems in both backends
+            "filter": {
+                f"tp_snowball_{lang}": {"type": "snowball", "language": _SNOWBALL[lang]}
+                for lang in STEMMED_LANGUAGES
+            },
             "analyzer": {
                 # No stemming and no stop words here (see tantivy.py for why); the language
                 # sub-fields add stemmed matching on top.
@@ -40,7 +66,15 @@ def index_settings(*, building: bool = False) -> dict[str, Any]:
                     "type": "custom",
                     "tokenizer": "tp_words",
                     "filter": ["lowercase", "asciifolding"],
-                }
+                },
+                **{
+                    f"tp_stem_{lang}": {
+                        "type": "custom",
+                        "tokenizer": "tp_words",
+                        "filter": ["lowercase", "asciifolding", f"tp_snowball_{lang}"],
+                    }
+                    for lang in STEMMED_LANGUAGES
+                },
             },
         },
     }
@@ -69,10 +103,16 @@ def mappings(kind: str) -> dict[str, Any]:
         "sectors": _KEYWORD,
         "hs_codes": _KEYWORD,
         "language": _KEYWORD,
+        # text, not keyword: a concept named often, or in the title, scores higher
+        "concepts": {"type": "text", "analyzer": "whitespace"},
         "title": _text_field(keyword=True),
         "summary": _text_field(keyword=True),
         "text": _text_field(keyword=False),
         "withdrawn": {"type": "boolean"},
+        **{
+            stemmed_field(lang): {"type": "text", "analyzer": f"tp_stem_{lang}"}
+            for lang in STEMMED_LANGUAGES
+        },
         # the record as served, stored in _source but never indexed
         "record": {"type": "object", "enabled": False},
     }
@@ -90,7 +130,11 @@ def mappings(kind: str) -> dict[str, Any]:
             max_value={"type": "double"},
             max_currency=_KEYWORD,
         )
-    return {"dynamic": "strict", "properties": props}
+    return {
+        "dynamic": "strict",
+        "_meta": {"tradepoint_mapping": MAPPING_VERSION, "glossary": glossary.glossary().digest},
+        "properties": props,
+    }
 
 
 # --------------------------------------------------------------------------- documents
@@ -105,12 +149,19 @@ def document(record: AnyRecord) -> dict[str, Any]:
         "sectors": list(record.sectors),
         "hs_codes": list(record.hs_codes),
         "language": record.language,
+        "concepts": " ".join(record_concepts(record)),
         "title": record.title,
         "summary": record.summary,
         "text": [part for part in (record.text, *record_extra_text(record)) if part],
         "withdrawn": bool(record.withdrawn),
         "record": record.model_dump(mode="json"),
     }
+    if record.language in STEMMED_LANGUAGES:
+        doc[stemmed_field(record.language)] = [
+            part
+            for part in (record.title, record.summary, record.text, *record_extra_text(record))
+            if part
+        ]
     if record.kind in ("fair", "requirement"):
         doc["status"] = getattr(record, "status", None)
         start, end = record_interval(record)

@@ -19,11 +19,14 @@ from search_api.search.base import (
     OPEN_TO_ALL,
     TEXT_FIELDS,
     TITLE_BOOST,
+    Phrase,
     SearchQuery,
     SearchResult,
+    stem_languages,
+    text_groups,
 )
 from search_api.search.elastic.facets import aggregations, parse_facets
-from search_api.search.elastic.mapping import LANGUAGES
+from search_api.search.elastic.mapping import LANGUAGES, stemmed_field
 
 # Letters and digits only, like tantivy's simple tokenizer and the `tp_words` tokenizer below:
 # query syntax never reaches Elasticsearch, every word is searched as a word.
@@ -57,22 +60,48 @@ def _fields(*, languages: bool) -> list[str]:
     return fields
 
 
-def text_clauses(q: str | None) -> list[dict[str, Any]]:
-    """One required clause per word: the word must match (folded, unstemmed) in some text
-    field, as in the embedded backend, so both backends find the same records; scores add up
-    across fields (most_fields)."""
-    fields = _fields(languages=False)
-    return [
-        {"multi_match": {"query": word, "type": "most_fields", "fields": fields}}
-        for word in query_words(q)
+def _any(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    if len(clauses) == 1:
+        return clauses[0]
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
+def _word_clause(word: str, languages: tuple[str, ...]) -> dict[str, Any]:
+    """A word folded (unstemmed) in some text field, scores adding up across fields, or
+    stemmed in the fields of `languages` (base.stem_languages)."""
+    options: list[dict[str, Any]] = [
+        {"multi_match": {"query": word, "type": "most_fields", "fields": _fields(languages=False)}}
     ]
+    for lang in languages:
+        options.append({"match": {stemmed_field(lang): word}})
+    return _any(options)
 
 
-def language_clause(q: str | None) -> dict[str, Any] | None:
+def _phrase_clause(phrase: Phrase) -> dict[str, Any]:
+    if phrase.concept:
+        return {"term": {"concepts": phrase.concept}}
+    languages = stem_languages(phrase)
+    words = [_word_clause(w, languages) for w in phrase.words]
+    return words[0] if len(words) == 1 else {"bool": {"must": words}}
+
+
+def text_clauses(query: SearchQuery | str | None) -> list[dict[str, Any]]:
+    """One required clause per group of the query's text (search/base.py SearchBackend): any
+    one of its phrases, each of whose words must be found, as in the embedded backend, so both
+    backends find the same records."""
+    if not isinstance(query, SearchQuery):
+        query = SearchQuery(q=query)
+    return [_any([_phrase_clause(p) for p in group]) for group in text_groups(query)]
+
+
+def language_clause(query: SearchQuery | str | None) -> dict[str, Any] | None:
     """An optional clause over the English/French/Spanish sub-fields: it ranks records whose
-    words match the query's once stemmed ("guarantees" for "guarantee") higher but never
-    widens the result set, which stays the one the embedded backend returns."""
-    words = query_words(q)
+    words match the query's (as typed: the first phrase of each group) once stemmed
+    ("guarantees" for "guarantee") higher but never widens the result set, which stays the
+    one the embedded backend returns."""
+    if not isinstance(query, SearchQuery):
+        query = SearchQuery(q=query)
+    words = list(dict.fromkeys(w for group in text_groups(query) for w in group[0].words))
     if not words:
         return None
     return {
@@ -89,22 +118,32 @@ def _clean(values: Iterable[str], *, upper: bool = False) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def hs_filter(hs: str) -> dict[str, Any]:
+def hs_filter(hs: str, sectors: Iterable[str] = ()) -> dict[str, Any]:
     """Records tagged with a prefix of the code ("09" for "090121") or with a code the asked
-    one is a prefix of ("090111" for "09")."""
+    one is a prefix of ("090111" for "09"); records without HS codes but fairs (they apply to
+    every product); fairs without HS codes in one of `sectors` (see SearchBackend)."""
     code = "".join(ch for ch in hs if not ch.isspace() and ch != ".")
     if not code or not code.isascii() or not code.isdigit():
         return {"match_none": {}}
     prefixes = [code[:i] for i in range(1, len(code) + 1)]
-    return {
-        "bool": {
-            "should": [
-                {"terms": {"hs_codes": prefixes}},
-                {"prefix": {"hs_codes": code}},
-            ],
-            "minimum_should_match": 1,
-        }
-    }
+    untagged = {"exists": {"field": "hs_codes"}}  # an empty list indexes no value
+    fair = {"term": {"kind": "fair"}}
+    should: list[dict[str, Any]] = [
+        {"terms": {"hs_codes": prefixes}},
+        {"prefix": {"hs_codes": code}},
+        {"bool": {"must_not": [untagged, fair]}},
+    ]
+    wanted = _clean(sectors)
+    if wanted:
+        should.append(
+            {
+                "bool": {
+                    "filter": [fair, {"terms": {"sectors": wanted}}],
+                    "must_not": [untagged],
+                }
+            }
+        )
+    return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
 def _outside(
@@ -166,7 +205,7 @@ def filter_clauses(query: SearchQuery) -> list[dict[str, Any]]:
     if languages:
         filters.append({"terms": {"language": languages}})
     if query.hs is not None and query.hs.strip():
-        filters.append(hs_filter(query.hs))
+        filters.append(hs_filter(query.hs, query.hs_sectors))
     filters.extend(finance_filters(query))
     if query.date_from and query.date_to and query.date_from > query.date_to:
         filters.append({"match_none": {}})
@@ -182,10 +221,12 @@ def build_query(query: SearchQuery) -> dict[str, Any]:
     """The `query` part: words select and score (must), stemmed words only score (should),
     filters do not score (filter)."""
     bool_query: dict[str, Any] = {}
-    must = text_clauses(query.q)
+    must = text_clauses(query)
     if must:
         bool_query["must"] = must
-        bool_query["should"] = [language_clause(query.q)]
+        ranking = language_clause(query)
+        if ranking is not None:
+            bool_query["should"] = [ranking]
     filters = filter_clauses(query)
     if filters:
         bool_query["filter"] = filters
@@ -200,7 +241,7 @@ def build_sort(query: SearchQuery) -> list[Any]:
     """Relevance (when there are words), else by start date with undated records last in
     both directions; `id` breaks ties so pages never overlap."""
     sort = query.sort
-    if sort == "relevance" and not query_words(query.q):
+    if sort == "relevance" and not text_groups(query):
         sort = "date"
     tie = {"id": {"order": "asc"}}
     if sort == "relevance":

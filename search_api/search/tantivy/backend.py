@@ -2,7 +2,8 @@
 
 On-disk layout (everything lives under `path`)::
 
-    path/CURRENT             {"generation": "index-000003-9f2c1a", "schema_version": 1}
+    path/CURRENT             {"generation": "index-000003-9f2c1a", "schema_version": 7,
+                              "glossary": "<digest of the glossary its concepts come from>"}
     path/index-000003-9f2c1a/  a tantivy index (meta.json, segments, lock files)
 
 `CURRENT` names the live generation. `rebuild()` writes a complete new generation next to the
@@ -40,18 +41,13 @@ import orjson
 import tantivy
 from tantivy import Index, Order, Query
 
+from search_api.domain import glossary
 from search_api.domain.records import AnyRecord
 from search_api.errors import SearchUnavailable
-from search_api.search.base import FacetValue, SearchBackend, SearchQuery, SearchResult
+from search_api.search.base import FacetValue, SearchBackend, SearchQuery, SearchResult, text_groups
 from search_api.search.tantivy.facets import facet_counts
-from search_api.search.tantivy.query import build_query, query_terms
-from search_api.search.tantivy.schema import (
-    ANALYZER,
-    ANALYZER_NAME,
-    SCHEMA,
-    SCHEMA_VERSION,
-    to_document,
-)
+from search_api.search.tantivy.query import build_query
+from search_api.search.tantivy.schema import SCHEMA, SCHEMA_VERSION, TOKENIZERS, to_document
 from search_api.settings import Settings
 
 POINTER_FILE = "CURRENT"
@@ -60,6 +56,15 @@ RELOAD_INTERVAL = 0.5
 """Seconds between checks for commits / swaps made by another process."""
 FACET_CACHE_SIZE = 2048
 """Facet results kept per reader view, least recently used first out (~2 kB each)."""
+
+
+def _glossary() -> str:
+    # records carry the concepts of the glossary they were indexed with (schema.py)
+    return glossary.glossary().digest
+
+
+def _expected_version() -> tuple[int, str | None]:
+    return SCHEMA_VERSION, _glossary()
 
 
 def _is_lock_busy(exc: BaseException) -> bool:
@@ -84,7 +89,7 @@ class _View:
 @dataclass
 class _Generation:
     name: str
-    version: int
+    version: tuple[int, str | None]
     index: tantivy.Index
     view: _View
     meta_sig: tuple[int, int, int] | None
@@ -92,7 +97,7 @@ class _Generation:
 
 
 # Query fields that do not change which records match (`q` is keyed by its terms).
-_FACETS_IGNORE = frozenset({"q", "sort", "page", "size", "facets", "asked_markets"})
+_FACETS_IGNORE = frozenset({"q", "text", "sort", "page", "size", "facets", "asked_markets"})
 
 
 class TantivyBackend(SearchBackend):
@@ -133,10 +138,11 @@ class TantivyBackend(SearchBackend):
     def _pointer_path(self) -> Path:
         return self.root / POINTER_FILE
 
-    def _read_pointer(self) -> tuple[str, int] | None:
+    def _read_pointer(self) -> tuple[str, tuple[int, str | None]] | None:
         try:
             data = json.loads(self._pointer_path.read_text(encoding="utf-8"))
-            return str(data["generation"]), int(data.get("schema_version", 0))
+            version = (int(data.get("schema_version", 0)), data.get("glossary"))
+            return str(data["generation"]), version
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -146,7 +152,9 @@ class TantivyBackend(SearchBackend):
 
     def _pointer_tmp(self, gen_name: str) -> Path:
         tmp = self.root / f".{POINTER_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-        payload = json.dumps({"generation": gen_name, "schema_version": SCHEMA_VERSION})
+        payload = json.dumps(
+            {"generation": gen_name, "schema_version": SCHEMA_VERSION, "glossary": _glossary()}
+        )
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(payload)
             fh.flush()
@@ -163,7 +171,8 @@ class TantivyBackend(SearchBackend):
     def _create_index(self, directory: Path) -> tantivy.Index:
         directory.mkdir(parents=True, exist_ok=False)
         index = Index(SCHEMA, path=str(directory), reuse=False)
-        index.register_tokenizer(ANALYZER_NAME, ANALYZER)
+        for tokenizer, analyzer in TOKENIZERS.items():
+            index.register_tokenizer(tokenizer, analyzer)
         return index
 
     def _create_initial(self) -> None:
@@ -178,11 +187,12 @@ class TantivyBackend(SearchBackend):
         finally:
             tmp.unlink(missing_ok=True)
 
-    def _open_generation(self, name: str, version: int) -> _Generation:
+    def _open_generation(self, name: str, version: tuple[int, str | None]) -> _Generation:
         directory = self.root / name
         meta_sig = self._meta_sig(directory)
         index = Index.open(str(directory))
-        index.register_tokenizer(ANALYZER_NAME, ANALYZER)
+        for tokenizer, analyzer in TOKENIZERS.items():
+            index.register_tokenizer(tokenizer, analyzer)
         index.config_reader("manual")
         view = _View(index.searcher())
         return _Generation(name, version, index, view, meta_sig, time.monotonic())
@@ -237,10 +247,11 @@ class TantivyBackend(SearchBackend):
     def _live(self, force: bool = False) -> _Generation:
         """The live generation, checked to have this code's schema (all but rebuild need it)."""
         gen = self._refresh(force)
-        if gen.version != SCHEMA_VERSION:
+        if gen.version != _expected_version():
             raise SearchUnavailable(
-                f"search index at {self.root} was built with schema version {gen.version}, "
-                f"this code needs {SCHEMA_VERSION}; rebuild the index (reindex)"
+                f"search index at {self.root} was built with schema version {gen.version[0]} "
+                f"and glossary {gen.version[1]}, this code needs {SCHEMA_VERSION} and "
+                f"{_glossary()}; rebuild the index (reindex)"
             )
         return gen
 
@@ -427,7 +438,7 @@ class TantivyBackend(SearchBackend):
         # Every field of the query that selects records, so that no filter added later can be
         # forgotten here (one was: `languages` got the facets of the search without it).
         key = (
-            tuple(query_terms(query.q)),
+            text_groups(query),
             *(
                 tuple(sorted(value)) if isinstance(value, tuple) else value
                 for name in type(query).model_fields
@@ -459,7 +470,7 @@ class TantivyBackend(SearchBackend):
 
     def needs_rebuild(self) -> bool:
         try:
-            return self._refresh().version != SCHEMA_VERSION
+            return self._refresh().version != _expected_version()
         except (OSError, ValueError, RuntimeError):
             return False
 

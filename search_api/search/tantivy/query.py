@@ -14,14 +14,19 @@ from search_api.search.base import (
     MAX_QUERY_TERMS,
     OPEN_TO_ALL,
     TITLE_BOOST,
+    Phrase,
     SearchQuery,
+    stem_languages,
+    text_groups,
 )
 from search_api.search.tantivy.schema import (
     LONG,
     MAX_WINDOW_MONTHS,
     QUERY_ANALYZER,
     SCHEMA,
+    STEM_QUERY_ANALYZERS,
     month_terms,
+    stemmed_field,
     utc,
 )
 
@@ -40,7 +45,9 @@ def query_terms(q: str | None) -> list[str]:
     return list(dict.fromkeys(tokens))[:MAX_QUERY_TERMS]
 
 
-def _hs_query(hs: str) -> Query:
+def _hs_query(hs: str, sectors: Sequence[str] = ()) -> Query:
+    """See SearchBackend: the code's prefixes and sub-codes, records without HS codes
+    (indexed as OPEN_TO_ALL) but fairs, and fairs without HS codes in one of `sectors`."""
     code = "".join(ch for ch in hs if not ch.isspace() and ch != ".")
     if not code or not code.isascii() or not code.isdigit():
         return Query.empty_query()
@@ -48,7 +55,17 @@ def _hs_query(hs: str) -> Query:
     up = Query.term_set_query(SCHEMA, "hs_codes", [code[:i] for i in range(1, len(code) + 1)])
     # ... or that the asked code is a prefix of ("090111" for "09"); digits only, regex-safe
     down = Query.regex_query(SCHEMA, "hs_codes", f"{code}[0-9]+")
-    return Query.boolean_query([(Occur.Should, up), (Occur.Should, down)])
+    untagged = Query.term_query(SCHEMA, "hs_codes", OPEN_TO_ALL)
+    fair = Query.term_query(SCHEMA, "kind", "fair")
+    every_product = Query.boolean_query([(Occur.Must, untagged), (Occur.MustNot, fair)])
+    clauses = [(Occur.Should, up), (Occur.Should, down), (Occur.Should, every_product)]
+    wanted = [s.strip() for s in sectors if s and s.strip()]
+    if wanted:
+        by_sector = Query.boolean_query(
+            [(Occur.Must, fair), (Occur.Must, untagged), (Occur.Must, _terms("sectors", wanted))]
+        )
+        clauses.append((Occur.Should, by_sector))
+    return Query.boolean_query(clauses)
 
 
 def _finance_filters(query: SearchQuery) -> list[Query]:
@@ -152,20 +169,65 @@ def _date_filters(query: SearchQuery) -> list[Query]:
     return [Query.boolean_query([(Occur.Should, inside), (Occur.Should, edge)])]
 
 
+def _analyze(analyzer: tantivy.TextAnalyzer, word: str) -> list[str]:
+    try:
+        return analyzer.analyze(word)
+    except Exception:  # pragma: no cover - defensive: the analyzer accepts any str
+        return []
+
+
+def _word_query(word: str, languages: tuple[str, ...]) -> Query | None:
+    """One word of a phrase: folded in any text field (the title boosted), or stemmed in the
+    stemmed fields of `languages` (base.stem_languages)."""
+    options: list[tuple[Occur, Query]] = []
+    # a word of letters and digits is one token, but an analyzer may split what it folds
+    folded = _analyze(QUERY_ANALYZER, word)
+    for token in folded[:1]:
+        options += [
+            (
+                Occur.Should,
+                Query.boost_query(Query.term_query(SCHEMA, "title", token), TITLE_BOOST),
+            ),
+            (Occur.Should, Query.term_query(SCHEMA, "summary", token)),
+            (Occur.Should, Query.term_query(SCHEMA, "text", token)),
+        ]
+    for lang in languages:
+        for stem in _analyze(STEM_QUERY_ANALYZERS[lang], word)[:1]:
+            options.append((Occur.Should, Query.term_query(SCHEMA, stemmed_field(lang), stem)))
+    return Query.boolean_query(options) if options else None
+
+
+def _phrase_query(phrase: Phrase) -> Query | None:
+    if phrase.concept:
+        return Query.term_query(SCHEMA, "concepts", phrase.concept)
+    languages = stem_languages(phrase)
+    words = [_word_query(w, languages) for w in phrase.words]
+    if not words or any(w is None for w in words):
+        return None
+    if len(words) == 1:
+        return words[0]
+    return Query.boolean_query([(Occur.Must, w) for w in words if w is not None])
+
+
+def text_query(query: SearchQuery) -> list[Query]:
+    """One required clause per group of the query's text: any one of its phrases."""
+    clauses: list[Query] = []
+    for group in text_groups(query):
+        phrases = [p for p in (_phrase_query(phrase) for phrase in group) if p is not None]
+        if not phrases:
+            clauses.append(Query.empty_query())  # a group nothing can match: no result
+        elif len(phrases) == 1:
+            clauses.append(phrases[0])
+        else:
+            clauses.append(Query.boolean_query([(Occur.Should, p) for p in phrases]))
+    return clauses
+
+
 def build_query(query: SearchQuery) -> tuple[Query, bool]:
     """(tantivy query, has_text). Text clauses score with BM25; filters score 0."""
     clauses: list[tuple[Occur, Query]] = []
-    terms = query_terms(query.q)
-    for term in terms:
-        per_field = [
-            (
-                Occur.Should,
-                Query.boost_query(Query.term_query(SCHEMA, "title", term), TITLE_BOOST),
-            ),
-            (Occur.Should, Query.term_query(SCHEMA, "summary", term)),
-            (Occur.Should, Query.term_query(SCHEMA, "text", term)),
-        ]
-        clauses.append((Occur.Must, Query.boolean_query(per_field)))
+    terms = text_query(query)
+    clauses.extend((Occur.Must, clause) for clause in terms)
 
     filters: list[Query] = []
     for field in FILTER_FIELDS:
@@ -178,7 +240,7 @@ def build_query(query: SearchQuery) -> tuple[Query, bool]:
     if languages:
         filters.append(_terms("language", languages))
     if query.hs is not None and query.hs.strip():
-        filters.append(_hs_query(query.hs))
+        filters.append(_hs_query(query.hs, query.hs_sectors))
     filters.extend(_finance_filters(query))
     filters.extend(_date_filters(query))
     if terms and filters:

@@ -14,12 +14,14 @@ from search_api.domain.records import AnyRecord
 from search_api.search.base import (
     FILTER_FIELDS,
     OPEN_TO_ALL,
+    STEMMED_LANGUAGES,
     TEXT_FIELDS,
+    record_concepts,
     record_extra_text,
     record_interval,
 )
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Bump when the schema or the analyzer changes; an index with another version must be rebuilt."""
 
 ANALYZER_NAME = "tp_folded"
@@ -46,10 +48,13 @@ NONE = "\x00"
 def _build_analyzer(*, for_query: bool = False) -> tantivy.TextAnalyzer:
     # Split on non-alphanumerics, drop absurd tokens (>= 40 bytes), lowercase, fold to
     # ASCII ("Besançon" -> "besancon", "Straße" -> "strasse").
-    # No stemming on purpose: the corpus is multilingual (DE/FR/ES/... fair names, authority
-    # texts) and the English Snowball stemmer conflates words across languages and meanings,
-    # e.g. French "marché" and the month "March" both become "march", which hurts precision
-    # on a fair calendar. No stop words either, so "The Big Five" still finds its title.
+    # No stemming in these fields on purpose: the corpus is multilingual (DE/FR/ES/... fair
+    # names, authority texts) and one stemmer for all conflates words across languages and
+    # meanings, e.g. French "marché" and the month "March" both become "march" in English.
+    # Records whose language is known are also indexed stemmed by their own language's
+    # stemmer, each language in its own field (below). No stop words are removed from the
+    # index: queries leave out the stop words of en/fr/es (search/request.py) unless a query
+    # is nothing else, so "the" still finds a title that is just "The".
     # The query side keeps long tokens: a word too long to have been indexed then matches
     # nothing (AND semantics) instead of silently vanishing and widening the query.
     builder = TextAnalyzerBuilder(Tokenizer.simple())
@@ -60,6 +65,38 @@ def _build_analyzer(*, for_query: bool = False) -> tantivy.TextAnalyzer:
 
 ANALYZER = _build_analyzer()
 QUERY_ANALYZER = _build_analyzer(for_query=True)
+
+# Records written in English, French or Spanish are also indexed stemmed by their language's
+# Snowball stemmer, each language in its own field (`stemmed_fr` holds only French records),
+# so "étiquetages" finds a French "étiquetage" while a French query word never meets an
+# English stem (search/base.py SearchBackend). Folded before stemming, as the query side and
+# Elasticsearch do, so a word typed without accents stems like the accented one.
+_SNOWBALL = {"en": "english", "fr": "french", "es": "spanish"}
+
+
+def stemmed_field(lang: str) -> str:
+    return f"stemmed_{lang}"
+
+
+def _stem_analyzer(lang: str, *, for_query: bool = False) -> tantivy.TextAnalyzer:
+    builder = TextAnalyzerBuilder(Tokenizer.simple())
+    if not for_query:
+        builder = builder.filter(Filter.remove_long(40))
+    builder = builder.filter(Filter.lowercase()).filter(Filter.ascii_fold())
+    return builder.filter(Filter.stemmer(_SNOWBALL[lang])).build()
+
+
+STEM_ANALYZERS: dict[str, tantivy.TextAnalyzer] = {
+    lang: _stem_analyzer(lang) for lang in STEMMED_LANGUAGES
+}
+STEM_QUERY_ANALYZERS: dict[str, tantivy.TextAnalyzer] = {
+    lang: _stem_analyzer(lang, for_query=True) for lang in STEMMED_LANGUAGES
+}
+TOKENIZERS: dict[str, tantivy.TextAnalyzer] = {
+    ANALYZER_NAME: ANALYZER,
+    **{f"tp_stem_{lang}": a for lang, a in STEM_ANALYZERS.items()},
+}
+"""Every analyzer the schema names: registered on each index opened or created."""
 
 
 def _build_schema() -> tantivy.Schema:
@@ -80,10 +117,17 @@ def _build_schema() -> tantivy.Schema:
     for name in TEXT_FIELDS:
         # "freq": BM25 needs term frequencies but we never run phrase queries.
         sb.add_text_field(name, stored=False, tokenizer_name=ANALYZER_NAME, index_option="freq")
+    for lang in STEMMED_LANGUAGES:
+        sb.add_text_field(
+            stemmed_field(lang), stored=False, tokenizer_name=f"tp_stem_{lang}", index_option="freq"
+        )
     for name, positions in FACET_POSITIONS.items():
         for i in range(positions):
             sb.add_text_field(f"{name}@{i}", stored=False, fast=True, tokenizer_name="raw")
     sb.add_text_field("facet_overflow", stored=False, tokenizer_name="raw", index_option="basic")
+    # glossary concepts the record's text names (search/base.py record_concepts)
+    # ("freq": a concept named often, or in the title, scores higher)
+    sb.add_text_field("concepts", stored=False, tokenizer_name="raw", index_option="freq")
     sb.add_boolean_field("withdrawn", indexed=True, fast=True)
     sb.add_date_field("date_start", indexed=True, fast=True)
     sb.add_date_field("date_end", indexed=True, fast=True)
@@ -158,7 +202,8 @@ def to_document(record: AnyRecord) -> tantivy.Document:
     status = getattr(record, "status", None)
     if status:
         doc.add_text("status", status)
-    for code in record.hs_codes:
+    # a record without HS codes applies to every product (see SearchBackend)
+    for code in record.hs_codes or [OPEN_TO_ALL]:
         doc.add_text("hs_codes", code)
     if record.language:
         doc.add_text("language", record.language)
@@ -171,6 +216,13 @@ def to_document(record: AnyRecord) -> tantivy.Document:
     for part in (record.text, *record_extra_text(record)):
         if part:
             doc.add_text("text", part)
+    for concept in record_concepts(record):
+        doc.add_text("concepts", concept)
+    if record.language in STEMMED_LANGUAGES:
+        stemmed = stemmed_field(record.language)
+        for part in (record.title, record.summary, record.text, *record_extra_text(record)):
+            if part:
+                doc.add_text(stemmed, part)
     doc.add_boolean("withdrawn", bool(record.withdrawn))
     start, end = record_interval(record)
     if start is not None:

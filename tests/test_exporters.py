@@ -1,0 +1,339 @@
+"""Issue 16, tried as the exporters would, on the starter catalogue alone (no demo fairs): a
+Kenyan roasted-coffee exporter (HS 090121) selling to France, a Vietnamese cashew exporter
+(0801) to the USA, a Peruvian alpaca-textile firm (5102) looking at Germany, searching in
+French and Spanish. In-process: the JSON API and the web pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html import unescape
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from search_api.app import create_app
+from search_api.domain import hs_sectors
+from search_api.domain.records import parse_record
+from search_api.search.base import SearchBackend
+from search_api.search.indexer import drain_outbox
+from search_api.services.feeds import build_atom
+from search_api.settings import Settings
+from search_api.store import Store
+from tests.helpers.catalogue import FILES, load
+from tests.helpers.mail import smtp_server
+
+EXPORTERS = [
+    # (market, hs, origin)
+    ("FR", "090121", "KE"),
+    ("US", "0801", "VN"),
+    ("DE", "5102", "PE"),
+]
+
+
+@pytest.fixture
+def catalogue(store: Store, backend: SearchBackend) -> None:
+    store.upsert_records([r for stem in FILES for r in load(stem)])
+    drain_outbox(store, backend)
+
+
+def market(client: TestClient, code: str, **params: str) -> dict[str, Any]:
+    resp = client.get(f"/api/v1/markets/{code}", params=params)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def requirements(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [item for items in body["requirements"].values() for item in items]
+
+
+# --------------------------------------------------------------------------- 1. all products
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_rules_for_every_product_stay_under_a_product(client: TestClient) -> None:
+    body = market(client, "FR", hs="090121", origin="KE")
+    kept = {
+        i["title"]
+        for i in requirements(body)
+        if (i.get("matched_product") or {}).get("via") == "all_products"
+    }
+    for words in ("Triman", "PPWR", "REACH", "General Product Safety", "REX", "ISPM 15"):
+        assert any(words in title for title in kept), words
+    lucid = market(client, "DE", hs="5102", origin="PE")
+    assert any("LUCID" in i["title"] for i in requirements(lucid))
+
+
+@pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize("hs", ["090121", "0801", "5102", "61", "8517", "940360"])
+@pytest.mark.parametrize("code", ["FR", "DE", "US", "EU"])
+def test_under_any_product_every_rule_without_hs_codes_is_kept(
+    client: TestClient, code: str, hs: str
+) -> None:
+    everything = requirements(market(client, code))
+    general = {i["id"] for i in everything if not i.get("hs_codes")}
+    assert general, "the catalogue has rules for every product in this market"
+    with_product = requirements(market(client, code, hs=hs))
+    marked = {
+        i["id"]
+        for i in with_product
+        if (i.get("matched_product") or {}).get("via") == "all_products"
+    }
+    assert marked == general
+    # ... and the product's own rules come first in each group
+    for items in market(client, code, hs=hs)["requirements"].values():
+        vias = [(i.get("matched_product") or {}).get("via") for i in items]
+        assert vias == sorted(vias, key=lambda v: v != "code")
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_search_api_keeps_and_marks_them(client: TestClient) -> None:
+    resp = client.get(
+        "/api/v1/search", params={"hs": "090121", "market": "FR", "kind": "requirement"}
+    )
+    items = resp.json()["items"]
+    vias = {i["title"]: i["matched_product"]["via"] for i in items}
+    assert vias[
+        "France: Triman logo and sorting instructions on household packaging and products"
+    ] == ("all_products")
+    assert "code" in vias.values()
+    html = client.get("/search", params={"hs": "090121", "market": "FR"}).text
+    assert html.count('class="s s-all"') >= 6
+    # finance without HS codes is open to every product too
+    finance = client.get("/api/v1/search", params={"hs": "090121", "kind": "finance"}).json()
+    everything = client.get("/api/v1/search", params={"kind": "finance", "size": 0}).json()
+    assert finance["total"] == everything["total"] > 0
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_web_page_marks_them(client: TestClient) -> None:
+    html = client.get("/markets/FR", params={"hs": "090121", "origin": "KE"}).text
+    assert "Triman" in html and "REACH" in html
+    assert html.count('class="s s-all"') >= 6
+    assert "have no HS code: they apply to every product" in html
+    html = client.get("/markets/FR", params={"hs": "090121", "lang": "fr"}).text
+    assert "Tous produits" in html
+
+
+def test_saved_search_feed_marks_them(settings: Settings) -> None:
+    records = [
+        parse_record(
+            {"id": "t:ppwr", "kind": "requirement", "title": "Packaging law", "source_id": "t"}
+        ),
+        parse_record(
+            {
+                "id": "t:coffee",
+                "kind": "requirement",
+                "title": "Coffee rule",
+                "hs_codes": ["0901"],
+                "source_id": "t",
+            }
+        ),
+    ]
+    args = {"title": "t", "feed_id": "x", "self_url": "s", "alternate_url": "a", "updated": None}
+    atom = build_atom(records, settings, hs="090121", **args).decode()
+    entries = atom.split("<entry>")
+    assert 'term="all_products"' in entries[1] and 'term="all_products"' not in entries[2]
+    assert "all_products" not in build_atom(records, settings, **args).decode()
+
+
+# --------------------------------------------------------------------------- 2. fairs
+
+
+@pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize(("code", "hs", "origin"), EXPORTERS)
+def test_the_first_fair_fits_the_product(
+    client: TestClient, code: str, hs: str, origin: str
+) -> None:
+    body = market(client, code, hs=hs, origin=origin)
+    first = body["fairs"][0]
+    wanted = hs_sectors.product_sectors(hs)
+    assert wanted is not None
+    assert set(first["sectors"]) & {*wanted.sectors, *wanted.related}, first["title"]
+    assert first["matched_product"]["fit"] in ("product", "related")
+    # relevance first: no fair after one that fits worse fits better
+    tiers = [hs_sectors.TIERS.index(f["matched_product"]["fit"]) for f in body["fairs"]]
+    assert tiers == sorted(tiers)
+    # without a product, fairs keep their date order and carry no reason
+    plain = market(client, code, origin=origin)
+    assert all("matched_product" not in f for f in plain["fairs"])
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_the_three_exporters_first_fairs(client: TestClient) -> None:
+    assert market(client, "FR", hs="090121")["fairs"][0]["title"] == "SIAL Paris"
+    cashew = market(client, "US", hs="0801")["fairs"]
+    # a food fair whose main sector is food, before the seafood fair that also lists food
+    assert cashew[0]["sectors"][0] == "food"
+    titles = [f["title"] for f in cashew]
+    assert titles.index("Seafood Expo North America") > 1
+    assert "JCK Las Vegas" in titles[-4:] or titles.index("JCK Las Vegas") > 4
+    alpaca = market(client, "DE", hs="5102")["fairs"]
+    assert alpaca[0]["matched_product"]["fit"] == "product"
+    assert "textiles" in alpaca[0]["sectors"]
+    assert {"Spielwarenmesse", "ITB Berlin", "drupa"}.isdisjoint(f["title"] for f in alpaca[:4])
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_the_page_says_why_a_fair_is_shown(client: TestClient) -> None:
+    html = client.get("/markets/FR", params={"hs": "090121", "origin": "KE"}).text
+    fairs = html[html.index("Upcoming fairs") :]
+    assert fairs.index("SIAL Paris") < fairs.index("Maison&amp;Objet")
+    assert "Related to your product: food, beverages" in fairs
+    assert "Other sectors: home decor, furniture, gifts, handicrafts" in fairs
+    html = client.get("/markets/DE", params={"hs": "5102", "lang": "es"}).text
+    assert "Coincide con su producto: textil<" in unescape(html)
+    assert "Pelo fino u ordinario, sin cardar ni peinar" in unescape(html)
+
+
+# --------------------------------------------------------------------------- 3. languages
+
+
+# query -> (a word the first English record must have, the kind it must be if any)
+RELEVANT = {
+    "emballage": ("packaging", None),  # a packaging rule or fair
+    "étiquetage": ("label", None),
+    "etiquetado": ("label", None),
+    "envase": ("packaging", None),  # a packaging rule or fair
+    "embalaje": ("packaging", None),  # a packaging rule or fair
+    "financement": ("fund", "finance"),  # financing, funds, funding
+    "assurance-crédit": ("credit insurance", "finance"),
+    "garantía": ("guarantee", "finance"),
+    "salon alimentaire": ("food", "fair"),
+}
+
+
+@pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize(("q", "relevant"), sorted(RELEVANT.items()))
+def test_french_and_spanish_queries_find_english_records(
+    client: TestClient, q: str, relevant: tuple[str, str | None]
+) -> None:
+    english, kind = relevant
+    body = client.get("/api/v1/search", params={"q": q, "size": 5}).json()
+    assert body["total"] > 0, q
+    first = body["items"][0]
+    assert first["language"] == "en" and first["kind"] == (kind or first["kind"]), first["title"]
+    text = " ".join(str(first.get(f) or "") for f in ("title", "summary", "text")).lower()
+    assert english in text or (english == "fund" and "financ" in text), (q, first["title"])
+    # the web page finds the same and says what else it searched for
+    html = client.get("/search", params={"q": q}).text
+    assert first["title"] in unescape(html)
+    assert "Also searched for:" in html
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_salon_alimentaire_finds_food_fairs_first(client: TestClient) -> None:
+    body = client.get("/api/v1/search", params={"q": "salon alimentaire", "size": 3}).json()
+    assert body["items"][0]["kind"] == "fair"
+    assert "food" in body["items"][0]["sectors"]
+
+
+@pytest.mark.usefixtures("catalogue")
+@pytest.mark.parametrize(
+    ("q", "code"),
+    [("café", "0901"), ("cacao", "18"), ("anacardos", "0801"), ("noix de cajou", "0801")],
+)
+def test_the_product_finder_in_french_and_spanish(client: TestClient, q: str, code: str) -> None:
+    items = client.get("/api/v1/products", params={"q": q}).json()["items"]
+    assert items and items[0]["code"].startswith(code), items[:1]
+    assert all(not i["code"].startswith("38") for i in items)
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_product_words_that_find_no_record_offer_their_hs_codes(client: TestClient) -> None:
+    html = client.get("/search", params={"q": "anacardos", "lang": "es"}).text
+    assert 'href="/search?hs=080132"' in html and "Nueces de marañón" in unescape(html)
+    # ... and that link finds the rules for the product, those for every product included
+    body = client.get("/api/v1/search", params={"hs": "080132", "kind": "requirement"}).json()
+    vias = {i["matched_product"]["via"] for i in body["items"]}
+    assert vias == {"code", "all_products"}
+
+
+# --------------------------------------------------------------------------- lang: one rule
+
+
+@pytest.mark.usefixtures("catalogue")
+def test_a_language_no_record_is_in_is_said(client: TestClient) -> None:
+    body = client.get("/api/v1/search", params={"lang": "klingon"}).json()
+    assert body["total"] == 0
+    (notice,) = body["notices"]
+    assert notice["code"] == "no_records_in_language" and notice["language"] == "tlh"
+    assert notice["message"] == (
+        "lang: no record is in Klingon (tlh) yet; records are in: English (en)"
+    )
+    assert "notices" not in client.get("/api/v1/search", params={"lang": "en"}).json()
+    html = client.get("/search", params={"language": "tlh"}).text
+    assert "No record is in Klingon yet; records are in: English." in html
+    html = client.get("/search", params={"language": "tlh", "lang": "fr"}).text
+    assert re.search(r"Aucune fiche n.est en klingon", unescape(html), re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/search", "/api/v1/fairs", "/search"])
+def test_a_word_that_is_no_language_is_refused_everywhere_alike(
+    client: TestClient, path: str
+) -> None:
+    name = "language" if path == "/search" else "lang"
+    resp = client.get(path, params={name: "xx"}, headers={"accept": "text/html"})
+    assert resp.status_code == 400
+    assert "unknown language 'xx'; use an ISO 639 code such as fr" in unescape(resp.text)
+
+
+@pytest.fixture
+def mail_client(
+    settings: Settings, store: Store, backend: SearchBackend, catalogue: None
+) -> Iterator[TestClient]:
+    with smtp_server() as box:
+        mail = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": box.port})
+        app = create_app(mail, store=store, backend=backend, background_indexer=False)
+        with TestClient(app) as c:
+            yield c
+
+
+def test_saved_searches_follow_the_same_rule(mail_client: TestClient) -> None:
+    body = {"email": "advisor@example.org", "kind": ["requirement"], "lang": "xx"}
+    resp = mail_client.post("/api/v1/subscriptions", json=body)
+    assert resp.status_code == 400
+    assert "unknown language 'xx'" in resp.json()["error"]["message"]
+    resp = mail_client.post("/api/v1/subscriptions", json={**body, "lang": "Klingon"})
+    assert resp.status_code == 202, resp.text
+    (notice,) = resp.json()["notices"]
+    assert notice["message"].startswith("lang: no record is in Klingon (tlh) yet")
+    form = {"email": "advisor@example.org", "kind": "fair", "lang": "tlh", "frequency": "weekly"}
+    html = mail_client.post("/subscriptions", data=form).text
+    assert "No record is in Klingon yet" in html
+
+
+# --------------------------------------------------------------------------- hs: one rule
+
+HS_PATHS = [
+    ("/api/v1/search", "hs"),
+    ("/api/v1/fairs", "hs"),
+    ("/api/v1/fairs.ics", "hs"),
+    ("/api/v1/markets/FR", "hs"),
+    ("/search", "hs"),
+    ("/markets/FR", "hs"),
+]
+
+
+@pytest.mark.parametrize(("path", "name"), HS_PATHS)
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("12345", "hs: '12345' is not an HS code (2, 4 or 6 digits)"),
+        ("0999", "hs: 0999 is not a code of the HS nomenclature"),
+    ],
+)
+def test_one_hs_rule_and_message_everywhere(
+    client: TestClient, path: str, name: str, value: str, message: str
+) -> None:
+    resp = client.get(path, params={name: value}, headers={"accept": "text/html"})
+    assert resp.status_code == 400
+    assert message in unescape(resp.text)
+
+
+def test_saved_searches_follow_the_same_hs_rule(mail_client: TestClient) -> None:
+    body = {"email": "advisor@example.org", "hs": "12345"}
+    resp = mail_client.post("/api/v1/subscriptions", json=body)
+    assert resp.status_code == 400
+    assert resp.json()["error"]["message"] == "hs: '12345' is not an HS code (2, 4 or 6 digits)"
