@@ -3,6 +3,7 @@ subscriber's language, never twice and never skipped, even when a run dies midwa
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -13,6 +14,7 @@ from schedules.digests import PENDING_RETRY_AFTER, send_digests
 from schedules.service import SchedulerService
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
+from search_api.search.tantivy.backend import RELOAD_INTERVAL
 from search_api.services.crawls import run_crawl
 from search_api.services.mail import Mailer, MailError
 from search_api.settings import Settings
@@ -336,8 +338,13 @@ def test_as_a_new_user_an_advisor_hears_that_a_fair_was_cancelled(
     assert "status: was scheduled, now cancelled" in cancelled
     assert "Berlin Food &amp; Beverage Fair 2027" in html_of(digest)
 
-    # And the calendar marks the same event cancelled.
+    # And the calendar marks the same event cancelled, once the API's searcher has seen the
+    # crawl's commit (it re-checks the index at most every RELOAD_INTERVAL seconds).
+    deadline = time.monotonic() + 10 * RELOAD_INTERVAL
     after = events(mail_client.get(path_of(ics)).content)
+    while after[uid]["status"] != "CANCELLED" and time.monotonic() < deadline:
+        time.sleep(RELOAD_INTERVAL / 5)
+        after = events(mail_client.get(path_of(ics)).content)
     assert after[uid]["status"] == "CANCELLED"
     assert after[uid]["sequence"] == berlin["sequence"] + 1
 

@@ -46,20 +46,16 @@ class RecordsStore(StoreBase):
     def create_record(self, record: AnyRecord, *, now: datetime | None = None) -> None:
         """Insert a new record; Conflict when its id exists, also when another writer inserts
         it at the same moment (the primary key decides, so exactly one of them succeeds)."""
-        from search_api.store.upsert import upsert_records
+        from search_api.store.upsert import AlreadyStored, upsert_records
 
         try:
             with self.engine.begin() as conn:
-                exists = conn.scalar(select(_RECORDS.c.id).where(_RECORDS.c.id == record.id))
-                if not exists:
-                    upsert_records(conn, [record], now or utcnow())
-        except IntegrityError:  # inserted by another writer since we looked
-            exists = record.id
-        if exists:
+                upsert_records(conn, [record], now or utcnow(), insert_only=True)
+        except (AlreadyStored, IntegrityError):  # stored before, or by another writer just now
             raise Conflict(
                 f"record {record.id!r} exists already; change it with PATCH or pick another id",
                 code="record_exists",
-            )
+            ) from None
 
     # Reads select (id, data) only: `data` holds the whole record, and skipping ORM objects
     # matters when the indexer reads thousands of records per batch.

@@ -124,8 +124,19 @@ def _write_pending(conn: Connection, pending: dict[str, _Pending], now: datetime
         conn.execute(_UPDATE_SEEN, seen)
 
 
-def upsert_records(conn: Connection, records: Sequence[AnyRecord], now: datetime) -> UpsertStats:
-    """Insert or update `records` by id within the caller's transaction (see Store)."""
+class AlreadyStored(Exception):
+    """An insert-only upsert found a record stored under one of its ids."""
+
+
+def upsert_records(
+    conn: Connection, records: Sequence[AnyRecord], now: datetime, *, insert_only: bool = False
+) -> UpsertStats:
+    """Insert or update `records` by id within the caller's transaction (see Store).
+
+    `insert_only`: raise AlreadyStored instead of updating a stored record. The read and the
+    insert are not one atomic step (SQLite reads outside the write lock), so a writer that
+    slips in between is caught by the primary key as an IntegrityError instead.
+    """
     stats = UpsertStats()
     if not records:
         return stats
@@ -137,6 +148,8 @@ def upsert_records(conn: Connection, records: Sequence[AnyRecord], now: datetime
     ids = list(dict.fromkeys(r.id for r in records))
     for chunk in chunks(ids, 500):
         for row in conn.execute(_SELECT_CURRENT.where(_RECORDS.c.id.in_(chunk))):
+            if insert_only:
+                raise AlreadyStored(row.id)
             pending[row.id] = _Pending(
                 write=None,
                 kind=row.kind,
