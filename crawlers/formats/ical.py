@@ -22,6 +22,8 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
     result = extract_ical(response.body, response.url)
     for message in result.errors:
         spider.collector.add_error(response.url, message)
+    for note in result.notes:
+        spider.collector.add_note(response.url, note.rule, note.message)
     for event in result.events:
         # A UID identifies an event across edits; without one, its title and start do.
         key = event.get("uid") or f"{event.get('title')}|{event.get('start_date')}"
