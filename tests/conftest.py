@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -22,7 +23,22 @@ from tests import pg_server  # imported at collection: it reads TRADEPOINT_DATAB
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SITES = FIXTURES / "sites"
-REALWORLD = Path(__file__).resolve().parents[2] / "shared" / "realworld"
+
+
+def shared_dir() -> Path:
+    """The shared corpora: TRADEPOINT_SHARED_DIR, else the nearest `shared/` above the checkout
+    that holds `realworld/` (a worktree lives deeper than the main checkout)."""
+    env = os.environ.get("TRADEPOINT_SHARED_DIR")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "shared" / "realworld").is_dir():
+            return parent / "shared"
+    return here.parents[2] / "shared"
+
+
+REALWORLD = shared_dir() / "realworld"
 
 
 @dataclass

@@ -13,13 +13,12 @@ import pytest
 
 from crawlers.extract import extract_events, extract_ical
 
+from .conftest import REALWORLD
+
 
 def _corpus_dir() -> Path:
-    default = Path(__file__).resolve().parents[2] / "shared" / "realworld"
-    if (default / "expected.json").is_file():
-        return default
     env = os.environ.get("TRADEPOINT_REALWORLD_DIR")
-    return Path(env) if env else default
+    return Path(env) if env else REALWORLD
 
 
 CORPUS = _corpus_dir()

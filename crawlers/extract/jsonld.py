@@ -41,7 +41,7 @@ def parse_block(raw: str) -> Block:
     except (json.JSONDecodeError, RecursionError) as exc:
         first = exc
     problem = (
-        f"{first.msg} at line {first.lineno} column {first.colno}"
+        f"{first.msg} (line {first.lineno}, column {first.colno})"
         if isinstance(first, json.JSONDecodeError)
         else "nested too deeply"
     )
@@ -63,15 +63,53 @@ def parse_block(raw: str) -> Block:
             return Block(json.loads(text, strict=False), problem, text)
         except (json.JSONDecodeError, RecursionError):
             pass
-    # Trailing commas, comments, unescaped quotes, missing commas or brackets, single quotes,
-    # several objects one after the other: json-repair, a maintained tolerant parser.
+    # Several objects one after the other: json-repair reads a second object with the same keys
+    # as an update of the first (its streaming mode), so they are read one by one here.
+    values = _one_after_another(text)
+    if values is not None:
+        return Block(values, f"several JSON values in one block ({problem})", text)
+    # Trailing commas, comments, unescaped quotes, missing commas or brackets, single quotes:
+    # json-repair, a maintained tolerant parser.
     try:
         data = json_repair.loads(text, skip_json_loads=True)
     except (RecursionError, ValueError, TypeError, IndexError) as exc:
         raise ValueError(problem) from exc
-    if not isinstance(data, dict | list) or not data:
+    if not _has_nodes(data):
+        # What is left is no schema.org data (an unrendered template, a script): nothing
         raise ValueError(problem)
     return Block(data, problem, text)
+
+
+def _one_after_another(text: str) -> list[Any] | None:
+    """The values of a block that holds several complete JSON values in a row; None if it
+    does not (one value, or values that are themselves broken)."""
+    decoder = json.JSONDecoder(strict=False)
+    values: list[Any] = []
+    i = 0
+    while True:
+        while i < len(text) and text[i] in " \t\r\n,;":
+            i += 1
+        if i >= len(text):
+            break
+        try:
+            value, i = decoder.raw_decode(text, i)
+        except (json.JSONDecodeError, RecursionError):
+            return None
+        values.append(value)
+    return values if len(values) > 1 else None
+
+
+def _has_nodes(data: object, depth: int = 0) -> bool:
+    """Whether `data` holds a node with a type or a context, as schema.org data does."""
+    if depth > 20:
+        return False
+    if isinstance(data, dict):
+        if "@type" in data or "@context" in data or "@graph" in data:
+            return True
+        return any(_has_nodes(v, depth + 1) for v in data.values())
+    if isinstance(data, list):
+        return any(_has_nodes(v, depth + 1) for v in data)
+    return False
 
 
 def jsonld_blocks(tree: etree._Element, result: ExtractResult) -> list[Block]:

@@ -11,6 +11,7 @@ from typing import Any
 from crawlers.extract.events import SUMMARY_MAX, Note, new_event
 from crawlers.extract.language import first_language
 from crawlers.extract.page_context import PageHints
+from crawlers.extract.title_markers import is_online_place
 from crawlers.normalise.countries import Inference, address_country, clean_city, locate
 from crawlers.normalise.dates import Moment, parse_date, parse_date_range, parse_moment
 from crawlers.normalise.places import regions_named
@@ -210,7 +211,7 @@ def _apply_location(
             elif isinstance(loc.get("url"), str):
                 where.virtual = True  # {"url": ...} alone: a link to join
         elif isinstance(loc, str) and loc.strip():
-            if _is_url(loc):
+            if _is_url(loc) or is_online_place(loc):
                 where.virtual = True
             else:
                 physical.append(loc)

@@ -236,6 +236,14 @@ def _nodes(
     # extruct parses the page again for each syntax (RDFa through rdflib, slowly): only ask it
     # when the markup is there at all. Microdata needs `itemscope`; an RDFa event needs `typeof`.
     if tree.xpath("boolean(//*[@itemscope])"):
+        # The value of a <time> is its datetime attribute, else its text (HTML's microdata
+        # rules); extruct reads only the attribute, so "<time itemprop=startDate>Sa., 18. Nov.
+        # 2023</time>" would give no date. Write the text into the attribute first.
+        bare = tree.xpath("//time[@itemprop and not(@datetime)]")
+        for el in bare:
+            el.set("datetime", " ".join(el.text_content().split()))
+        if bare:
+            data = lxml.html.tostring(tree, encoding="utf-8")
         items = _extruct(data, base, "microdata", result.errors)
         _collect_ids(items, ids)
         nodes.extend((n, None) for n in _walk_events(items))

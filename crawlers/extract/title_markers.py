@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-__all__ = ["TitleMarker", "online_marker", "status_marker"]
+__all__ = ["TitleMarker", "is_online_place", "online_marker", "status_marker"]
 
 # Accented forms are required in mixed case ("reporté", not "reporte", which is Spanish for
 # "report"); capitals often drop accents, so unaccented capitals are listed case-sensitively.
@@ -51,6 +51,7 @@ _FINAL = {
     r"f[äa]llt\s+aus|ausgefallen",
     "postponed": r"postponed|report[ée]e?s?|(?-i:REPORTEE?S?)|aplazad[oa]s?|pospuest[oa]s?|"
     r"verschoben",
+    "rescheduled": r"rescheduled|reprogramm[ée]e?s?|reprogramad[oa]s?",
 }
 # ... or open it in capitals ("CANCELLED Board Meeting").
 _CAPITAL_FIRST = re.compile(
@@ -128,3 +129,15 @@ def online_marker(title: object) -> TitleMarker | None:
         if m:
             return TitleMarker("online", m.group("m"))
     return None
+
+
+# A location that is a way to join, not a place: "Zoom", "Online", "Microsoft Teams".
+_ONLINE_PLACE = re.compile(
+    rf"^\s*(?:{_ONLINE_WORDS}|(?:microsoft\s+)?teams|google\s+meet|webex|gotomeeting|"
+    r"zoom\s+(?:meeting|webinar)|online\s+via\s+\w+)\s*$",
+    re.IGNORECASE,
+)
+
+
+def is_online_place(text: object) -> bool:
+    return isinstance(text, str) and bool(_ONLINE_PLACE.match(text))
