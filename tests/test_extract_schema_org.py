@@ -188,7 +188,7 @@ def test_broken_json_ld_block_is_repaired_and_said_so() -> None:
     assert [(n.rule, n.message) for n in result.notes] == [
         (
             "jsonld.repaired",
-            "JSON-LD block 1 repaired: Expecting ',' delimiter at line 4 column 3",
+            "JSON-LD block 1 repaired: Expecting ',' delimiter (line 4, column 3)",
         )
     ]
     event = result.events[0]

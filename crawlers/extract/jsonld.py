@@ -13,7 +13,7 @@ from lxml import etree
 
 from crawlers.extract.events import ExtractResult, Note
 
-__all__ = ["Block", "attested", "jsonld_blocks", "parse_block"]
+__all__ = ["Block", "attested", "jsonld_blocks", "parse_block", "run_together"]
 
 
 def _strip_wrappers(raw: str) -> str:
@@ -31,6 +31,9 @@ class Block(NamedTuple):
     # Why the block needed repairing (None: it was JSON), and the text the data came from.
     repaired: str | None
     text: str
+    # Values the repair found under a key given twice in one object: two objects run together
+    # (a lost "{"), so which event a value belongs to is unknown.
+    doubtful: frozenset[str] = frozenset()
 
 
 def parse_block(raw: str) -> Block:
@@ -71,13 +74,23 @@ def parse_block(raw: str) -> Block:
     # Trailing commas, comments, unescaped quotes, missing commas or brackets, single quotes:
     # json-repair, a maintained tolerant parser.
     try:
-        data = json_repair.loads(text, skip_json_loads=True)
+        repaired: Any = json_repair.loads(text, skip_json_loads=True, logging=True)
+        data, log = repaired
     except (RecursionError, ValueError, TypeError, IndexError) as exc:
         raise ValueError(problem) from exc
     if not _has_nodes(data):
         # What is left is no schema.org data (an unrendered template, a script): nothing
         raise ValueError(problem)
-    return Block(data, problem, text)
+    doubtful = frozenset(
+        value
+        for entry in log
+        if isinstance(entry, dict) and "duplicate key" in str(entry.get("text", ""))
+        for value in _DUPLICATED.findall(str(entry.get("context", "")))
+    )
+    return Block(data, problem, text, doubtful)
+
+
+_DUPLICATED = re.compile(r'"(?:name|startDate)"\s*:\s*"([^"]+)')
 
 
 def _one_after_another(text: str) -> list[Any] | None:
@@ -142,10 +155,16 @@ def attested(value: object, text: str) -> bool:
     block) or glue two fields into one; an event named or dated by such a string is not one the
     page published."""
     if not isinstance(value, str):
-        return True
+        # A repair that turned a string into a number or an object misread the block.
+        return False
     if f'"{value}"' in text or f"'{value}'" in text:
         return True
     for escaped in (json.dumps(value), json.dumps(value, ensure_ascii=False)):
         if escaped in text:
             return True
     return False
+
+
+def run_together(value: object, block: Block) -> bool:
+    """Whether a value was read under a key the repaired block gave twice in one object."""
+    return isinstance(value, str) and any(value.startswith(d) for d in block.doubtful)

@@ -74,7 +74,7 @@ def page_hints(tree: etree._Element, url: str) -> PageHints:
         if region:
             region_country = subdivision_country(region) or _alpha2(region.strip())
         if region_country:
-            return PageHints(region_country, f"geo.region {region}", region_country, region)
+            return PageHints(region_country, f"geo.region {region}", region_country, region or "")
         host = (urlsplit(url).hostname or "").rstrip(".")
         tld = host.rsplit(".", 1)[-1] if "." in host else ""
         if tld and tld not in _GENERIC_CCTLDS and not tld.isdigit():

@@ -14,7 +14,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from crawlers.extract.events import ExtractResult, Note, finish_event
-from crawlers.extract.jsonld import Block, attested, jsonld_blocks
+from crawlers.extract.jsonld import Block, attested, jsonld_blocks, run_together
 from crawlers.extract.language import page_language
 from crawlers.extract.page_context import page_hints
 from crawlers.extract.schema_fields import event_from_node, first, short, type_names
@@ -308,7 +308,8 @@ def _extract_into(result: ExtractResult, body: bytes | str, url: str, encoding: 
             cut = [
                 key
                 for key in ("name", "startDate")
-                if not attested(first(node.get(key)), block.text)
+                if not attested(value := first(node.get(key)), block.text)
+                or run_together(value, block)
             ]
             if cut:
                 result.errors.append(
@@ -330,8 +331,8 @@ def _extract_into(result: ExtractResult, body: bytes | str, url: str, encoding: 
         event["url"] = event["url"] or page_url
         # the page's language is a default: an event may say it is in another one
         event["language"] = event["language"] or page_lang
-        notes = event.pop("_notes")
-        result.events.append(finish_event(event, notes))
-        for note in notes:
-            if note not in result.notes:  # the same event in several syntaxes: say it once
-                result.notes.append(note)
+        event_notes: list[Note] = event.pop("_notes")
+        result.events.append(finish_event(event, event_notes))
+        for event_note in event_notes:
+            if event_note not in result.notes:  # the same event in several syntaxes: once
+                result.notes.append(event_note)

@@ -150,9 +150,9 @@ def _decide(
             if not fits and any(postcode_countries(code) for code, _ in postcodes):
                 return None
         else:
-            country = _region_verdict(regions[0], postcode_seen=False, hint=hint)
-            if country:
-                return Inference(country, "country.region", regions[0])
+            verdict = _region_verdict(regions[0], postcode_seen=False, hint=hint)
+            if verdict:
+                return Inference(verdict, "country.region", regions[0])
             return None
     for code, _ in postcodes:
         countries = postcode_countries(code)

