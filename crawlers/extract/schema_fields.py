@@ -312,6 +312,9 @@ def _read_dates(
     elif isinstance(raw_end, str) and end is None:
         end_span = parse_date_range(raw_end)
         end = end_span[1] if end_span else None
+    if not any(m is not None and m.utc for m in (start_m, end_m)):
+        event["start_date"], event["end_date"] = start, end
+        return
     zones, why = _zones(node, [start_m, end_m], event, where)
     for label, moment, raw in (("start", start_m, raw_start), ("end", end_m, raw_end)):
         local = date_in_zones(moment, zones) if moment is not None else None
