@@ -297,6 +297,11 @@ def _read_dates(
     event: dict[str, Any], node: Mapping[str, Any], where: _Place, notes: list[Note]
 ) -> None:
     raw_start, raw_end = first(node.get("startDate")), first(node.get("endDate"))
+    schedule = first(node.get("eventSchedule"))
+    if raw_start in (None, "") and isinstance(schedule, Mapping):
+        # A recurring event may give its dates only in its Schedule: its first occurrence (the
+        # Schedule's endDate ends the series, not the occurrence), as for iCalendar RRULEs.
+        raw_start = first(schedule.get("startDate"))
     start_m, end_m = parse_moment(raw_start), parse_moment(raw_end)
     start = start_m.date if start_m else parse_date(raw_start)
     end = end_m.date if end_m else parse_date(raw_end)

@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 _MAX_DEPTH = 40
 # Event types that are not listings of something to attend: the publication of a video or a
 # broadcast ("publication": {"@type": "BroadcastEvent"} on every video page), a delivery.
-_NOT_LISTINGS = frozenset({"PublicationEvent", "BroadcastEvent", "OnDemandEvent", "DeliveryEvent"})
+_NOT_LISTINGS = frozenset({"publicationevent", "broadcastevent", "ondemandevent", "deliveryevent"})
 # Event subtypes whose names do not end in "Event".
-_OTHER_EVENT_TYPES = frozenset({"Festival", "Hackathon"})
+_OTHER_EVENT_TYPES = frozenset({"festival", "hackathon"})
 
 
 def _decode(body: bytes | str, encoding: str | None) -> str:
@@ -44,10 +44,11 @@ def _decode(body: bytes | str, encoding: str | None) -> str:
 
 
 def _is_event(node: dict[str, Any]) -> bool:
-    names = type_names(node)
+    # Case aside: "@type": "event" is seen too.
+    names = [name.lower() for name in type_names(node)]
     if any(name in _NOT_LISTINGS for name in names):
         return False
-    return any(name.endswith("Event") or name in _OTHER_EVENT_TYPES for name in names)
+    return any(name.endswith("event") or name in _OTHER_EVENT_TYPES for name in names)
 
 
 def _walk_events(node: object, depth: int = 0) -> Iterator[dict[str, Any]]:
