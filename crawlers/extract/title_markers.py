@@ -66,8 +66,8 @@ _ONLINE_WORDS = (
 # "Hybrid" events keep a physical venue: never online.
 _SEP_BEFORE = r"(?:[:|–—]|\s-|-\s|,)\s*"
 _SEP_AFTER = r"\s*(?:[:|–—]|-\s|\s-)"
-_BRACKET_OPEN = r"[(\[{]\s*"
-_BRACKET_CLOSE = r"\s*[)\]}]"
+_BRACKET_OPEN = r"[(\[{*]\s*"
+_BRACKET_CLOSE = r"\s*[)\]}*]"
 
 
 class TitleMarker(NamedTuple):
@@ -79,11 +79,13 @@ def _status_patterns(words: str, final: str | None) -> list[re.Pattern[str]]:
     w = f"(?P<m>{words})"
     patterns = [
         # "(Cancelled)", "[Postponed until further notice]"
-        rf"{_BRACKET_OPEN}{w}\b[^)\]}}]*{_BRACKET_CLOSE}",
+        rf"{_BRACKET_OPEN}{w}\b[^)\]}}*]*{_BRACKET_CLOSE}",
         # "Cancelled: Rules Committee", "POSTPONED - Expo"
         rf"^\s*{w}{_SEP_AFTER}",
         # "Board Meeting – Cancelled", "Sitzung - verschoben!"
         rf"{_SEP_BEFORE}{w}\s*[.!]*\s*$",
+        # "Board Meeting – CANCELLED – see the new date below"
+        rf"(?:[:|–—]|\s-)\s*{w}{_SEP_AFTER}",
         # "ANNULÉ"
         rf"^\s*{w}\s*[.!]*\s*$",
     ]
