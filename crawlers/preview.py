@@ -3,7 +3,8 @@
 Reads a source spec as JSON on stdin, crawls at most TRADEPOINT_PREVIEW_MAX_PAGES pages with
 the real spiders and pipeline (the SSRF guard, robots.txt and the other limits apply as in every
 crawl), and prints one JSON line on stdout:
-`{"records": [...], "count": n, "failed": n, "errors": [...], "unmapped": {...}, "pages": n}`.
+`{"records": [...], "count": n, "failed": n, "errors": [...], "notes": [...], "unmapped": {...},
+"pages": n}`.
 Unlike `crawlers.runner`, it never opens the store: no records, runs or outbox rows.
 """
 
@@ -50,6 +51,7 @@ def result(collector: Any, max_records: int = MAX_RECORDS) -> dict[str, Any]:
         "count": len(records),
         "failed": collector.failed,
         "errors": list(collector.errors),
+        "notes": list(collector.notes),
         "unmapped": dict(collector.unmapped),
         "pages": collector.pages,
     }
@@ -61,6 +63,7 @@ def _failure(message: str) -> dict[str, Any]:
         "count": 0,
         "failed": 0,
         "errors": [{"url": "", "message": message}],
+        "notes": [],
         "unmapped": {},
         "pages": 0,
     }

@@ -36,7 +36,10 @@ def finalise_run(store: Store, spec: SourceSpec, run_id: int, collector: object)
 
     assert isinstance(collector, RunCollector)
     stats = RunStats(
-        pages=collector.pages, items_failed=collector.failed, errors=list(collector.errors)
+        pages=collector.pages,
+        items_failed=collector.failed,
+        errors=list(collector.errors),
+        notes=list(collector.notes),
     )
     count = len(collector.records)
     previous = next(
@@ -71,6 +74,9 @@ def finalise_run(store: Store, spec: SourceSpec, run_id: int, collector: object)
         parts.append(f"{withdrawn} withdrawn")
     if collector.truncated:
         parts.append("stopped at a page or time limit, so no record was counted as missing")
+    if collector.notes:
+        noted = len(collector.notes) + collector.notes_dropped
+        parts.append(f"{noted} values repaired or inferred (see notes)")
     if collector.unmapped:
         parts.append("unmapped: " + ", ".join(sorted(collector.unmapped)))
     message = "; ".join(parts)

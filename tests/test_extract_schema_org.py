@@ -181,11 +181,16 @@ def test_hostile_description_is_neutralised() -> None:
     assert (event["city"], event["country"]) == ("Chicago", "US")  # "chicago" + IL + ZIP
 
 
-def test_broken_json_ld_block_is_an_error_not_an_exception() -> None:
+def test_broken_json_ld_block_is_repaired_and_said_so() -> None:
     result = extract_page("machinery-show.html")
     assert len(result.events) == 1
-    assert len(result.errors) == 1
-    assert result.errors[0].startswith("broken JSON-LD block 1: Expecting ',' delimiter")
+    assert result.errors == []
+    assert [(n.rule, n.message) for n in result.notes] == [
+        (
+            "jsonld.repaired",
+            "JSON-LD block 1 repaired: Expecting ',' delimiter (line 4, column 3)",
+        )
+    ]
     event = result.events[0]
     assert (event["city"], event["country"]) == ("Frankfurt am Main", "DE")
 

@@ -308,3 +308,177 @@ def test_map_sectors_returns_vocabulary_terms_only(values: list[str]) -> None:
     assert len(mapped) == len(set(mapped))
     assert set(unmapped) <= set(values)
     assert map_sectors(mapped) == (mapped, [])
+
+
+# --------------------------------------------------------------------------- extraction of
+# malformed pages and calendars: nothing raises, and a repair never invents an event.
+
+from crawlers.extract import extract_events, extract_ical  # noqa: E402
+from crawlers.extract.title_markers import online_marker, status_marker  # noqa: E402
+from crawlers.normalise.countries import locate  # noqa: E402
+from crawlers.normalise.dates import parse_date_range, parse_moment  # noqa: E402
+
+EXTRACTION = settings(PROPS, max_examples=150)
+
+
+def _page(*blocks: str) -> str:
+    scripts = "".join(f'<script type="application/ld+json">{b}</script>' for b in blocks)
+    return f"<!doctype html><html><head>{scripts}</head><body></body></html>"
+
+
+_names = (
+    st.text(
+        alphabet=st.sampled_from(string.ascii_letters + string.digits + " &'\"-:()éü"),
+        min_size=3,
+        max_size=30,
+    )
+    .map(str.strip)
+    .filter(lambda s: len(s) >= 3 and clean_text(s) == s)
+)
+_days = st.dates(dt.date(2020, 1, 1), dt.date(2030, 12, 31))
+_events = st.lists(st.tuples(_names, _days), min_size=1, max_size=4, unique_by=lambda t: t[0])
+
+
+def _event_json(name: str, day: dt.date) -> dict[str, object]:
+    return {
+        "@context": "https://schema.org",
+        "@type": "Event",
+        "name": name,
+        "startDate": day.isoformat(),
+        "description": "Exhibitors and buyers meet here",
+        "location": {"@type": "Place", "name": "Hall 1", "address": {"addressCountry": "KE"}},
+    }
+
+
+def _corrupt(text: str, how: str, at: int) -> str:
+    """A syntax error of the kinds real pages have; the names and dates stay as written."""
+    positions = [i for i, ch in enumerate(text) if ch in "}]"]
+    spaces = [i for i, ch in enumerate(text) if ch == " " and text.count('"', 0, i) % 2 == 1]
+    if how == "trailing comma" and positions:
+        i = positions[at % len(positions)]
+        return text[:i] + "," + text[i:]
+    if how == "raw newline" and spaces:
+        i = spaces[at % len(spaces)]
+        return text[:i] + "\n" + text[i + 1 :]
+    if how == "unescaped quotes":
+        return text.replace('\\"', '"')
+    if how == "truncated":
+        return text[: max(1, at % len(text))]
+    if how == "html-escaped":
+        return text.replace('"', "&quot;")
+    if how == "structural char dropped":
+        marks = [i for i, ch in enumerate(text) if ch in ",:{}[]"]
+        if marks:
+            i = marks[at % len(marks)]
+            return text[:i] + text[i + 1 :]
+    return text
+
+
+@EXTRACTION
+@given(
+    _events,
+    st.sampled_from(
+        [
+            "trailing comma",
+            "raw newline",
+            "unescaped quotes",
+            "truncated",
+            "html-escaped",
+            "structural char dropped",
+            "concatenated",
+        ]
+    ),
+    st.integers(min_value=0, max_value=10_000),
+)
+def test_repair_never_invents_an_event(
+    events: list[tuple[str, dt.date]], how: str, at: int
+) -> None:
+    import json
+
+    nodes = [_event_json(name, day) for name, day in events]
+    strict = extract_events(_page(json.dumps(nodes, ensure_ascii=False)), "http://x.test/")
+    published = {(e["title"], e["start_date"]) for e in strict.events}
+    assert published == {(name, day) for name, day in events}  # a strict parse finds them all
+    if how == "concatenated":
+        broken = "\n".join(json.dumps(n, ensure_ascii=False) for n in nodes)
+    else:
+        broken = _corrupt(json.dumps(nodes, ensure_ascii=False), how, at)
+    result = extract_events(_page(broken), "http://x.test/")
+    got = [(e["title"], e["start_date"]) for e in result.events]
+    assert set(got) <= published, (broken, got)
+    assert len(got) == len(set(got))  # and nothing twice
+
+
+@PROPS
+@given(st.text(max_size=300) | soup, st.booleans())
+def test_any_json_ld_text_never_raises(text: str, wrap: bool) -> None:
+    body = _page(text) if wrap else text
+    result = extract_events(body, "http://x.test/")
+    for event in result.events:
+        assert event["title"] and isinstance(event["start_date"], dt.date)
+
+
+_CALENDAR = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nX-WR-TIMEZONE:Europe/Berlin\r\n"
+    "BEGIN:VTIMEZONE\r\nTZID:UTC\r\nTZID:America/Chicago\r\nBEGIN:STANDARD\r\n"
+    "DTSTART:19701101T020000\r\nTZOFFSETFROM:-0500\r\nTZOFFSETTO:-0600\r\nEND:STANDARD\r\n"
+    "END:VTIMEZONE\r\n"
+    "BEGIN:VEVENT\r\nUID:<p>1</p>\r\nSUMMARY:Expo – Cancelled\r\n"
+    "DTSTART;TZID=America/Chicago:20240305T180000\r\nLOCATION:Portland\\, OR 97201\r\n"
+    "END:VEVENT\r\n"
+    "BEGIN:VEVENT\r\nUID:2\r\nSUMMARY:Fair\r\nDTSTART:20240306T233000Z\r\nEND:VEVENT\r\n"
+    "BEGIN:VEVENT\r\nUID:3\r\nSUMMARY:Forum\r\nDTSTART:20240307T1800\r\nEND:VEVENT\r\n"
+    "END:VCALENDAR\r\n"
+)
+
+
+@PROPS
+@given(
+    st.lists(st.integers(min_value=0, max_value=40), max_size=4),
+    st.lists(st.tuples(st.integers(min_value=0, max_value=40), texts), max_size=3),
+    st.integers(min_value=1, max_value=len(_CALENDAR)),
+)
+def test_a_damaged_calendar_never_raises_and_keeps_its_whole_events(
+    dropped: list[int], inserted: list[tuple[int, str]], cut: int
+) -> None:
+    lines = _CALENDAR.split("\r\n")
+    for i in sorted(set(dropped), reverse=True):
+        if i < len(lines):
+            del lines[i]
+    for i, text in inserted:
+        lines.insert(min(i, len(lines)), text.replace("\r", " ").replace("\n", " "))
+    damaged = "\r\n".join(lines)[:cut] if cut < len(_CALENDAR) // 2 else "\r\n".join(lines)
+    result = extract_ical(damaged, "http://x.test/cal.ics")
+    titles = {"Expo – Cancelled", "Fair", "Forum"}
+    for event in result.events:
+        assert isinstance(event["start_date"], dt.date)
+        assert event["end_date"] >= event["start_date"]
+        if event["title"] not in titles:  # only text that was inserted as a SUMMARY line
+            assert any(event["title"] in text for _, text in inserted)
+
+
+@PROPS
+@given(texts)
+def test_title_markers_never_raise_and_name_words_of_the_title(title: str) -> None:
+    for marker in (status_marker(title), online_marker(title)):
+        if marker is not None:
+            assert marker.marker.casefold() in title.casefold()
+
+
+@PROPS
+@given(texts | st.sampled_from(["Portland, OR 97201", "Toronto, ON M5V 2T6", "Akron, Ohio"]))
+def test_locate_never_raises_and_infers_only_iso_codes(text: str) -> None:
+    found = locate(text, hint="DE")
+    if found.inference is not None:
+        assert found.location.country == found.inference.country
+        assert _is_alpha2(found.inference.country)
+
+
+@PROPS
+@given(texts | _days.map(lambda d: f"{d.day} {d:%B} {d.year}"))
+def test_date_ranges_and_moments_never_raise(text: str) -> None:
+    span = parse_date_range(text)
+    if span is not None:
+        assert span[0] <= span[1]
+    moment = parse_moment(text)
+    assert moment is None or MIN_YEAR <= moment.date.year <= MAX_YEAR

@@ -4,10 +4,10 @@ sectors from the categories)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawlers.extract.title_markers import online_marker, status_marker
 from crawlers.normalise.sectors import map_sectors
 from search_api.domain.vocab import FAIR_STATUSES
 
@@ -34,10 +34,21 @@ EVENT_KEYS: tuple[str, ...] = (
 SUMMARY_MAX = 2000
 
 
+@dataclass(frozen=True)
+class Note:
+    """A value the extractor repaired or inferred rather than read as published, and the rule
+    that did it (`rule`: a stable dotted name such as "country.region_postcode"), so that the
+    run can say why a field was filled."""
+
+    rule: str
+    message: str
+
+
 @dataclass
 class ExtractResult:
     events: list[dict[str, Any]]
     errors: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     canonical_url: str | None = None
     next_url: str | None = None
     # Absolute hrefs of the page's <a> elements, when the extractor parsed the HTML anyway, so
@@ -55,62 +66,45 @@ def new_event() -> dict[str, Any]:
     return event
 
 
-# Organisers often flag a change only in the title: "Board Meeting (Cancelled)",
-# "CANCELLED: Expo 2027", "[Postponed] ...". Bracketed or prefixed markers only,
-# so that "Cancellation insurance seminar" is not taken as cancelled.
-_TITLE_STATUS = (
-    (
-        re.compile(
-            r"[(\[]\s*(?:cancel+ed|annul[ée]e?|cancelad[oa])\s*[)\]]|"
-            r"^\s*(?:cancel+ed|annul[ée]e?|cancelad[oa])\s*[:\-–|]",
-            re.IGNORECASE,
-        ),
-        "cancelled",
-    ),
-    (
-        re.compile(
-            r"[(\[]\s*(?:postponed|report[ée]e?|aplazad[oa]|pospuest[oa])\s*[)\]]|"
-            r"^\s*(?:postponed|report[ée]e?|aplazad[oa])\s*[:\-–|]",
-            re.IGNORECASE,
-        ),
-        "postponed",
-    ),
-    (
-        re.compile(
-            r"[(\[]\s*(?:rescheduled|new date)\s*[)\]]|^\s*rescheduled\s*[:\-–|]", re.IGNORECASE
-        ),
-        "rescheduled",
-    ),
-)
-# "(Virtual)", "(Online)", "[Webinar]": the event itself happens online. A
-# "(Hybrid)" event still has a physical venue, so it is not online.
-_TITLE_ONLINE = re.compile(
-    r"[(\[]\s*(?:virtual|online|webinar|en ligne|virtuel(?:le)?|en l[ií]nea)"
-    r"(?:\s+(?:event|meeting|only))?\s*[)\]]",
-    re.IGNORECASE,
-)
-
-
 def status_from_title(title: str | None) -> str | None:
-    if not title:
-        return None
-    for pattern, status in _TITLE_STATUS:
-        if pattern.search(title):
-            return status
-    return None
+    marker = status_marker(title)
+    return marker.value if marker else None
 
 
 def online_from_title(title: str | None) -> bool:
-    return bool(title and _TITLE_ONLINE.search(title))
+    return online_marker(title) is not None
 
 
-def finish_event(event: dict[str, Any]) -> dict[str, Any]:
-    """Fill the fields every extractor derives the same way."""
+def finish_event(event: dict[str, Any], notes: list[Note] | None = None) -> dict[str, Any]:
+    """Fill the fields every extractor derives the same way; what the title said goes to `notes`."""
     title = event.get("title")
     if event.get("status") in (None, "scheduled"):
-        event["status"] = status_from_title(title) or event.get("status")
-    if event.get("status") == "moved_online" or online_from_title(title):
+        # A title marker beats "EventScheduled": calendars keep the default status and put the
+        # change in the title.
+        marker = status_marker(title)
+        if marker is not None:
+            event["status"] = marker.value
+            if notes is not None:
+                notes.append(
+                    Note(
+                        "status.title",
+                        f"event {title!r}: status {marker.value!r} from the title "
+                        f"marker {marker.marker!r}",
+                    )
+                )
+    if event.get("status") == "moved_online":
         event["online"] = True
+    elif not event.get("online"):
+        marker = online_marker(title)
+        if marker is not None:
+            event["online"] = True
+            if notes is not None:
+                notes.append(
+                    Note(
+                        "online.title",
+                        f"event {title!r}: online from the title marker {marker.marker!r}",
+                    )
+                )
     start, end = event.get("start_date"), event.get("end_date")
     if start is not None and end is not None and end < start:
         # an end before the start is a data-entry slip, not a negative-length fair

@@ -6,13 +6,14 @@ import datetime as dt
 import logging
 import re
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar
+from icalendar.timezone import tzp
 
-from crawlers.extract.events import SUMMARY_MAX, ExtractResult, finish_event, new_event
+from crawlers.extract.events import SUMMARY_MAX, ExtractResult, Note, finish_event, new_event
 from crawlers.extract.language import language_code
-from crawlers.normalise.countries import country_from_timezone, split_location
+from crawlers.extract.title_markers import is_online_place
+from crawlers.normalise.countries import country_from_timezone, locate
 from crawlers.normalise.dates import parse_date
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
@@ -44,14 +45,55 @@ _TAG_LIKE = re.compile(r"<\s*[a-zA-Z/!]")
 _DAY = dt.timedelta(days=1)
 
 
-def _calendar_zone(cal: Calendar) -> dt.tzinfo | None:
-    name = cal.get("X-WR-TIMEZONE")
-    if not name:
+def _zone(name: object) -> dt.tzinfo | None:
+    """The zone a TZID or X-WR-TIMEZONE names: IANA, or a Windows name ("Central Standard
+    Time") as icalendar knows them; None for anything else."""
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
         return None
     try:
-        return ZoneInfo(str(name).strip())
-    except (ZoneInfoNotFoundError, ValueError):
+        zone = tzp.timezone(name.strip().strip('"'))
+    except Exception:  # icalendar's lookup raises on odd names
         return None
+    return zone if isinstance(zone, dt.tzinfo) else None
+
+
+def _tzids(cal: Calendar) -> list[str]:
+    """Every TZID the calendar defines or uses, VTIMEZONE blocks with two TZIDs included."""
+    names: list[str] = []
+    for tz in cal.walk("VTIMEZONE"):
+        value = tz.get("TZID")
+        names += [str(v) for v in value] if isinstance(value, list) else [str(value or "")]
+    for component in cal.walk("VEVENT"):
+        for key in ("DTSTART", "DTEND"):
+            params = getattr(component.get(key), "params", None)
+            if params and params.get("TZID"):
+                names.append(str(params.get("TZID")))
+    return [n for n in names if n.strip()]
+
+
+def _text_tzids(text: str) -> list[str]:
+    """The TZIDs a calendar's text names, for a calendar read component by component."""
+    found = re.findall(r"^TZID:(.+?)\s*$", text, re.IGNORECASE | re.MULTILINE)
+    found += re.findall(r";TZID=\"?([^\";:]+)", text, re.IGNORECASE)
+    return [name.strip() for name in found if name.strip()]
+
+
+def _calendar_zone(x_wr: object, tzids: list[str]) -> tuple[dt.tzinfo | None, str]:
+    """The zone the calendar lives in, to read its UTC instants as local dates, and what said
+    so: X-WR-TIMEZONE, else the one zone (not UTC) its TZIDs name."""
+    if x_wr:
+        zone = _zone(str(x_wr))
+        if zone is not None:
+            return zone, f"X-WR-TIMEZONE {str(x_wr).strip()}"
+    zones = {}
+    for tzid in tzids:
+        zone = _zone(tzid)
+        if zone is not None and str(zone) not in ("UTC", "Etc/UTC", "GMT"):
+            zones[str(zone)] = zone
+    if len(zones) == 1:
+        ((key, zone),) = zones.items()
+        return zone, f"the calendar's time zone {key}"
+    return None, ""
 
 
 def _is_utc(value: dt.datetime) -> bool:
@@ -70,28 +112,77 @@ def _raw_value(prop: Any) -> str:
         return ""
 
 
-def _local(prop: Any, cal_zone: dt.tzinfo | None) -> dt.date | dt.datetime | None:
-    """A DTSTART/DTEND value as the local date or wall-clock datetime."""
-    if prop is None:
+# A DTSTART/DTEND icalendar cannot read ("20240305T1800", "2024-03-05T18:00:00", a trailing
+# blank): the date and time are still plain to see.
+_LOOSE_DT = re.compile(
+    r"^(\d{4})-?(\d{1,2})-?(\d{1,2})(?:[T\s](\d{1,2}):?(\d{2})(?::?(\d{2}))?)?\s*(Z)?$",
+    re.IGNORECASE,
+)
+
+
+def _loose(raw: str) -> dt.date | dt.datetime | None:
+    m = _LOOSE_DT.match(raw.strip())
+    if not m:
         return None
     try:
-        value = prop.dt
-    except Exception:  # vBroken raises on .dt; fall back to the raw text
-        value = None
-    if isinstance(value, dt.datetime):
-        if _is_utc(value) and cal_zone is not None:
-            # a UTC instant in a calendar that says where it lives: show the
-            # date people there see
-            return value.astimezone(cal_zone)
-        # TZID times (and floating ones) keep the date as written, whether or
-        # not a VTIMEZONE came with them.
-        return value
-    if isinstance(value, dt.date):
-        return value
-    raw = _raw_value(prop).strip()
-    if re.fullmatch(r"\d{8}", raw):
-        return parse_date(raw)
-    return None
+        day = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if m.group(4) is None:
+            return day
+        moment = dt.datetime.combine(day, dt.time(int(m.group(4)), int(m.group(5))))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=dt.UTC) if m.group(7) else moment
+
+
+class _Reader:
+    """Reads one calendar's DTSTART/DTEND values as local dates, noting what it repaired or
+    converted."""
+
+    def __init__(self, zone: dt.tzinfo | None, zone_source: str) -> None:
+        self.zone = zone
+        self.zone_source = zone_source
+        self.notes: list[Note] = []
+
+    def local(self, prop: Any, title: str | None, label: str) -> dt.date | dt.datetime | None:
+        """A DTSTART/DTEND value as the local date or wall-clock datetime."""
+        if prop is None:
+            return None
+        if isinstance(prop, list):
+            prop = prop[0] if prop else None
+            if prop is None:
+                return None
+        try:
+            value = prop.dt
+        except Exception:  # vBroken raises on .dt; fall back to the raw text
+            raw = _raw_value(prop).strip()
+            value = _loose(raw)
+            if value is not None:
+                self.notes.append(
+                    Note(
+                        "date.ical_value",
+                        f"VEVENT {title!r}: {label} {raw!r} is not RFC 5545; read as {value}",
+                    )
+                )
+        if isinstance(value, dt.datetime):
+            if _is_utc(value) and self.zone is not None:
+                # a UTC instant in a calendar that says where it lives: show the
+                # date people there see
+                local = value.astimezone(self.zone)
+                if local.date() != value.date():
+                    self.notes.append(
+                        Note(
+                            "date.utc_local",
+                            f"VEVENT {title!r}: {label} date {local.date()} is the local date of "
+                            f"the UTC time {value:%Y-%m-%dT%H:%MZ}, read in {self.zone_source}",
+                        )
+                    )
+                return local
+            # TZID times (and floating ones) keep the date as written, whether or
+            # not a VTIMEZONE came with them.
+            return value
+        if isinstance(value, dt.date):
+            return value
+        return None
 
 
 def _is_all_day(value: dt.date | dt.datetime | None) -> bool:
@@ -167,17 +258,18 @@ def _language(component: Any) -> tuple[str | None, str | None]:
 
 
 def _event(
-    component: Any, feed_url: str, cal_zone: dt.tzinfo | None, hint: str | None
+    component: Any, feed_url: str, reader: _Reader, hint: tuple[str | None, str]
 ) -> dict[str, Any] | None:
     event = new_event()
     event["title"] = _title(component.get("SUMMARY"))
-    start_value = _local(component.get("DTSTART"), cal_zone)
+    title = event["title"]
+    start_value = reader.local(component.get("DTSTART"), title, "DTSTART")
     start = parse_date(start_value)
     if start is None or event["title"] is None:
         return None
     event["start_date"] = start
     end: dt.date | None = None
-    end_value = _local(component.get("DTEND"), cal_zone)
+    end_value = reader.local(component.get("DTEND"), title, "DTEND")
     if end_value is None and component.get("DURATION") is not None:
         try:
             duration = component.get("DURATION").dt
@@ -198,11 +290,19 @@ def _event(
     location = _text(component.get("LOCATION"))
     if location:
         location = location.strip()
-        if re.fullmatch(r"https?://\S+", location, re.IGNORECASE):
+        if re.fullmatch(r"https?://\S+", location, re.IGNORECASE) or is_online_place(location):
             event["online"] = True
         else:
-            loc = split_location(clean_text(location) or "", hint=hint)
-            event["venue"], event["city"], event["country"] = loc
+            found = locate(clean_text(location) or "", hint[0], hint[1])
+            event["venue"], event["city"], event["country"] = found.location
+            if found.inference is not None:
+                inf = found.inference
+                reader.notes.append(
+                    Note(
+                        inf.rule,
+                        f"VEVENT {title!r}: country {inf.country} inferred from {inf.evidence!r}",
+                    )
+                )
     own_url = _text(component.get("URL"))
     event["url"] = (canonicalise(own_url.strip(), feed_url) if own_url else None) or (
         canonicalise(feed_url) or feed_url
@@ -212,6 +312,11 @@ def _event(
     event["language"], event["_bad_language"] = _language(component)
     uid = _text(component.get("UID"))
     event["uid"] = uid.strip() if uid else None
+    recurrence = _raw_value(component.get("RECURRENCE-ID")).strip()
+    if event["uid"] and recurrence:
+        # An occurrence of a recurring event changed on its own (moved, cancelled): an event of
+        # its own, which shares the UID of the series.
+        event["uid"] = f"{event['uid']}|{recurrence}"
     rrule = component.get("RRULE")
     event["unmapped"] = [
         key
@@ -220,39 +325,123 @@ def _event(
         and key not in _HOUSEKEEPING
         and not (key == "RRULE" and not _raw_value(rrule).strip())
     ]
-    return finish_event(event)
+    return finish_event(event, reader.notes)
 
 
-def _zone_hint(cal: Calendar) -> str | None:
-    """Country of the calendar's time zone, used only to read "City, ST" right."""
-    names = [cal.get("X-WR-TIMEZONE")]
-    names += [tz.get("TZID") for tz in cal.walk("VTIMEZONE")]
-    for component in cal.walk("VEVENT"):
-        prop = component.get("DTSTART")
-        params = getattr(prop, "params", None)
-        if params and params.get("TZID"):
-            names.append(params.get("TZID"))
-            break
-    for name in names:
-        code = country_from_timezone(str(name)) if name else None
+def _zone_hint(x_wr: object, tzids: list[str]) -> tuple[str | None, str]:
+    """Country of the calendar's time zone, used only to read "City, ST" and postal codes
+    right, and what said so."""
+    for name in [str(x_wr or ""), *tzids]:
+        code = country_from_timezone(name.strip()) if name else None
         if code:
-            return code
-    return None
+            return code, f"calendar time zone {name.strip()}"
+    return None, ""
 
 
-def _salvage_truncated(text: str, errors: list[str]) -> list[Any]:
-    """icalendar silently returns nothing for a calendar cut off mid-way (an
-    interrupted download); keep the VEVENTs that did arrive complete."""
-    ends = [m.end() for m in re.finditer(r"^END:VEVENT[ \t]*$", text, re.I | re.M)]
-    if not ends or not re.match(r"\s*BEGIN:VCALENDAR", text, re.IGNORECASE):
+_BEGIN = re.compile(r"^BEGIN:([A-Z-]+)\s*$", re.IGNORECASE)
+_END = re.compile(r"^END:([A-Z-]+)\s*$", re.IGNORECASE)
+
+
+def _unfolded_lines(text: str) -> list[str]:
+    return re.sub(r"\r?\n[ \t]", "", text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _blocks(lines: list[str]) -> tuple[list[str], list[tuple[str, list[str], bool]]]:
+    """The calendar's own property lines, and its components (name, lines, whether it ended),
+    read line by line: a component that never ends closes where the next one begins."""
+    head: list[str] = []
+    blocks: list[tuple[str, list[str], bool]] = []
+    current: list[str] | None = None
+    name = ""
+    depth = 0
+    for line in lines:
+        begin, end = _BEGIN.match(line), _END.match(line)
+        if current is None:
+            if begin and begin.group(1).upper() != "VCALENDAR":
+                name, current, depth = begin.group(1).upper(), [line], 1
+            elif line.strip() and not begin and not end:
+                head.append(line)
+            continue
+        if begin and begin.group(1).upper() == name and name in ("VEVENT", "VTIMEZONE"):
+            blocks.append((name, current, False))  # no END: it stops where the next begins
+            current, depth = [line], 1
+            continue
+        if end and end.group(1).upper() == "VCALENDAR":
+            blocks.append((name, current, False))
+            current = None
+            continue
+        current.append(line)
+        if begin:
+            depth += 1
+        elif end:
+            depth -= 1
+            if depth == 0:
+                blocks.append((name, current, True))
+                current = None
+    if current is not None:
+        blocks.append((name, current, False))
+    return head, blocks
+
+
+def _calendar_of(head: list[str], *parts: list[str]) -> Calendar:
+    lines = ["BEGIN:VCALENDAR", *head]
+    for part in parts:
+        lines += part
+    return Calendar.from_ical("\r\n".join([*lines, "END:VCALENDAR", ""]))
+
+
+def _salvage(text: str, result: ExtractResult, reason: str) -> list[Calendar]:
+    """The calendar rebuilt component by component, when icalendar cannot read it whole (a
+    VTIMEZONE with two TZIDs, a component that never ends, a download cut off): a bad
+    component costs that component, never the calendar."""
+    head, blocks = _blocks(_unfolded_lines(text))
+    if not blocks:
         return []
-    try:
-        calendars = Calendar.from_ical(text[: ends[-1]] + "\r\nEND:VCALENDAR\r\n", multiple=True)
-    except Exception:  # still broken: report below as no complete VEVENT
-        return []
+    zones: list[list[str]] = []
+    for number, (_name, lines, ended) in enumerate(
+        (b for b in blocks if b[0] == "VTIMEZONE"), start=1
+    ):
+        try:
+            _calendar_of(head, lines if ended else [*lines, "END:VTIMEZONE"])
+        except Exception as exc:  # a broken VTIMEZONE: its events keep their TZID's zone
+            tzids = [ln.split(":", 1)[1].strip() for ln in lines if ln.upper().startswith("TZID:")]
+            result.notes.append(
+                Note(
+                    "ical.vtimezone_dropped",
+                    f"VTIMEZONE {number} ({', '.join(tzids) or 'no TZID'}) dropped: "
+                    f"{type(exc).__name__}: {exc}"[:300]
+                    + "; its events' times keep the date as written",
+                )
+            )
+            continue
+        zones.append(lines if ended else [*lines, "END:VTIMEZONE"])
+    calendars: list[Calendar] = []
+    events = [b for b in blocks if b[0] == "VEVENT"]
+    cut = 0
+    for number, (_name, lines, ended) in enumerate(events, start=1):
+        if (
+            not ended
+            and number == len(events)
+            and not re.search(r"^END:VCALENDAR", text, re.IGNORECASE | re.MULTILINE)
+        ):
+            cut += 1  # the download stopped inside it: its last values may be cut short
+            continue
+        body = lines if ended else [*lines, "END:VEVENT"]
+        try:
+            calendars.append(_calendar_of(head, *zones, body))
+        except Exception as exc:  # one bad VEVENT must not hide the others
+            result.errors.append(f"VEVENT {number}: {type(exc).__name__}: {exc}"[:300])
+    if cut:
+        result.errors.append("truncated iCalendar: no END:VCALENDAR; kept the complete VEVENTs")
     if calendars:
-        errors.append("truncated iCalendar: no END:VCALENDAR; kept the complete VEVENTs")
-    return list(calendars)
+        result.notes.append(
+            Note("ical.salvaged", f"calendar read component by component ({reason})"[:300])
+        )
+    return calendars
+
+
+def _vevent_count(text: str) -> int:
+    return len(re.findall(r"^BEGIN:VEVENT[ \t]*\r?$", text, re.IGNORECASE | re.MULTILINE))
 
 
 def extract_ical(body: bytes | str, url: str) -> ExtractResult:
@@ -264,19 +453,32 @@ def extract_ical(body: bytes | str, url: str) -> ExtractResult:
         if not text.strip():
             result.errors.append("empty calendar")
             return result
+        calendars: list[Calendar] = []
+        failure: str | None = None
         try:
             calendars = Calendar.from_ical(text, multiple=True)
         except Exception as exc:  # icalendar raises ValueError and friends
-            result.errors.append(f"broken iCalendar: {type(exc).__name__}: {exc}"[:300])
+            failure = f"{type(exc).__name__}: {exc}"
+        expected = _vevent_count(text)
+        salvaged_calendars = False
+        if expected and (failure or sum(len(c.walk("VEVENT")) for c in calendars) < expected):
+            salvaged = _salvage(text, result, failure or "components that never end")
+            if salvaged or not calendars:
+                calendars, salvaged_calendars = salvaged, True
+        if not calendars and failure:
+            result.errors.append(f"broken iCalendar: {failure}"[:300])
             return result
-        if not calendars:
-            calendars = _salvage_truncated(text, result.errors)
+        x_wr = re.search(r"^X-WR-TIMEZONE[^:]*:(.+?)\s*$", text, re.IGNORECASE | re.MULTILINE)
         for cal in calendars:
-            cal_zone = _calendar_zone(cal)
-            hint = _zone_hint(cal)
+            # A calendar read component by component: its zone is the whole document's.
+            tzids = _text_tzids(text) if salvaged_calendars else _tzids(cal)
+            x_wr_value = x_wr.group(1) if salvaged_calendars and x_wr else cal.get("X-WR-TIMEZONE")
+            zone, zone_source = _calendar_zone(x_wr_value, tzids)
+            hint = _zone_hint(x_wr_value, tzids)
             for number, component in enumerate(cal.walk("VEVENT"), start=1):
+                reader = _Reader(zone, zone_source)
                 try:
-                    event = _event(component, url, cal_zone, hint)
+                    event = _event(component, url, reader, hint)
                 except Exception as exc:  # one bad VEVENT must not hide the others
                     result.errors.append(f"VEVENT {number}: {type(exc).__name__}: {exc}"[:300])
                     continue
@@ -289,6 +491,9 @@ def extract_ical(body: bytes | str, url: str) -> ExtractResult:
                         f"VEVENT {number}: LANGUAGE={bad_language!r} is not a language; ignored"
                     )
                 result.events.append(event)
+                for note in reader.notes:
+                    if note not in result.notes:
+                        result.notes.append(note)
         if not result.events and not result.errors:
             if re.search(r"^BEGIN:VEVENT", text, re.IGNORECASE | re.MULTILINE):
                 result.errors.append("broken iCalendar: no complete VEVENT")

@@ -1,9 +1,8 @@
-"""schema.org Events from HTML: JSON-LD (our own tolerant parser), microdata and
+"""schema.org Events from HTML: JSON-LD (repaired with json-repair when broken), microdata and
 RDFa (via extruct)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -14,42 +13,24 @@ import lxml.html
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
-from crawlers.extract.events import SUMMARY_MAX, ExtractResult, finish_event, new_event
-from crawlers.extract.language import first_language, page_language
-from crawlers.normalise.countries import clean_city, split_location, to_country
-from crawlers.normalise.dates import parse_date
+from crawlers.extract.events import ExtractResult, Note, finish_event
+from crawlers.extract.jsonld import Block, attested, jsonld_blocks, run_together
+from crawlers.extract.language import page_language
+from crawlers.extract.page_context import page_hints
+from crawlers.extract.schema_fields import event_from_node, first, short, type_names
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
-
-try:
-    import jstyleson
-except ImportError:  # pragma: no cover - extruct depends on it, but stay usable without
-    jstyleson = None
 
 __all__ = ["extract_events"]
 
 log = logging.getLogger(__name__)
 
-# Properties turned into event fields; everything else on an Event node is
-# reported in `unmapped` so that new vocabulary on a source shows up.
-_MAPPED = frozenset(
-    {
-        "name",
-        "description",
-        "url",
-        "startDate",
-        "endDate",
-        "eventStatus",
-        "eventAttendanceMode",
-        "location",
-        "organizer",
-        "keywords",
-        "category",
-        "inLanguage",
-    }
-)
-_SCHEMA_PREFIXES = ("http://schema.org/", "https://schema.org/", "schema:")
 _MAX_DEPTH = 40
+# Event types that are not listings of something to attend: the publication of a video or a
+# broadcast ("publication": {"@type": "BroadcastEvent"} on every video page), a delivery.
+_NOT_LISTINGS = frozenset({"publicationevent", "broadcastevent", "ondemandevent", "deliveryevent"})
+# Event subtypes whose names do not end in "Event".
+_OTHER_EVENT_TYPES = frozenset({"festival", "hackathon"})
 
 
 def _decode(body: bytes | str, encoding: str | None) -> str:
@@ -62,27 +43,12 @@ def _decode(body: bytes | str, encoding: str | None) -> str:
     return text
 
 
-def _short(name: object) -> str:
-    text = str(name).strip()
-    for prefix in _SCHEMA_PREFIXES:
-        if text.startswith(prefix):
-            return text[len(prefix) :]
-    return text
-
-
-def _type_names(node: dict[str, Any]) -> list[str]:
-    types = node.get("@type", node.get("type"))
-    if not isinstance(types, list):
-        types = [types]
-    names = []
-    for t in types:
-        if isinstance(t, str) and t.strip():
-            names.append(re.split(r"[/#:]", t.strip())[-1])
-    return names
-
-
 def _is_event(node: dict[str, Any]) -> bool:
-    return any(name.endswith("Event") for name in _type_names(node))
+    # Case aside: "@type": "event" is seen too.
+    names = [name.lower() for name in type_names(node)]
+    if any(name in _NOT_LISTINGS for name in names):
+        return False
+    return any(name.endswith("event") or name in _OTHER_EVENT_TYPES for name in names)
 
 
 def _walk_events(node: object, depth: int = 0) -> Iterator[dict[str, Any]]:
@@ -115,57 +81,6 @@ def _collect_ids(node: object, ids: dict[str, dict[str, Any]], depth: int = 0) -
         for value in node.values():
             if isinstance(value, dict | list):
                 _collect_ids(value, ids, depth + 1)
-
-
-# --------------------------------------------------------------------- JSON-LD
-
-
-def _strip_wrappers(raw: str) -> str:
-    text = raw.strip()
-    text = re.sub(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$", "", text).strip()
-    text = re.sub(r"^<!--|-->$", "", text).strip()
-    return text
-
-
-def _loads_tolerant(raw: str) -> Any:
-    """json.loads, then again with comments and trailing commas removed (as
-    real CMS templates emit). Raises the *first* error if both fail, since it
-    points at the real problem."""
-    try:
-        return json.loads(raw, strict=False)
-    except json.JSONDecodeError as first:
-        if jstyleson is not None:
-            try:
-                return json.loads(jstyleson.dispose(raw), strict=False)
-            except (json.JSONDecodeError, ValueError, IndexError):
-                pass
-        repaired = re.sub(r",\s*([}\]])", r"\1", raw)
-        try:
-            return json.loads(repaired, strict=False)
-        except json.JSONDecodeError:
-            raise first from None
-
-
-def _jsonld_blocks(tree: etree._Element, errors: list[str]) -> list[Any]:
-    blocks: list[Any] = []
-    number = 0
-    for script in tree.iter("script"):
-        kind = (script.get("type") or "").split(";")[0].strip().lower()
-        if kind != "application/ld+json":
-            continue
-        number += 1
-        raw = _strip_wrappers(script.text or "")
-        if not raw:
-            continue
-        try:
-            blocks.append(_loads_tolerant(raw))
-        except json.JSONDecodeError as exc:
-            errors.append(
-                f"broken JSON-LD block {number}: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            )
-        except (ValueError, RecursionError) as exc:
-            errors.append(f"broken JSON-LD block {number}: {exc}")
-    return blocks
 
 
 # ------------------------------------------------------------- microdata, RDFa
@@ -204,7 +119,7 @@ def _compact_rdfa(
             continue
         if key == "@type":
             types = values if isinstance(values, list) else [values]
-            out["@type"] = [_short(t) for t in types]
+            out["@type"] = [short(t) for t in types]
             continue
         compacted: list[Any] = []
         for item in values if isinstance(values, list) else [values]:
@@ -219,7 +134,7 @@ def _compact_rdfa(
                     compacted.append(ref_id)
             else:
                 compacted.append(item)
-        out[_short(key)] = compacted[0] if len(compacted) == 1 else compacted
+        out[short(key)] = compacted[0] if len(compacted) == 1 else compacted
     return out
 
 
@@ -233,188 +148,6 @@ def _rdfa_events(items: list[Any]) -> list[dict[str, Any]]:
         if _is_event(compact):
             events.append(compact)
     return events
-
-
-# ------------------------------------------------------------- field mapping
-
-
-def _first(value: Any) -> Any:
-    if isinstance(value, list):
-        for item in value:
-            if item not in (None, "", [], {}):
-                return item
-        return None
-    return value
-
-
-def _resolve(value: Any, ids: dict[str, dict[str, Any]]) -> Any:
-    if isinstance(value, dict) and set(value) <= {"@id", "@type"}:
-        node_id = value.get("@id")
-        if isinstance(node_id, str) and node_id in ids:
-            return ids[node_id]
-    return value
-
-
-def _name_of(value: Any, ids: dict[str, dict[str, Any]]) -> str | None:
-    value = _resolve(_first(value), ids)
-    if isinstance(value, dict):
-        value = _first(value.get("name")) or _first(value.get("@value"))
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return clean_text(value)
-    return None
-
-
-def _token(value: Any) -> str:
-    value = _first(value)
-    if isinstance(value, dict):
-        value = value.get("@id") or value.get("@value") or value.get("name")
-    if not isinstance(value, str):
-        return ""
-    return re.sub(r"[^a-z]", "", _short(value).lower())
-
-
-def _status(value: Any) -> str | None:
-    token = _token(value)
-    if not token:
-        return None
-    if "cancel" in token:
-        return "cancelled"
-    if "postpon" in token:
-        return "postponed"
-    if "reschedul" in token:
-        return "rescheduled"
-    if "movedonline" in token:
-        return "moved_online"
-    if "scheduled" in token or "onschedule" in token or "confirmed" in token:
-        return "scheduled"
-    return None
-
-
-def _categories(node: dict[str, Any]) -> list[str]:
-    cats: list[str] = []
-    for key in ("keywords", "category"):
-        value = node.get(key)
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, dict):
-                item = _first(item.get("name"))
-            if not isinstance(item, str):
-                continue
-            # keywords is a comma-separated text in schema.org
-            pieces = item.split(",") if key == "keywords" else [item]
-            for piece in pieces:
-                cleaned = clean_text(piece, 200)
-                if cleaned:
-                    cats.append(cleaned)
-    return cats
-
-
-def _language_texts(value: Any, ids: dict[str, dict[str, Any]]) -> list[str]:
-    """What an inLanguage says, in order: Text tags, and Language objects' code
-    (`alternateName`) before their `name`."""
-    texts: list[str] = []
-    for item in value if isinstance(value, list) else [value]:
-        item = _resolve(item, ids)
-        if isinstance(item, dict):
-            for key in ("alternateName", "name", "@value"):
-                found = item.get(key)
-                texts += found if isinstance(found, list) else [found] if found else []
-        elif item is not None:
-            texts.append(item)
-    return [t.strip() for t in texts if isinstance(t, str) and t.strip()]
-
-
-def _in_language(value: Any, ids: dict[str, dict[str, Any]]) -> tuple[str | None, list[str]]:
-    """The code of the first inLanguage value that is a language; else None and the
-    values it gave, so that a tag that means nothing can be reported."""
-    texts = _language_texts(value, ids)
-    code = first_language(texts)
-    return code, [] if code else texts
-
-
-def _is_url(text: str) -> bool:
-    return bool(re.match(r"^\s*https?://\S+\s*$", text, re.IGNORECASE))
-
-
-def _apply_location(event: dict[str, Any], node: dict[str, Any], ids: dict[str, Any]) -> bool:
-    """Fill venue/city/country; True when the event has a physical place."""
-    raw = node.get("location")
-    locations = raw if isinstance(raw, list) else [raw]
-    physical: list[Any] = []
-    virtual = False
-    for loc in locations:
-        loc = _resolve(loc, ids)
-        if isinstance(loc, dict):
-            if "VirtualLocation" in _type_names(loc):
-                virtual = True
-            else:
-                physical.append(loc)
-        elif isinstance(loc, str) and loc.strip():
-            if _is_url(loc):
-                virtual = True
-            else:
-                physical.append(loc)
-    event["_virtual_only"] = virtual and not physical
-    if not physical:
-        return False
-    place = physical[0]
-    if isinstance(place, str):
-        loc = split_location(clean_text(place) or "")
-        event["venue"], event["city"], event["country"] = loc.venue, loc.city, loc.country
-        return True
-    venue = _name_of(place.get("name"), ids)
-    address = _resolve(_first(place.get("address")), ids)
-    if address is None and any(
-        k in place for k in ("addressLocality", "addressCountry", "postalCode")
-    ):
-        address = place  # address fields written straight onto the Place
-    if isinstance(address, dict):
-        event["city"] = clean_city(clean_text(_first(address.get("addressLocality"))))
-        event["country"] = to_country(address)
-    elif isinstance(address, str):
-        text = clean_text(address) or ""
-        loc = split_location(text)
-        event["city"], event["country"] = loc.city, loc.country
-        if not venue or venue == text:
-            # the Place name repeats the whole address ("Club, 1 Rd, City, ST")
-            venue = loc.venue or venue
-    event["venue"] = venue
-    return True
-
-
-def _event_from_node(node: dict[str, Any], ids: dict[str, Any]) -> dict[str, Any]:
-    event = new_event()
-    event["title"] = _name_of(node.get("name"), ids)
-    description = _first(node.get("description"))
-    if isinstance(description, str):
-        event["summary"] = clean_text(description, SUMMARY_MAX)
-    url = _first(node.get("url"))
-    if isinstance(url, dict):
-        url = url.get("@id")
-    event["url"] = url if isinstance(url, str) else None  # resolved after merging
-    event["start_date"] = parse_date(node.get("startDate"))
-    event["end_date"] = parse_date(node.get("endDate"))
-    status = _status(node.get("eventStatus"))
-    event["status"] = status
-    mode = _token(node.get("eventAttendanceMode"))
-    has_place = _apply_location(event, node, ids)
-    virtual_only = bool(event.pop("_virtual_only", False))
-    online = "online" in mode and "mixed" not in mode
-    event["online"] = online or (virtual_only and not has_place)
-    event["organiser"] = _name_of(node.get("organizer"), ids)
-    event["categories"] = _categories(node)
-    event["language"], event["_bad_language"] = _in_language(node.get("inLanguage"), ids)
-    event["unmapped"] = [k for k in node if not k.startswith("@") and k not in _MAPPED]
-    return event
-
-
-def _merge(base: dict[str, Any], other: dict[str, Any]) -> None:
-    for key, value in other.items():
-        if key in ("categories", "unmapped"):
-            base[key] = base[key] + [v for v in value if v not in base[key]]
-        elif key == "online":
-            base[key] = base[key] or value
-        elif base.get(key) in (None, "") and value not in (None, ""):
-            base[key] = value
 
 
 def _link_href(tree: etree._Element, tags: tuple[str, ...], rel: str) -> str | None:
@@ -435,6 +168,89 @@ def extract_events(body: bytes | str, url: str, encoding: str | None = None) -> 
         log.debug("schema.org extraction failed for %s", url, exc_info=True)
         result.errors.append(f"extraction failed: {type(exc).__name__}: {exc}"[:300])
     return result
+
+
+def _merge(base: dict[str, Any], other: dict[str, Any]) -> None:
+    for key, value in other.items():
+        if key == "_notes":
+            base[key] = base[key] + [n for n in value if n not in base[key]]
+        elif key in ("categories", "unmapped"):
+            base[key] = base[key] + [v for v in value if v not in base[key]]
+        elif key == "online":
+            base[key] = base[key] or value
+        elif base.get(key) in (None, "") and value not in (None, ""):
+            base[key] = value
+
+
+def _same_title(title: str | None) -> str:
+    """A title as compared across syntaxes: case, accents, punctuation and spacing aside."""
+    return re.sub(r"\W+", " ", (clean_text(title) or "").casefold()).strip()
+
+
+class _Events:
+    """Events of one page, the same event given in several syntaxes (or twice in one) merged:
+    same title and start, or same own URL and start."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._by_key: dict[tuple[str, Any], dict[str, Any]] = {}
+
+    def add(self, event: dict[str, Any]) -> bool:
+        keys = [("title", _same_title(event["title"]), event["start_date"])]
+        if event["url"]:
+            keys.append(("url", event["url"].strip(), event["start_date"]))
+        for key in keys:
+            found = self._by_key.get(key)  # type: ignore[arg-type]
+            if found is not None:
+                _merge(found, event)
+                for other in keys:
+                    self._by_key.setdefault(other, found)  # type: ignore[arg-type]
+                return False
+        self.events.append(event)
+        for key in keys:
+            self._by_key[key] = event  # type: ignore[index]
+        return True
+
+
+def _nodes(
+    tree: etree._Element, data: bytes, base: str, result: ExtractResult
+) -> tuple[list[tuple[dict[str, Any], Block | None]], dict[str, dict[str, Any]]]:
+    """The page's Event nodes (with the JSON-LD block each came from) and every node with an
+    @id, to resolve references."""
+    blocks = jsonld_blocks(tree, result)
+    ids: dict[str, dict[str, Any]] = {}
+    _collect_ids([b.data for b in blocks], ids)
+    nodes: list[tuple[dict[str, Any], Block | None]] = []
+    seen: set[str] = set()
+    for block in blocks:
+        for node in _walk_events(block.data):
+            node_id = node.get("@id")
+            if isinstance(node_id, str):
+                # a reference to an Event ({"@id", "@type"} only) stands for the full node
+                full = ids.get(node_id)
+                if full is not None and set(node) <= {"@id", "@type"}:
+                    node = full
+                if node_id in seen:
+                    continue
+                seen.add(node_id)
+            nodes.append((node, block))
+    # extruct parses the page again for each syntax (RDFa through rdflib, slowly): only ask it
+    # when the markup is there at all. Microdata needs `itemscope`; an RDFa event needs `typeof`.
+    if tree.xpath("boolean(//*[@itemscope])"):
+        # The value of a <time> is its datetime attribute, else its text (HTML's microdata
+        # rules); extruct reads only the attribute, so "<time itemprop=startDate>Sa., 18. Nov.
+        # 2023</time>" would give no date. Write the text into the attribute first.
+        bare = tree.xpath("//time[@itemprop and not(@datetime)]")
+        for el in bare:
+            el.set("datetime", " ".join(el.text_content().split()))
+        if bare:
+            data = lxml.html.tostring(tree, encoding="utf-8")
+        items = _extruct(data, base, "microdata", result.errors)
+        _collect_ids(items, ids)
+        nodes.extend((n, None) for n in _walk_events(items))
+    if tree.xpath("boolean(//*[@typeof])"):
+        nodes.extend((n, None) for n in _rdfa_events(_extruct(data, base, "rdfa", result.errors)))
+    return nodes, ids
 
 
 def _extract_into(result: ExtractResult, body: bytes | str, url: str, encoding: str | None) -> None:
@@ -472,22 +288,14 @@ def _extract_into(result: ExtractResult, body: bytes | str, url: str, encoding: 
         urljoin(base, href.strip()) for el in tree.iter("a") if (href := el.get("href"))
     ]
 
-    jsonld = _jsonld_blocks(tree, result.errors)
-    ids: dict[str, dict[str, Any]] = {}
-    _collect_ids(jsonld, ids)
-    nodes: list[dict[str, Any]] = list(_walk_events(jsonld))
-    # extruct parses the page again for each syntax (RDFa through rdflib, slowly): only ask it
-    # when the markup is there at all. Microdata needs `itemscope`; an RDFa event needs `typeof`.
-    if tree.xpath("boolean(//*[@itemscope])"):
-        nodes.extend(_walk_events(_extruct(data, base, "microdata", result.errors)))
-    if tree.xpath("boolean(//*[@typeof])"):
-        nodes.extend(_rdfa_events(_extruct(data, base, "rdfa", result.errors)))
-
+    nodes, ids = _nodes(tree, data, base, result)
     page_url = result.canonical_url or canonicalise(url) or url
     page_lang = page_language(tree)
-    merged: dict[tuple[str | None, Any], dict[str, Any]] = {}
-    for number, node in enumerate(nodes, start=1):
-        event = _event_from_node(node, ids)
+    hints = page_hints(tree, result.canonical_url or url)
+    found = _Events()
+    for number, (node, block) in enumerate(nodes, start=1):
+        notes: list[Note] = []
+        event = event_from_node(node, ids, hints, notes)
         bad_language = event.pop("_bad_language")
         # an event nobody can name or date cannot be listed; say so, for drift
         if event["title"] is None:
@@ -496,6 +304,20 @@ def _extract_into(result: ExtractResult, body: bytes | str, url: str, encoding: 
         if event["start_date"] is None:
             result.errors.append(f"event {event['title']!r} skipped: no usable startDate")
             continue
+        if block is not None and block.repaired:
+            # Only what the page wrote whole: a repair never invents an event.
+            cut = [
+                key
+                for key in ("name", "startDate")
+                if not attested(value := first(node.get(key)), block.text)
+                or run_together(value, block)
+            ]
+            if cut:
+                result.errors.append(
+                    f"event {event['title']!r} skipped: its {' and '.join(cut)} in the "
+                    "repaired JSON-LD block is not as written (cut off or run together)"
+                )
+                continue
         if bad_language:
             note = (
                 f"event {event['title']!r}: inLanguage {', '.join(bad_language)!r} "
@@ -503,15 +325,15 @@ def _extract_into(result: ExtractResult, body: bytes | str, url: str, encoding: 
             )
             if note not in result.errors:  # the same event in several syntaxes: say it once
                 result.errors.append(note)
-        # the same event is often published in several syntaxes on one page
-        key = ((event["title"] or "").casefold(), event["start_date"])
-        if key in merged:
-            _merge(merged[key], event)
-        else:
-            merged[key] = event
-    for event in merged.values():
-        own = event["url"]
-        event["url"] = (canonicalise(own, base) if own else None) or page_url
+        event["url"] = (canonicalise(event["url"], base) if event["url"] else None) or None
+        event["_notes"] = notes
+        found.add(event)
+    for event in found.events:
+        event["url"] = event["url"] or page_url
         # the page's language is a default: an event may say it is in another one
         event["language"] = event["language"] or page_lang
-        result.events.append(finish_event(event))
+        event_notes: list[Note] = event.pop("_notes")
+        result.events.append(finish_event(event, event_notes))
+        for event_note in event_notes:
+            if event_note not in result.notes:  # the same event in several syntaxes: once
+                result.notes.append(event_note)

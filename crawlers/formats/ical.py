@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,9 +23,17 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
     result = extract_ical(response.body, response.url)
     for message in result.errors:
         spider.collector.add_error(response.url, message)
+    for note in result.notes:
+        spider.collector.add_note(response.url, note.rule, note.message)
+    uses = Counter(event.get("uid") for event in result.events if event.get("uid"))
     for event in result.events:
-        # A UID identifies an event across edits; without one, its title and start do.
-        key = event.get("uid") or f"{event.get('title')}|{event.get('start_date')}"
+        # A UID identifies an event across edits; without one, its title and start do. Some
+        # publishers give every event the same UID (an HTML fragment, a constant): a UID that
+        # several VEVENTs share identifies none of them.
+        uid = event.get("uid")
+        key = uid if uid and uses[uid] == 1 else None
+        if key is None:
+            key = f"{uid or ''}|{event.get('title')}|{event.get('start_date')}".lstrip("|")
         yield {**event, "_key": f"uid:{key}", "_page": response.url}
 
 

@@ -31,6 +31,8 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
     )
     for message in result.errors:
         spider.collector.add_error(response.url, message)
+    for note in result.notes:
+        spider.collector.add_note(response.url, note.rule, note.message)
     shared = Counter(event.get("url") for event in result.events)
     for event in result.events:
         # The canonical URL identifies an event that has a URL of its own, so a renamed or

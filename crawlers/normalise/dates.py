@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from search_api.domain.textfold import fold_accents as _fold
 
-__all__ = ["MAX_YEAR", "MIN_YEAR", "parse_date"]
+log = logging.getLogger(__name__)
+
+__all__ = ["MAX_YEAR", "MIN_YEAR", "Moment", "parse_date", "parse_date_range", "parse_moment"]
 
 MIN_YEAR = 1900
 MAX_YEAR = 2100
@@ -109,7 +113,202 @@ def _from_string(text: str) -> dt.date | None:
         if first > 12 or second <= 12:
             return _make(year, second, first)
         return _make(year, first, second)
-    return _from_words(text)
+    found = _from_words(text)
+    if found is not None:
+        return found
+    # "2023-11-18/2023-11-20", "18 nov. 2023 - 20 nov. 2023": a range starts on its first day.
+    span = parse_date_range(text)
+    return span[0] if span else _from_dateparser(text)
+
+
+# Written dates our own reading does not take ("samedi 18 novembre 2023 à 19h", "Sa.,
+# 18.11.2023", "sábado, 18 de noviembre de 2023, 19:00 h"): dateparser knows the words of many
+# languages. Asked only for text with a year in it, and made to find day, month and year, so it
+# never completes a date from today's.
+_DATEPARSER_LANGUAGES = ["en", "fr", "es", "de"]
+_DATEPARSER_SETTINGS: dict[str, Any] = {
+    "STRICT_PARSING": True,
+    "REQUIRE_PARTS": ["day", "month", "year"],
+    "DATE_ORDER": "DMY",
+    "RETURN_AS_TIMEZONE_AWARE": False,
+    "PARSERS": ["custom-formats", "absolute-time"],
+}
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d|2100)(?!\d)")
+
+
+def _from_dateparser(text: str) -> dt.date | None:
+    years = _YEAR.findall(text)
+    if len(years) != 1 or not re.search(r"[^\W\d_]", text):
+        return None
+    try:
+        # Imported on first use: it takes ~0.4 s, and most pages give ISO dates.
+        import dateparser
+
+        found = dateparser.parse(
+            text, languages=_DATEPARSER_LANGUAGES, settings=_DATEPARSER_SETTINGS
+        )
+    except Exception:  # dateparser raises on odd input (regex, overflow): no date then
+        log.debug("dateparser failed on %r", text, exc_info=True)
+        return None
+    if found is None or str(found.year) != years[0]:
+        return None
+    return _make(found.year, found.month, found.day)
+
+
+class Moment(NamedTuple):
+    """A date as written, and what came with it: the time, and whether it was written as a UTC
+    instant ("...Z"), whose local date may be another day."""
+
+    date: dt.date
+    time: dt.time | None
+    offset: dt.timedelta | None
+    utc: bool
+
+
+# ISO 8601 as sites write it: no zero padding ("2024-5-28T16:30"), odd offsets ("+0:00", "+0530").
+_ISO_MOMENT = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T\s](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?)?"
+    r"\s*(Z|[+-]\d{1,2}(?::?\d{2})?)?$",
+    re.IGNORECASE,
+)
+
+
+def _offset(text: str | None) -> dt.timedelta | None:
+    if not text:
+        return None
+    if text.upper() == "Z":
+        return dt.timedelta(0)
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    if ":" in text[1:]:
+        hours, minutes = text[1:].split(":", 1)
+    elif len(digits) > 2:
+        hours, minutes = digits[:-2], digits[-2:]
+    else:
+        hours, minutes = digits, "0"
+    h, m = int(hours), int(minutes)
+    if h > 18 or m >= 60:
+        return None
+    return sign * dt.timedelta(hours=h, minutes=m)
+
+
+def parse_moment(value: object) -> Moment | None:
+    """The date of `value` with its time and offset where an ISO-like text gives them. Never
+    raises; None when there is no date."""
+    try:
+        if isinstance(value, dt.datetime):
+            day = _make(value.year, value.month, value.day)
+            if day is None:
+                return None
+            offset = value.utcoffset()
+            return Moment(day, value.time(), offset, offset == dt.timedelta(0) and False)
+        if isinstance(value, Mapping):
+            return parse_moment(value.get("@value"))
+        if isinstance(value, list | tuple):
+            for item in value:
+                found = parse_moment(item)
+                if found is not None:
+                    return found
+            return None
+        if isinstance(value, str):
+            m = _ISO_MOMENT.match(value.strip())
+            if m:
+                day = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+                if day is None:
+                    return None
+                time = None
+                if m.group(4) is not None and int(m.group(4)) < 24:
+                    time = dt.time(int(m.group(4)), int(m.group(5)), min(int(m.group(6) or 0), 59))
+                zone = m.group(7)
+                return Moment(day, time, _offset(zone), bool(zone and zone.upper() == "Z"))
+        day = parse_date(value)
+        return Moment(day, None, None, False) if day else None
+    except Exception:  # a normaliser must never raise
+        return None
+
+
+def local_date(moment: Moment, zone: dt.tzinfo) -> dt.date | None:
+    """The date in `zone` of a moment written as a UTC instant; None when it is not one."""
+    if not moment.utc or moment.time is None:
+        return None
+    instant = dt.datetime.combine(moment.date, moment.time, tzinfo=dt.UTC)
+    try:
+        local = instant.astimezone(zone)
+    except (OverflowError, ValueError):
+        return None
+    return _make(local.year, local.month, local.day)
+
+
+# Between the two ends of a range: a dash with spaces or between numbers, a slash (ISO 8601
+# intervals), or a word (to, au, bis, al, hasta, until, through).
+_RANGE_SPLIT = re.compile(
+    r"\s*(?:[–—]|\s-\s|(?<=[\d.])-(?=\s*\d)|(?<=\S)\s+-(?=\S)|/(?=\s*\d{4}-)"
+    r"|\s(?:to|au|bis|al|a|hasta|until|till|through|thru|jusqu'au|jusqu’au)\s)\s*",
+    re.IGNORECASE,
+)
+_ISO_DATE = r"\d{4}-\d{1,2}-\d{1,2}(?:[T ][\d:.]+(?:Z|[+-][\d:]+)?)?"
+_ISO_RANGE = re.compile(
+    rf"^({_ISO_DATE})\s*(?:/|[–—]|\s-\s|-|\s(?:to|au|bis|al|a|hasta)\s)\s*({_ISO_DATE})$",
+    re.IGNORECASE,
+)
+_ISO_ANYWHERE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+_RANGE_LEAD = re.compile(r"^\s*(?:from|du|del|de|vom|von|ab)\s+", re.IGNORECASE)
+
+
+def _parts_of(text: str) -> tuple[int | None, int | None, int | None]:
+    """(day, month, year) as far as one side of a range gives them."""
+    folded = _TIME.sub(" ", _fold(text))
+    tokens = re.findall(r"[a-z]+|\d+", folded)
+    day = month = year = None
+    for token in tokens:
+        if token in _MONTHS and month is None:
+            month = _MONTHS[token]
+        elif token.isdigit() and len(token) == 4 and year is None:
+            year = int(token)
+        elif token.isdigit() and len(token) <= 2 and day is None:
+            day = int(token)
+        elif token.isdigit() and len(token) <= 2 and month is None:
+            month = int(token)  # "18.11." before the year
+    return day, month, year
+
+
+def parse_date_range(value: object) -> tuple[dt.date, dt.date] | None:
+    """Both ends of a range written in one string ("18-20 November 2023", "Nov 18 - Nov 20,
+    2023", "du 18 au 20 novembre 2023", "2023-11-18/2023-11-20"); None when `value` is not
+    a range of dates. Missing month or year on one side come from the other side."""
+    try:
+        if not isinstance(value, str) or len(value) > 120:
+            return None
+        iso = _ISO_RANGE.match(value.strip())
+        if iso:
+            pieces = [iso.group(1), iso.group(2)]
+        elif _ISO_ANYWHERE.search(value):
+            return None
+        else:
+            text = _RANGE_LEAD.sub("", _TIME.sub(" ", value.strip()))
+            pieces = [p for p in _RANGE_SPLIT.split(text) if p.strip()]
+        if len(pieces) != 2:
+            return None
+        left, right = pieces
+        start, end = parse_date(left), parse_date(right)
+        if start is None or end is None:
+            ld, lm, ly = _parts_of(left)
+            rd, rm, ry = _parts_of(right)
+            if ld is None or rd is None:
+                return None
+            lm, rm = lm or rm, rm or lm
+            ly, ry = ly or ry, ry or ly
+            if lm is None or rm is None or ly is None or ry is None:
+                return None
+            start = start or _make(ly, lm, ld)
+            end = end or _make(ry, rm, rd)
+            if start is not None and end is not None and end < start and ly == ry:
+                start = _make(ly - 1, lm, ld)  # "28 December - 3 January 2024"
+        if start is None or end is None or end < start or (end - start).days > 366:
+            return None
+        return start, end
+    except Exception:  # a normaliser must never raise
+        return None
 
 
 def parse_date(value: object) -> dt.date | None:

@@ -47,6 +47,7 @@ def run_dict(run: RunRow) -> dict[str, Any]:
         "items_failed": run.items_failed,
         "message": run.message,
         "errors": list(run.errors or []),
+        "notes": list(run.notes or []),
     }
 
 

@@ -42,6 +42,7 @@ class RunStats:
     items_unchanged: int = 0
     items_failed: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
+    notes: list[dict[str, str]] = field(default_factory=list)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -165,6 +165,7 @@ class SourcesStore(StoreBase):
                     items_unchanged=stats.items_unchanged,
                     items_failed=stats.items_failed,
                     errors=stats.errors[:MAX_RUN_ERRORS],
+                    notes=stats.notes[:MAX_RUN_ERRORS],
                     message=message,
                 )
             )

@@ -87,6 +87,9 @@ class RunRow(Base):
     items_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     items_failed: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list] = mapped_column(JSON, default=list)
+    # Values repaired or inferred during the run, each with its rule and page (NULL on runs
+    # recorded before notes existed).
+    notes: Mapped[list | None] = mapped_column(JSON, nullable=True, default=list)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
