@@ -42,6 +42,7 @@ OUR_TABLES = {
     "subscription_items",
     "subscription_digests",
     "leases",
+    "page_watch",
 }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from search_api.search.base import SearchBackend
 from search_api.store import Store
 from search_api.store.tables import RunRow
+from search_api.store.watch import changed_pages
 
 TREND_RUNS = 5
 # Enough history to find the last success behind a long run of failures.
@@ -113,7 +114,26 @@ def health_from_runs(runs: Sequence[RunRow]) -> dict[str, Any]:
 def source_health(store: Store, source_id: str) -> dict[str, Any]:
     health = health_from_runs(store.list_runs(source_id, limit=HISTORY_RUNS))
     health["records"] = store.count_records(source_id)
+    health["pages_changed"] = pages_changed(store, source_id)
     return health
+
+
+def pages_changed(store: Store, source_id: str) -> list[dict[str, Any]]:
+    """The source's records whose official page changed materially since they were checked
+    (the change watch): what its agency should re-check."""
+    prefix = f"{source_id}:"
+    out = []
+    for row in changed_pages(store):
+        if row.record_id.startswith(prefix) and row.changed_at is not None:
+            out.append(
+                {
+                    "record_id": row.record_id,
+                    "url": row.url,
+                    "changed_on": row.changed_at.date().isoformat(),
+                    "similarity": row.similarity,
+                }
+            )
+    return out
 
 
 def readiness(store: Store, backend: SearchBackend) -> tuple[str, dict[str, Any]]:
