@@ -48,16 +48,28 @@ def main_text(html: str | bytes, url: str | None = None) -> str | None:
     return str(text)
 
 
+def watched_page(record: AnyRecord) -> str | None:
+    """The page that states the record's facts: its `evidence_url` where the record has one
+    (a programme's own page, not the provider's home page, which changes with every news
+    item), else its official `url`."""
+    for url in (getattr(record, "evidence_url", None), record.url):
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            return url
+    return None
+
+
+def checked_on(record: AnyRecord) -> Any:
+    """When the record's facts were last checked against that page."""
+    return getattr(record, "checked_on", None) or record.as_of
+
+
 def watched_records(store: Store, kinds: Iterable[str] = WATCHED_KINDS) -> list[AnyRecord]:
-    """Curated, not withdrawn records of `kinds` with an http(s) official page."""
+    """Curated, not withdrawn records of `kinds` with an http(s) page to watch."""
     wanted = set(kinds)
     return [
         r
         for r in store.iter_records()
-        if r.kind in wanted
-        and r.curated_by
-        and not r.withdrawn
-        and (r.url or "").startswith(("http://", "https://"))
+        if r.kind in wanted and r.curated_by and not r.withdrawn and watched_page(r)
     ]
 
 
@@ -127,15 +139,15 @@ def fetch_texts(settings: Settings, urls: list[str]) -> WatchCollector:
 def run_watch(settings: Settings, kinds: Iterable[str] = WATCHED_KINDS) -> dict[str, int]:
     store = Store(settings.sqlalchemy_url)
     records = watched_records(store, kinds)
-    urls = sorted({str(r.url) for r in records})
+    urls = sorted({str(watched_page(r)) for r in records})
     collector = fetch_texts(settings, urls) if urls else WatchCollector()
     counts: dict[str, int] = {"records": len(records), "pages": len(urls)}
     for record in records:
-        url = str(record.url)
+        url = str(watched_page(record))
         reading = Reading(
             record_id=record.id,
             url=url,
-            as_of=record.as_of,
+            as_of=checked_on(record),
             text=collector.texts.get(url),
             error=collector.errors.get(url, "not fetched"),
         )

@@ -42,6 +42,7 @@ def test_ustda_csv_with_a_preamble_cp1252_and_us_dates(settings: Settings, store
                     "city1": "city",
                     "venue1": "venue",
                     "registration_link": None,
+                    "description": "summary",
                 },
             },
         )

@@ -132,6 +132,10 @@ def cmd_sources_check(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if all(r["ok"] for r in reports) else 1
 
 
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def format_check(report: dict[str, object]) -> str:
     """A source's check as lines for people."""
     lines = [f"{report['source_id']}: {report['verdict']}"]
@@ -146,10 +150,13 @@ def format_check(report: dict[str, object]) -> str:
         parts = [f"{name} {count}/{sample}" for name, count in filled.items()]
         lines.append("  fields filled: " + ", ".join(parts))
     errors = report.get("errors") or []
-    if isinstance(errors, list):
+    if isinstance(errors, list) and "items" in report:
         lines.append(f"  errors: {len(errors)}")
         for err in errors[:5]:
-            lines.append(f"    {err.get('url') or '-'}: {err.get('message')}")
+            url = str(err.get("url") or "-")
+            # API URLs carry long queries: the message says what matters
+            message = str(err.get("message") or "").replace(url, "it")
+            lines.append(f"    {_shorten(url, 100)}: {_shorten(message, 300)}")
         if len(errors) > 5:
             lines.append(f"    … {len(errors) - 5} more")
     return "\n".join(lines)
