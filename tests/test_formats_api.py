@@ -407,3 +407,25 @@ def test_api_requests_obey_robots_txt_and_the_private_host_guard(
     (error,) = errors_of(store, outcome)
     assert "non-public address" in error["message"]
     assert api.hits("/open") == []
+
+
+def test_a_hostile_jsonapi_document_cannot_grow_the_join_without_bound() -> None:
+    from crawlers.extract.api import JOIN_MAX_NODES, join_jsonapi
+
+    n = 40  # every resource relates to every other: 40**4 paths at the join's depth
+    refs = [{"id": str(j), "type": "x"} for j in range(n)]
+    included = [
+        {"id": str(i), "type": "x", "attributes": {"n": i}, "relationships": {"r": {"data": refs}}}
+        for i in range(n)
+    ]
+    joined = join_jsonapi({"data": [{"id": "0", "type": "x"}], "included": included})
+
+    def count(node: Any) -> int:
+        if isinstance(node, dict):
+            return 1 + sum(count(v) for v in node.values() if isinstance(v, dict | list))
+        if isinstance(node, list):
+            return sum(count(v) for v in node)
+        return 0
+
+    assert count(joined["data"]) < 2 * JOIN_MAX_NODES  # not 40**4 = 2,560,000
+    assert joined["data"][0]["n"] == 0 and len(joined["data"][0]["r"]) == n

@@ -39,6 +39,9 @@ MAX_RECORDS = 100_000
 # Relationships are joined this deep; deeper ones stay as {id, type} references. A cycle
 # (a commodity's measures pointing back at it) stops where it closes.
 JOIN_DEPTH = 4
+# A joined document is a tree: resources reached along several paths are copied each time, so
+# a hostile document could grow it exponentially. Past this many nodes, references stay bare.
+JOIN_MAX_NODES = 200_000
 
 
 class _Functions(jmespath_functions.Functions):
@@ -109,11 +112,19 @@ def join_jsonapi(doc: Mapping[str, Any], depth: int = JOIN_DEPTH) -> dict[str, A
     data = doc.get("data")
     for resource in [*(doc.get("included") or []), *(data if isinstance(data, list) else [data])]:
         if isinstance(resource, Mapping) and "type" in resource and "id" in resource:
-            index[(str(resource["type"]), str(resource["id"]))] = resource
+            ref = (str(resource["type"]), str(resource["id"]))
+            # one resource given twice (as a bare reference and in full): keep the fuller
+            if ref not in index or len(resource) > len(index[ref]):
+                index[ref] = resource
+
+    budget = [JOIN_MAX_NODES]
 
     def flatten(resource: Mapping[str, Any], left: int, path: frozenset[tuple[str, str]]) -> Any:
         ref = (str(resource.get("type")), str(resource.get("id")))
         full = index.get(ref, resource)
+        budget[0] -= 1
+        if budget[0] < 0:
+            return {"id": full.get("id"), "type": full.get("type")}
         out: dict[str, Any] = {"id": full.get("id"), "type": full.get("type")}
         attributes = full.get("attributes")
         if isinstance(attributes, Mapping):
