@@ -14,7 +14,9 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
+from search_api.domain.records import PROVENANCE_FIELDS, AnyRecord
 from search_api.domain.sources import SECRET_ENV_PREFIX, SourceSpec
 from search_api.services.crawls import KILL_GRACE_SECONDS, CrawlOutcome
 from search_api.settings import Settings
@@ -67,7 +69,10 @@ def finalise_run(store: Store, spec: SourceSpec, run_id: int, collector: object)
     if message:
         store.finish_run(run_id, "failed", stats, message)
         return CrawlOutcome(spec.id, run_id, "failed", message)
-    up = store.upsert_records(list(collector.records.values()))
+    records = list(collector.records.values())
+    if getattr(getattr(spec, "api", None), "newest", None):
+        records = amend_stored(store, records)
+    up = store.upsert_records(records)
     stats.items_new, stats.items_changed, stats.items_unchanged = up.new, up.changed, up.unchanged
     withdrawn = 0
     if not collector.truncated and spec.withdraw_after_misses > 0:
@@ -82,6 +87,28 @@ def finalise_run(store: Store, spec: SourceSpec, run_id: int, collector: object)
     message = "; ".join(parts)
     store.finish_run(run_id, "succeeded", stats, message)
     return CrawlOutcome(spec.id, run_id, "succeeded", message)
+
+
+def amend_stored(store: Store, records: list[AnyRecord]) -> list[AnyRecord]:
+    """Records that amend others (a source with `api.newest`: an addendum, a corrigendum) keep
+    what the stored record said where the amendment is silent: an addendum that names no HS
+    code leaves the notification's codes in place, also when the notification itself has
+    left the source's window of recent items."""
+    stored = store.get_records([r.id for r in records])
+    out = []
+    for record in records:
+        old = stored.get(record.id)
+        if old is None or old.kind != record.kind:
+            out.append(record)
+            continue
+        merged: dict[str, Any] = {
+            k: v for k, v in old.model_dump().items() if k not in PROVENANCE_FIELDS
+        }
+        for key, value in record.model_dump().items():
+            if key not in PROVENANCE_FIELDS and value not in (None, "", [], {}):
+                merged[key] = value
+        out.append(type(record).model_validate(merged))
+    return out
 
 
 def end_when_overrun(store: Store, run_id: int, limit: float) -> None:

@@ -429,3 +429,32 @@ def test_a_hostile_jsonapi_document_cannot_grow_the_join_without_bound() -> None
 
     assert count(joined["data"]) < 2 * JOIN_MAX_NODES  # not 40**4 = 2,560,000
     assert joined["data"][0]["n"] == 0 and len(joined["data"][0]["r"]) == n
+
+
+def test_an_amendment_in_a_later_run_keeps_what_the_stored_notification_said(
+    api: ApiServer, settings: Settings, store: Store
+) -> None:
+    """The source's window has moved on: run 2 sees only the addendum."""
+    shown = {"pages": {1: "1"}}
+
+    def window(request: ApiRequest) -> Reply:
+        page = request.arg("page")
+        if page != "1":
+            request.query["page"] = ["99"]  # past the end
+        else:
+            request.query["page"] = [shown["pages"][1]]
+        return notifications(request)
+
+    api.route("/v1/notifications", window)
+    spec = notifications_spec(api)
+    assert crawl(settings, store, spec).ok
+    shown["pages"][1] = "2"  # now only the addendum is listed
+    outcome = crawl(settings, store, spec)
+    assert outcome.ok, outcome.message
+    kor = next(r for r in records_of(store, "xx_test_api").values() if "KOR" in str(r))
+    assert kor.kind == "requirement"
+    assert kor.legal_reference == "G/SPS/N/KOR/1/Add.1"
+    assert kor.effective_date == dt.date(2027, 6, 1)  # the addendum's
+    assert kor.hs_codes == ["030617", "0901"]  # the notification's, kept
+    assert kor.comment_deadline == dt.date(2027, 1, 2)
+    assert kor.markets == ["KR"]
