@@ -97,3 +97,24 @@ def test_with_scheme_leaves_what_is_not_a_host_alone() -> None:
     for text in ("", "fair.html", "notes.txt", "a/b", "#top", "?page=2", "tel:+254", "x.nosuchtld"):
         assert with_scheme(text) == text
     assert canonicalise("www.workboatshow.com") == "https://www.workboatshow.com/"
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ORDERS = st.sampled_from([None, "DMY", "MDY", "YMD"])
+ZONES = st.sampled_from([None, "UTC", "America/New_York", "Asia/Kolkata", "Nowhere/Zone"])
+
+
+@given(st.text(max_size=60), ORDERS, ZONES)
+def test_parse_date_with_an_order_and_a_zone_never_raises(
+    text: str, order: str | None, tz: str | None
+) -> None:
+    result = parse_date(text, order=order, tz=tz)  # type: ignore[arg-type]
+    assert result is None or isinstance(result, dt.date)
+
+
+@given(st.text(max_size=80))
+def test_with_scheme_is_idempotent_and_total(text: str) -> None:
+    once = with_scheme(text)
+    assert with_scheme(once) == once
