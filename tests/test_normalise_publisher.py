@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crawlers.normalise.dates import local_date, parse_date, parse_instant, time_zone
 from crawlers.normalise.urls import canonicalise, with_scheme
@@ -98,9 +100,6 @@ def test_with_scheme_leaves_what_is_not_a_host_alone() -> None:
         assert with_scheme(text) == text
     assert canonicalise("www.workboatshow.com") == "https://www.workboatshow.com/"
 
-
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 ORDERS = st.sampled_from([None, "DMY", "MDY", "YMD"])
 ZONES = st.sampled_from([None, "UTC", "America/New_York", "Asia/Kolkata", "Nowhere/Zone"])
