@@ -63,6 +63,7 @@ def test_before_any_scheduler_ran_there_are_no_jobs(client: TestClient, store: S
             "job_id": None,
             "next_run_time": None,
             "last_run": None,
+            "missing_secrets": [],
         }
     ]
 
