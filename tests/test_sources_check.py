@@ -19,6 +19,7 @@ from search_api.store.keys import create_key
 
 from .api_server import ApiRequest, Reply, api_server, json_reply
 from .formats_support import make_spec
+from .test_agency_web import sign_in
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -174,3 +175,23 @@ def test_only_an_admin_gives_a_source_the_operators_secrets(
         headers={"Authorization": f"Bearer {agency}"},
     )
     assert r.status_code == 403
+
+
+def test_the_agency_pages_say_a_source_lacks_its_secret(
+    client: TestClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRADEPOINT_SECRET_XX_PAGE_KEY", raising=False)
+    admin = create_key(store, "ops", "admin")
+    store.add_source(
+        make_spec(
+            id="xx_needs_key",
+            kind="fair",
+            format="api",
+            start_urls=["https://api.example.org/fairs"],
+            api={"fields": {"title": "t"}, "headers": {"K": "${XX_PAGE_KEY}"}},
+        )
+    )
+    assert sign_in(client, admin).status_code in (302, 303)
+    for path in ("/agency/sources", "/agency/sources/xx_needs_key"):
+        page = client.get(path).text
+        assert "it needs TRADEPOINT_SECRET_XX_PAGE_KEY" in page, path
