@@ -3,6 +3,7 @@ runner decides afterwards, outside the reactor, whether to write it to the store
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,13 +30,19 @@ class RunCollector:
     # Set when a page limit or the time limit stopped the run: what it did not reach is not
     # evidence that a record was withdrawn.
     truncated: bool = False
+    # A secret the source references is not set: the run cannot be a fair count of records.
+    missing_secret: str | None = None
+    # Hides resolved secrets (crawlers.secrets) in what the run records.
+    mask: Callable[[str], str] = field(default=lambda text: text)
+    # Of two items with one id, the one ranked higher (an addendum's later date) wins.
+    ranks: dict[str, Any] = field(default_factory=dict)
 
     def add_error(self, url: str, message: str) -> None:
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append({"url": url, "message": message[:1000]})
+            self.errors.append({"url": self.mask(url), "message": self.mask(message)[:1000]})
 
     def add_note(self, url: str, rule: str, message: str) -> None:
-        note = {"url": url, "rule": rule, "message": message[:1000]}
+        note = {"url": self.mask(url), "rule": rule, "message": self.mask(message)[:1000]}
         if note in self.notes:  # a page reached twice says the same thing twice
             return
         if len(self.notes) < MAX_NOTES:
@@ -43,15 +50,24 @@ class RunCollector:
         else:
             self.notes_dropped += 1
 
-    def add_record(self, record: AnyRecord) -> None:
+    def add_record(self, record: AnyRecord, rank: Any = None) -> None:
         """The same record reached twice in one run (a list page and its detail page, or one
-        page under two URLs) is merged: later non-empty values fill or replace earlier ones."""
+        page under two URLs, or a notification and its addendum) is merged: non-empty values
+        of the later one, or of the higher `rank` when both have one, fill or replace the
+        other's."""
         old = self.records.get(record.id)
         if old is None:
             self.records[record.id] = record
+            self.ranks[record.id] = rank
             return
-        merged: dict[str, Any] = old.model_dump()
-        for key, value in record.model_dump().items():
+        old_rank = self.ranks.get(record.id)
+        newer, older = record, old
+        if rank is not None and old_rank is not None and _lower(rank, old_rank):
+            newer, older = old, record
+        else:
+            self.ranks[record.id] = rank if rank is not None else old_rank
+        merged: dict[str, Any] = older.model_dump()
+        for key, value in newer.model_dump().items():
             if value not in (None, "", [], {}):
                 merged[key] = value
         self.records[record.id] = type(record).model_validate(merged)
@@ -59,3 +75,10 @@ class RunCollector:
     def note_unmapped(self, names: list[str]) -> None:
         for name in names:
             self.unmapped[name] = self.unmapped.get(name, 0) + 1
+
+
+def _lower(a: Any, b: Any) -> bool:
+    try:
+        return bool(a < b)
+    except TypeError:  # ranks of different types: compare as text
+        return str(a) < str(b)

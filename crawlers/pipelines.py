@@ -21,7 +21,7 @@ from search_api.domain.sources import SourceSpec, format_validation_error
 log = logging.getLogger(__name__)
 
 # Extraction keeps these for diagnostics; they are not record fields.
-INTERNAL_KEYS = ("_key", "_page", "_id", "categories", "unmapped", "uid")
+INTERNAL_KEYS = ("_key", "_page", "_id", "_rank", "categories", "unmapped", "uid")
 
 
 def build_record(raw: dict[str, Any], spec: SourceSpec) -> AnyRecord:
@@ -40,6 +40,9 @@ def build_record(raw: dict[str, Any], spec: SourceSpec) -> AnyRecord:
     for name, value in spec.defaults.items():
         if data.get(name) in (None, "", []):
             data[name] = value
+        elif isinstance(value, dict) and isinstance(data[name], dict):
+            # a nested default (provider.type) fills what the page left out of the object
+            data[name] = {**value, **{k: v for k, v in data[name].items() if v is not None}}
     fields = RECORD_MODELS[spec.kind].model_fields
     # None means "the source is silent": the model's default applies, not a null.
     data = {
@@ -70,6 +73,9 @@ class RecordPipeline:
         collector = spider.collector  # type: ignore[union-attr]
         if item.get("unmapped"):
             collector.note_unmapped(list(item["unmapped"]))
+        if item.get("_page"):
+            # The page's URL becomes the record's public source_url: no secret in it.
+            item = {**item, "_page": collector.mask(str(item["_page"]))}
         try:
             record = build_record(item, collector.spec)
         except ValidationError as exc:
@@ -80,5 +86,5 @@ class RecordPipeline:
                 f"{what}: {format_validation_error(exc).replace(chr(10), '; ')}",
             )
             return item
-        collector.add_record(record)
+        collector.add_record(record, item.get("_rank"))
         return item

@@ -16,22 +16,21 @@ import sys
 import threading
 from typing import Any, TextIO
 
-from search_api.domain.sources import SourceSpec
+from search_api.domain.records import PROVENANCE_FIELDS, AnyRecord
+from search_api.domain.sources import SECRET_ENV_PREFIX, SourceSpec
 from search_api.services.crawls import KILL_GRACE_SECONDS, CrawlOutcome
 from search_api.settings import Settings
 from search_api.store import RunStats, Store
 
 log = logging.getLogger(__name__)
 
-# A run yielding less than this share of the previous successful run is suspect (site redesign,
-# blocked crawler): it fails and changes nothing, as zavod's assertions do.
-DROP_RATIO = 0.5
-DROP_MIN_PREVIOUS = 10
-WITHDRAW_AFTER_MISSES = 3
-
 
 def finalise_run(store: Store, spec: SourceSpec, run_id: int, collector: object) -> CrawlOutcome:
-    """Post-run assertions, then write records (all or nothing) and the run's outcome."""
+    """Post-run assertions, then write records (all or nothing) and the run's outcome.
+
+    The assertions are the source's own (`min_items`, `max_drop_ratio`, `drop_min_previous`,
+    `withdraw_after_misses`): a run yielding far fewer records than the last one is suspect (a
+    redesigned site, a blocked crawler), so it fails and changes nothing, as zavod's do."""
     from crawlers.collector import RunCollector
 
     assert isinstance(collector, RunCollector)
@@ -54,21 +53,33 @@ def finalise_run(store: Store, spec: SourceSpec, run_id: int, collector: object)
         previous.items_new + previous.items_changed + previous.items_unchanged if previous else 0
     )
     message: str | None = None
-    if count < spec.min_items:
+    if collector.missing_secret:
+        message = (
+            f"needs {SECRET_ENV_PREFIX}{collector.missing_secret}, which is not set; "
+            "nothing changed"
+        )
+    elif count < spec.min_items:
         message = f"yielded {count} records, fewer than min_items={spec.min_items}; nothing changed"
-    elif prev_count >= DROP_MIN_PREVIOUS and count < prev_count * DROP_RATIO:
+    elif (
+        spec.max_drop_ratio < 1
+        and prev_count >= max(spec.drop_min_previous, 1)
+        and count < prev_count * (1 - spec.max_drop_ratio)
+    ):
         message = (
             f"yielded {count} records, far fewer than the previous run's {prev_count}; "
-            "nothing changed"
+            f"nothing changed (max_drop_ratio={spec.max_drop_ratio:g})"
         )
     if message:
         store.finish_run(run_id, "failed", stats, message)
         return CrawlOutcome(spec.id, run_id, "failed", message)
-    up = store.upsert_records(list(collector.records.values()))
+    records = list(collector.records.values())
+    if getattr(getattr(spec, "api", None), "newest", None):
+        records = amend_stored(store, records)
+    up = store.upsert_records(records)
     stats.items_new, stats.items_changed, stats.items_unchanged = up.new, up.changed, up.unchanged
     withdrawn = 0
-    if not collector.truncated:
-        withdrawn = store.mark_missing(spec.id, set(collector.records), WITHDRAW_AFTER_MISSES)
+    if not collector.truncated and spec.withdraw_after_misses > 0:
+        withdrawn = store.mark_missing(spec.id, set(collector.records), spec.withdraw_after_misses)
     parts = [f"{count} records: {up.new} new, {up.changed} changed, {up.unchanged} unchanged"]
     if withdrawn:
         parts.append(f"{withdrawn} withdrawn")
@@ -82,6 +93,28 @@ def finalise_run(store: Store, spec: SourceSpec, run_id: int, collector: object)
     message = "; ".join(parts)
     store.finish_run(run_id, "succeeded", stats, message)
     return CrawlOutcome(spec.id, run_id, "succeeded", message)
+
+
+def amend_stored(store: Store, records: list[AnyRecord]) -> list[AnyRecord]:
+    """Records that amend others (a source with `api.newest`: an addendum, a corrigendum) keep
+    what the stored record said where the amendment is silent: an addendum that names no HS
+    code leaves the notification's codes in place, also when the notification itself has
+    left the source's window of recent items."""
+    stored = store.get_records([r.id for r in records])
+    out = []
+    for record in records:
+        old = stored.get(record.id)
+        if old is None or old.kind != record.kind:
+            out.append(record)
+            continue
+        merged: dict[str, Any] = {
+            k: v for k, v in old.model_dump().items() if k not in PROVENANCE_FIELDS
+        }
+        for key, value in record.model_dump().items():
+            if key not in PROVENANCE_FIELDS and value not in (None, "", [], {}):
+                merged[key] = value
+        out.append(type(record).model_validate(merged))
+    return out
 
 
 def end_when_overrun(store: Store, run_id: int, limit: float) -> None:

@@ -22,7 +22,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from search_api.domain.sources import SourceSpec
+from search_api.domain.sources import SourceSpec, missing_secrets
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ SYNC_JOB_ID = "sync:sources"
 # Textual references: the persistent job store keeps the function by name, not by object.
 CRAWL_FUNC = "schedules.service:crawl_job"
 DIGEST_FUNC = "schedules.service:digest_job"
+WATCH_JOB_ID = "watch:pages"
+WATCH_FUNC = "schedules.service:watch_job"
 
 _CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -143,11 +145,15 @@ class SyncPlan:
         return bool(self.add or self.reschedule or self.remove)
 
 
-def desired_crawl_jobs(sources: Iterable[SourceSpec]) -> dict[str, CrawlJobSpec]:
-    """The crawl jobs the registry implies: one per enabled source that has a schedule."""
+def desired_crawl_jobs(
+    sources: Iterable[SourceSpec], environ: Mapping[str, str] | None = None
+) -> dict[str, CrawlJobSpec]:
+    """The crawl jobs the registry implies: one per enabled source that has a schedule and
+    the secrets it references (TRADEPOINT_SECRET_*) in `environ` (default: this process's,
+    which the crawl processes inherit)."""
     jobs = {}
     for spec in sources:
-        if spec.enabled and spec.schedule:
+        if spec.enabled and spec.schedule and not missing_secrets(spec, environ):
             job_id = crawl_job_id(spec.id)
             jobs[job_id] = CrawlJobSpec(job_id, spec.id, spec.schedule)
     return jobs
@@ -191,6 +197,7 @@ def sync_jobs(scheduler: BaseScheduler, sources: Iterable[SourceSpec], jitter: i
     Unchanged jobs are left alone: replacing them would reset their next run time and lose
     the misfire that a scheduler coming back after downtime must still run (once).
     """
+    sources = list(sources)
     wanted = desired_crawl_jobs(sources)
     triggers: dict[str, CronTrigger] = {}
     invalid: dict[str, str] = {}
@@ -230,6 +237,14 @@ def sync_jobs(scheduler: BaseScheduler, sources: Iterable[SourceSpec], jitter: i
     for source_id, message in invalid.items():
         log.error("source not scheduled: %s", message, extra={"source": source_id})
     if plan.changed:
+        for source in sources:
+            missing = missing_secrets(source) if source.enabled and source.schedule else []
+            if missing:
+                log.warning(
+                    "source not scheduled: needs %s",
+                    ", ".join(missing),
+                    extra={"source": source.id},
+                )
         log.info(
             "jobs synced with the registry: added %s, rescheduled %s, removed %s",
             plan.add or "-",
@@ -260,3 +275,21 @@ def ensure_digest_jobs(
             )
         elif trigger_fingerprint(job.trigger) != trigger_fingerprint(trigger):
             scheduler.reschedule_job(job_id, trigger=trigger)
+
+
+def ensure_watch_job(scheduler: BaseScheduler, cron: str, executor: str = "default") -> None:
+    """The change watch of curated records' official pages, on `cron`; rescheduled when the
+    setting changed, otherwise left alone (a missed run still runs once)."""
+    trigger = cron_trigger(cron)
+    job = next((j for j in scheduler.get_jobs(jobstore="default") if j.id == WATCH_JOB_ID), None)
+    if job is None:
+        scheduler.add_job(
+            WATCH_FUNC,
+            trigger,
+            id=WATCH_JOB_ID,
+            name="watch the official pages of curated records",
+            executor=executor,
+            replace_existing=True,
+        )
+    elif trigger_fingerprint(job.trigger) != trigger_fingerprint(trigger):
+        scheduler.reschedule_job(WATCH_JOB_ID, trigger=trigger)

@@ -38,11 +38,12 @@ from schedules.jobs import (
     SYNC_JOB_ID,
     SyncPlan,
     ensure_digest_jobs,
+    ensure_watch_job,
     retry_delay,
     retry_job_id,
     sync_jobs,
 )
-from search_api.errors import Conflict, NotFound
+from search_api.errors import Conflict, NotFound, TradepointError
 from search_api.search.indexer import index_pending
 from search_api.services import reminders, webhooks
 from search_api.services.crawls import CrawlOutcome, run_crawl
@@ -98,6 +99,10 @@ def reminders_job() -> None:
 
 def webhooks_job() -> None:
     _service().run_webhooks()
+
+
+def watch_job() -> None:
+    _service().run_watch_job()
 
 
 class SchedulerService:
@@ -170,6 +175,7 @@ class SchedulerService:
             {"daily": self.settings.digest_daily_cron, "weekly": self.settings.digest_weekly_cron},
             executor="internal",
         )
+        ensure_watch_job(self.scheduler, self.settings.watch_cron)
         self.scheduler.add_job(
             "schedules.service:sync_job",
             IntervalTrigger(seconds=self.sync_interval, timezone=UTC),
@@ -357,6 +363,19 @@ class SchedulerService:
         if self._stopping.is_set():
             return 0
         return webhooks.process(self.settings, self.store)
+
+    def run_watch_job(self) -> dict[str, int] | None:
+        if self._stopping.is_set():
+            return None
+        from search_api.services.watch import run_watch
+
+        try:
+            counts = run_watch(self.settings)
+        except TradepointError as exc:
+            log.error("page watch failed: %s", exc.message)
+            return None
+        log.info("page watch: %s", counts)
+        return counts
 
     def run_digest_job(self, frequency: str) -> int:
         send: Callable[..., int] = ref_to_obj(self.digest_ref)

@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     scheduler_misfire_grace_seconds: int = Field(
         3600, ge=1, description="A crawl missed by at most this much still runs (once)."
     )
+    watch_cron: str = Field(
+        "0 2 * * *",
+        description="When the change watch reads curated records' official pages (cron, UTC).",
+    )
     crawl_retries: int = Field(2, ge=0, description="Retries of a failed scheduled crawl.")
     crawl_retry_backoff_seconds: int = Field(
         300, ge=1, description="Delay before the first retry; doubles for each further one."

@@ -14,7 +14,6 @@ from search_api.domain.sources import parse_source
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
-
 from tests.helpers.sites import SiteServer, serve_site
 from tests.helpers.wild import EXPECTED, WILD
 

@@ -47,6 +47,7 @@ OUR_TABLES = {
     "subscription_reminder_emails",
     "webhooks",
     "webhook_deliveries",
+    "page_watch",
 }
 
 

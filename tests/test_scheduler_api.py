@@ -67,6 +67,7 @@ def test_before_any_scheduler_ran_there_are_no_jobs(client: TestClient, store: S
             "job_id": None,
             "next_run_time": None,
             "last_run": None,
+            "missing_secrets": [],
         }
     ]
 
@@ -88,7 +89,7 @@ def test_admin_sees_jobs_next_run_times_and_last_runs(
     body = r.json()
     assert body["scheduler_jobs_table"] is True
     jobs = {j["id"]: j for j in body["jobs"]}
-    assert set(jobs) == {"crawl:xx_a_fairs", "digest:daily", "digest:weekly"}
+    assert set(jobs) == {"crawl:xx_a_fairs", "digest:daily", "digest:weekly", "watch:pages"}
 
     now = datetime.now(UTC)
     crawl = jobs["crawl:xx_a_fairs"]

@@ -277,7 +277,7 @@ def test_shutdown_marks_an_unfinished_run_interrupted(
     # An interrupted run is not a failure: nothing to retry.
     with store.engine.connect() as conn:
         ids = conn.execute(text("SELECT id FROM apscheduler_jobs")).scalars().all()
-    assert sorted(ids) == ["crawl:xx_sched_fairs", "digest:daily", "digest:weekly"]
+    assert sorted(ids) == ["crawl:xx_sched_fairs", "digest:daily", "digest:weekly", "watch:pages"]
 
 
 @pytest.mark.crawl

@@ -81,6 +81,24 @@ def sources(sites: dict[str, SiteServer]) -> list[dict[str, Any]]:
             "defaults": {"markets": ["EU"], "requirement_type": "labelling", "hs_codes": ["08"]},
         },
         {
+            "id": "agency_a_fairs_api",
+            "name": "Fair calendar API",
+            "kind": "fair",
+            "format": "api",
+            "start_urls": [sites["table"].url("/fairs.json")],
+            "api": {
+                "records": "data.items",
+                "fields": {
+                    "title": "name",
+                    "start_date": "when.start",
+                    "end_date": "when.end",
+                    "city": "where.city",
+                    "country": "where.country",
+                    "url": "link",
+                },
+            },
+        },
+        {
             "id": "agency_a_curated",
             "name": "Our own finance list",
             "kind": "finance",

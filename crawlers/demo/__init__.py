@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from crawlers.sources import builtin_sources
 from search_api.cli.common import index_or_say
-from search_api.domain.sources import SourceSpec, parse_source
+from search_api.domain.sources import SourceSpec, missing_secrets, parse_source
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
@@ -95,10 +96,32 @@ def catalogue_sources() -> list[SourceSpec]:
     ]
 
 
+def register_builtin_sources(store: Store) -> list[SourceSpec]:
+    """Add or update the built-in real sources (crawlers/sources/*.yml). An operator's choice
+    to disable one is kept: only the source's definition is updated."""
+    registered = []
+    existing = {s.id: s for s in store.list_sources()}
+    for spec in builtin_sources():
+        old = existing.get(spec.id)
+        if old is not None and not old.enabled:
+            spec = spec.model_copy(update={"enabled": False})
+        store.add_source(spec, replace=True)
+        registered.append(spec)
+    return registered
+
+
 def load_catalogue(settings: Settings) -> bool:
-    """Register and crawl the starter catalogue (no network: local files). True if all loaded."""
+    """Register the built-in real sources (crawled later, by the scheduler or `tradepoint
+    crawl`), then load the starter catalogue (no network: local files). True if all loaded."""
     store = Store(settings.sqlalchemy_url)
     store.migrate()  # a demo or catalogue may be the first command on a data dir
+    builtin = register_builtin_sources(store)
+    kinds = sorted({s.kind for s in builtin})
+    print(f"catalogue: registered {len(builtin)} built-in sources ({', '.join(kinds)})")
+    for spec in builtin:
+        missing = missing_secrets(spec)
+        if missing:
+            print(f"  {spec.id}: needs {', '.join(missing)}; not scheduled until it is set")
     ok = True
     for spec in catalogue_sources():
         store.add_source(spec, replace=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from crawlers.extract.language import language_code, language_problem
 from crawlers.normalise.countries import to_country
-from crawlers.normalise.dates import parse_date
+from crawlers.normalise.dates import DateOrder, parse_date
 from crawlers.normalise.sectors import map_sectors
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
@@ -31,6 +31,7 @@ from crawlers.normalise.values import (
     split_list,
 )
 from crawlers.normalise.vocab_map import map_choice, parse_bool
+from search_api.domain.markets import resolve_market
 from search_api.domain.sources import source_field_names
 
 __all__ = ["LIST_FIELDS", "Coerced", "coerce_fields", "field_names"]
@@ -98,10 +99,19 @@ def _scalar(value: object) -> object:
 
 
 class _Coercer:
-    def __init__(self, kind: str, base_url: str | None, strict: bool) -> None:
+    def __init__(
+        self,
+        kind: str,
+        base_url: str | None,
+        strict: bool,
+        date_order: DateOrder | None = None,
+        time_zone: str | None = None,
+    ) -> None:
         self.kind = kind
         self.base_url = base_url
         self.strict = strict
+        self.date_order = date_order
+        self.time_zone = time_zone
         self.allowed = field_names(kind)
         self.out = Coerced()
 
@@ -149,7 +159,11 @@ class _Coercer:
             url = canonicalise(first, self.base_url)
             return url or self.failed(name, text, f"{text!r} is not an http(s) URL")
         if name in _DATE_FIELDS:
-            date = parse_date(value)
+            date = parse_date(value, order=self.date_order, tz=self.time_zone)
+            if date is None and self.date_order and parse_date(value):
+                return self.failed(
+                    name, text, f"{text!r} is not a date in the source's order {self.date_order}"
+                )
             return date or self.failed(name, text, f"cannot read {text!r} as a date")
         if name == "country":
             code = to_country(text)
@@ -197,6 +211,11 @@ class _Coercer:
         return int(number) if name.startswith("stats.") else number
 
     def read_list(self, name: str, raw: object) -> list[str]:
+        if name in _MARKET_LISTS and isinstance(raw, str) and "," in raw:
+            # One country's name with a comma in it ("Korea, Republic of"), before a list.
+            whole = resolve_market(raw)
+            if whole:
+                return [whole]
         items = split_list(raw)
         out: list[str] = []
         if name in _MARKET_LISTS:
@@ -233,14 +252,20 @@ class _Coercer:
 
 
 def coerce_fields(
-    raw: Mapping[str, Any], kind: str, *, base_url: str | None = None, strict: bool = False
+    raw: Mapping[str, Any],
+    kind: str,
+    *,
+    base_url: str | None = None,
+    strict: bool = False,
+    date_order: DateOrder | None = None,
+    time_zone: str | None = None,
 ) -> Coerced:
     """Record fields of `kind` from `raw` (field name, possibly dotted -> raw value).
 
     Empty values are silence (source `defaults` may fill them); names the record does not have
-    go to `unmapped`.
+    go to `unmapped`. `date_order` and `time_zone` are the source's (see normalise.dates).
     """
-    coercer = _Coercer(kind, base_url, strict)
+    coercer = _Coercer(kind, base_url, strict, date_order, time_zone)
     for name, value in raw.items():
         coercer.add(str(name), value)
     return coercer.out

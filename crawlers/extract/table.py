@@ -33,11 +33,20 @@ class TableResult:
     columns: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     format: str = ""
+    preamble: str | None = None
+    """Text above the header row that was skipped ("Last updated: June 23, 2014")."""
 
 
-def decode_text(body: bytes) -> str:
-    """UTF-8 with or without BOM; otherwise Windows-1252 (what "Latin-1" spreadsheets from
-    Excel really are), and Latin-1 for the bytes cp1252 leaves undefined."""
+def decode_text(body: bytes, encoding: str | None = None) -> str:
+    """The source's `encoding` when it states one (cp949, shift_jis, ...); else UTF-8 with or
+    without BOM; otherwise Windows-1252 (what "Latin-1" spreadsheets from Excel really are),
+    and Latin-1 for the bytes cp1252 leaves undefined."""
+    if encoding:
+        # A BOM says more than a setting: a UTF-8 file stays readable if the publisher
+        # changes its export.
+        if body.startswith(b"\xef\xbb\xbf"):
+            return body[3:].decode("utf-8", errors="replace")
+        return body.decode(encoding, errors="replace")
     if body.startswith(b"\xef\xbb\xbf"):
         return body[3:].decode("utf-8", errors="replace")
     try:
@@ -76,14 +85,47 @@ def _clean_header(name: object, n: int) -> str:
     return text or f"column {n}"
 
 
+def _width(row: list[Any]) -> int:
+    return sum(1 for c in row if _filled(c))
+
+
+def find_header(grid: list[list[Any]], header_row: int | None = None) -> int | None:
+    """Index of the header row: `header_row` (1-based) when the source says; else the first
+    non-empty row, after a preamble. A preamble is what spreadsheets exported for people
+    carry above the table ("Last updated: June 23, 2014",,,,): rows of one filled cell
+    followed by rows of several."""
+    if header_row is not None:
+        return header_row - 1 if header_row - 1 < len(grid) else None
+    filled = [i for i, row in enumerate(grid) if _width(row) > 0]
+    if not filled:
+        return None
+    first = filled[0]
+    if _width(grid[first]) > 1:
+        return first
+    # One filled cell: a title above the table when a wider row follows soon (a one-column
+    # table has no wider row).
+    wider = next((i for i in filled[1:20] if _width(grid[i]) > 1), None)
+    return wider if wider is not None else first
+
+
 def _rows_from_grid(
-    grid: list[list[Any]], result: TableResult, first_row_number: int = 1
+    grid: list[list[Any]],
+    result: TableResult,
+    first_row_number: int = 1,
+    header_row: int | None = None,
 ) -> TableResult:
-    """First non-empty row is the header; wholly empty rows are skipped."""
-    header_at = next((i for i, row in enumerate(grid) if any(_filled(c) for c in row)), None)
+    """The header row (see find_header) names the columns; wholly empty rows are skipped."""
+    header_at = find_header(grid, header_row)
     if header_at is None:
-        result.errors.append("the table is empty")
+        result.errors.append(
+            "the table is empty" if header_row is None else f"no row {header_row} in the table"
+        )
         return result
+    if header_at > 0 and any(_width(r) for r in grid[:header_at]):
+        skipped = " | ".join(str(c).strip() for r in grid[:header_at] for c in r if _filled(c))[
+            :200
+        ]
+        result.preamble = skipped
     result.columns = [_clean_header(c, n) for n, c in enumerate(grid[header_at], 1)]
     for i, row in enumerate(grid[header_at + 1 :], header_at + 1):
         if not any(_filled(c) for c in row):
@@ -106,9 +148,14 @@ def _filled(value: object) -> bool:
     return value is not None and str(value).strip() != ""
 
 
-def read_csv(body: bytes, delimiter: str | None = None) -> TableResult:
+def read_csv(
+    body: bytes,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    header_row: int | None = None,
+) -> TableResult:
     result = TableResult(format="csv")
-    text = decode_text(body).replace("\x00", "")
+    text = decode_text(body, encoding).replace("\x00", "")
     if delimiter is None:
         try:
             delimiter = csv.Sniffer().sniff(text[:_SNIFF_BYTES], delimiters=",;\t|").delimiter
@@ -119,7 +166,7 @@ def read_csv(body: bytes, delimiter: str | None = None) -> TableResult:
     except csv.Error as exc:
         result.errors.append(f"not a readable CSV file: {exc}")
         return result
-    return _rows_from_grid(grid, result)
+    return _rows_from_grid(grid, result, header_row=header_row)
 
 
 def _flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -146,10 +193,10 @@ def _at_path(doc: Any, path: str) -> tuple[Any, str | None]:
     return node, None
 
 
-def read_json(body: bytes, path: str | None = None) -> TableResult:
+def read_json(body: bytes, path: str | None = None, encoding: str | None = None) -> TableResult:
     result = TableResult(format="json")
     try:
-        doc = json.loads(decode_text(body))
+        doc = json.loads(decode_text(body, encoding))
     except (json.JSONDecodeError, RecursionError) as exc:
         result.errors.append(f"not valid JSON: {exc}")
         return result
@@ -183,7 +230,7 @@ def read_json(body: bytes, path: str | None = None) -> TableResult:
     return result
 
 
-def read_xlsx(body: bytes, sheet: str | None = None) -> TableResult:
+def read_xlsx(body: bytes, sheet: str | None = None, header_row: int | None = None) -> TableResult:
     result = TableResult(format="xlsx")
     try:
         from openpyxl import load_workbook
@@ -209,7 +256,7 @@ def read_xlsx(body: bytes, sheet: str | None = None) -> TableResult:
         return result
     finally:
         workbook.close()
-    return _rows_from_grid(grid, result)
+    return _rows_from_grid(grid, result, header_row=header_row)
 
 
 def _cell(value: Any) -> Any:
@@ -227,12 +274,14 @@ def read_table(
     path: str | None = None,
     sheet: str | None = None,
     delimiter: str | None = None,
+    encoding: str | None = None,
+    header_row: int | None = None,
 ) -> TableResult:
     if fmt == "xlsx":
-        return read_xlsx(body, sheet)
+        return read_xlsx(body, sheet, header_row)
     if fmt == "json":
-        return read_json(body, path)
-    return read_csv(body, delimiter)
+        return read_json(body, path, encoding)
+    return read_csv(body, delimiter, encoding, header_row)
 
 
 def _as_field(column: str) -> str:

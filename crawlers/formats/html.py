@@ -89,7 +89,10 @@ def _item(
     base: str,
     page_language: str | None,
 ) -> dict[str, Any]:
-    coerced = coerce_fields(raw, spider.spec.kind, base_url=base)
+    spec = spider.spec
+    coerced = coerce_fields(
+        raw, spec.kind, base_url=base, date_order=spec.date_order, time_zone=spec.time_zone
+    )
     what = _first(raw.get("title")) or key
     for problem in coerced.problems:
         spider.collector.add_error(page, f"{what}: {problem}")

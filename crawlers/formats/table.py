@@ -40,6 +40,30 @@ class TableSpec(BaseModel):
     delimiter: str | None = Field(
         None, min_length=1, max_length=1, description="CSV: default sniffed"
     )
+    encoding: str | None = Field(
+        None,
+        description="CSV/JSON: the publisher's encoding (cp949, cp1252, shift_jis, ...); "
+        "default: UTF-8, else Windows-1252",
+    )
+    header_row: int | None = Field(
+        None,
+        ge=1,
+        description="CSV/XLSX: the row holding the column names (1 = first); default: the first "
+        "row after a preamble of one-cell rows",
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        import codecs
+
+        try:
+            codecs.lookup(v)
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r} (e.g. utf-8, cp1252, cp949)") from None
+        return v
 
 
 class TableSource(SourceSpec):
@@ -86,6 +110,8 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
         path=options.path if options else None,
         sheet=options.sheet if options else None,
         delimiter=options.delimiter if options else None,
+        encoding=options.encoding if options else None,
+        header_row=options.header_row if options else None,
     )
     for message in result.errors:
         spider.collector.add_error(response.url, message)
@@ -105,6 +131,8 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
             {k: v for k, v in values.items() if k != "id"},
             spider.spec.kind,
             base_url=response.url,
+            date_order=spec.date_order,
+            time_zone=spec.time_zone,
         )
         for problem in coerced.problems:
             spider.collector.add_error(response.url, f"{label} {number}: {problem}")

@@ -1,4 +1,14 @@
-"""Calendar dates from the many shapes event sources publish them in."""
+"""Calendar dates from the many shapes sources publish them in, read as their publisher means.
+
+Two things about a date are the publisher's convention, not the value's, so a source states them
+and every reader passes them on (`parse_date(value, order=..., tz=...)`):
+
+- the order of an all-numeric date: `DMY` (most of the world), `MDY` (US sources: "7/3/2014"
+  is 3 July) or `YMD`. Without one, day-first is assumed unless impossible (09/16/2019).
+- the time zone an instant means: "2021-02-10T04:59:59Z" from regulations.gov is a deadline of
+  23:59 on 9 February in US Eastern time. With `tz`, an instant (a time with an offset or "Z")
+  becomes the calendar date in that zone; without it, the date is kept as written.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +16,32 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from email.utils import parsedate_to_datetime
+from functools import cache
+from typing import Any, Literal, NamedTuple, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from search_api.domain.textfold import fold_accents as _fold
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MAX_YEAR", "MIN_YEAR", "Moment", "parse_date", "parse_date_range", "parse_moment"]
+__all__ = [
+    "DATE_ORDERS",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "DateOrder",
+    "Moment",
+    "local_date",
+    "moment_local_date",
+    "parse_date",
+    "parse_date_range",
+    "parse_instant",
+    "parse_moment",
+    "time_zone",
+]
+
+DateOrder = Literal["DMY", "MDY", "YMD"]
+DATE_ORDERS: tuple[str, ...] = get_args(DateOrder)
 
 MIN_YEAR = 1900
 MAX_YEAR = 2100
@@ -25,6 +54,15 @@ _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[T\s_]|[+-]\d|Z)", re.IGNOR
 _ISO_SLASH = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?=$|[T\s])")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?=$|T\d)")
 _NUMERIC = re.compile(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?=$|[T\s,])")
+# A time with an offset or "Z" after an ISO date: an instant, which a time zone may move.
+_ISO_INSTANT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$",
+    re.IGNORECASE,
+)
+# RFC 2822 (RSS pubDate, HTTP): "Tue, 10 Feb 2021 04:59:59 GMT" / "+0000".
+_RFC2822 = re.compile(
+    r"\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}(?::\d{2})?\s+(?:[A-Z]{1,5}|[+-]\d{4})$"
+)
 _TIME = re.compile(
     r"\b\d{1,2}[:h]\d{2}(?::\d{2})?(?:\.\d+)?\s*(?:[ap]\.?\s?m\.?)?|\b\d{1,2}\s*[ap]\.?m\.?\b",
     re.IGNORECASE,
@@ -97,28 +135,39 @@ def _from_words(text: str) -> dt.date | None:
     return _make(int(tokens[y_i]), _MONTHS[tokens[m_i]], int(tokens[day_i]))
 
 
-def _from_string(text: str) -> dt.date | None:
+def _numeric(first: int, second: int, year: int, order: DateOrder | None) -> dt.date | None:
+    if order == "MDY":
+        return _make(year, first, second)
+    if order in ("DMY", "YMD"):  # YMD never writes the year last: read as the world does
+        return _make(year, second, first)
+    # No order stated: sources are overwhelmingly day-first; month-first only when day-first
+    # is impossible (e.g. 09/16/2019).
+    if first > 12 or second <= 12:
+        return _make(year, second, first)
+    return _make(year, first, second)
+
+
+def _from_string(text: str, order: DateOrder | None, tz: dt.tzinfo | None) -> dt.date | None:
     text = text.strip()
     if not text or len(text) > 100:
         return None
+    if tz is not None:
+        instant = parse_instant(text)
+        if instant is not None:
+            return local_date(instant, tz)
     for pattern in (_ISO, _ISO_SLASH, _COMPACT):
         m = pattern.match(text)
         if m:
             return _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     m = _NUMERIC.match(text)
     if m:
-        first, second, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
-        # Trade-fair sources are overwhelmingly day-first; only read it as
-        # US month-first when day-first is impossible (e.g. 09/16/2019).
-        if first > 12 or second <= 12:
-            return _make(year, second, first)
-        return _make(year, first, second)
+        return _numeric(int(m.group(1)), int(m.group(3)), int(m.group(4)), order)
     found = _from_words(text)
     if found is not None:
         return found
     # "2023-11-18/2023-11-20", "18 nov. 2023 - 20 nov. 2023": a range starts on its first day.
-    span = parse_date_range(text)
-    return span[0] if span else _from_dateparser(text)
+    span = parse_date_range(text, order=order)
+    return span[0] if span else _from_dateparser(text, order)
 
 
 # Written dates our own reading does not take ("samedi 18 novembre 2023 à 19h", "Sa.,
@@ -136,7 +185,7 @@ _DATEPARSER_SETTINGS: dict[str, Any] = {
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d|2100)(?!\d)")
 
 
-def _from_dateparser(text: str) -> dt.date | None:
+def _from_dateparser(text: str, order: DateOrder | None = None) -> dt.date | None:
     years = _YEAR.findall(text)
     if len(years) != 1 or not re.search(r"[^\W\d_]", text):
         return None
@@ -145,7 +194,9 @@ def _from_dateparser(text: str) -> dt.date | None:
         import dateparser
 
         found = dateparser.parse(
-            text, languages=_DATEPARSER_LANGUAGES, settings=_DATEPARSER_SETTINGS
+            text,
+            languages=_DATEPARSER_LANGUAGES,
+            settings={**_DATEPARSER_SETTINGS, "DATE_ORDER": order or "DMY"},
         )
     except Exception:  # dateparser raises on odd input (regex, overflow): no date then
         log.debug("dateparser failed on %r", text, exc_info=True)
@@ -227,7 +278,7 @@ def parse_moment(value: object) -> Moment | None:
         return None
 
 
-def local_date(moment: Moment, zone: dt.tzinfo) -> dt.date | None:
+def moment_local_date(moment: Moment, zone: dt.tzinfo) -> dt.date | None:
     """The date in `zone` of a moment written as a UTC instant; None when it is not one."""
     if not moment.utc or moment.time is None:
         return None
@@ -272,7 +323,9 @@ def _parts_of(text: str) -> tuple[int | None, int | None, int | None]:
     return day, month, year
 
 
-def parse_date_range(value: object) -> tuple[dt.date, dt.date] | None:
+def parse_date_range(
+    value: object, *, order: DateOrder | None = None
+) -> tuple[dt.date, dt.date] | None:
     """Both ends of a range written in one string ("18-20 November 2023", "Nov 18 - Nov 20,
     2023", "du 18 au 20 novembre 2023", "2023-11-18/2023-11-20"); None when `value` is not
     a range of dates. Missing month or year on one side come from the other side."""
@@ -290,7 +343,7 @@ def parse_date_range(value: object) -> tuple[dt.date, dt.date] | None:
         if len(pieces) != 2:
             return None
         left, right = pieces
-        start, end = parse_date(left), parse_date(right)
+        start, end = parse_date(left, order=order), parse_date(right, order=order)
         if start is None or end is None:
             ld, lm, ly = _parts_of(left)
             rd, rm, ry = _parts_of(right)
@@ -311,29 +364,75 @@ def parse_date_range(value: object) -> tuple[dt.date, dt.date] | None:
         return None
 
 
-def parse_date(value: object) -> dt.date | None:
+@cache
+def time_zone(name: str) -> dt.tzinfo:
+    """The IANA time zone `name` ("America/New_York", "UTC"); ValueError when unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name: America/New_York)") from exc
+
+
+def parse_instant(value: object) -> dt.datetime | None:
+    """An aware datetime from an instant written with an offset ("2021-02-10T04:59:59Z",
+    "...+01:00", RFC 2822 "Tue, 10 Feb 2021 04:59:59 GMT"); None for anything else, naive
+    times included (they name no instant). Never raises."""
+    try:
+        if isinstance(value, dt.datetime):
+            return value if value.tzinfo is not None else None
+        if not isinstance(value, str):
+            return None
+        text = value.strip()
+        if _ISO_INSTANT.match(text):
+            parsed = dt.datetime.fromisoformat(text.replace(" Z", "Z").replace(",", "."))
+            return parsed if parsed.tzinfo is not None else None
+        if _RFC2822.search(text):
+            parsed = parsedate_to_datetime(text)
+            return parsed if parsed.tzinfo is not None else None
+        return None
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+
+
+def local_date(instant: dt.datetime, tz: dt.tzinfo | str) -> dt.date | None:
+    """The calendar date `instant` falls on in time zone `tz` (a zone or its IANA name)."""
+    zone = time_zone(tz) if isinstance(tz, str) else tz
+    local = instant.astimezone(zone) if instant.tzinfo is not None else instant
+    return _make(local.year, local.month, local.day)
+
+
+def parse_date(
+    value: object, *, order: DateOrder | None = None, tz: dt.tzinfo | str | None = None
+) -> dt.date | None:
     """The calendar date of `value`, or None. Never raises.
 
-    Datetimes with an offset keep the local date as written (no UTC conversion).
+    `order` says how the publisher writes all-numeric dates (`DMY`, `MDY`, `YMD`); a date
+    impossible in that order ("13/25/2020" as MDY) is None rather than read another way.
+    `tz` is the time zone the publisher's instants mean: an instant (with an offset or "Z")
+    becomes its date in that zone. Without `tz`, datetimes with an offset keep the local date
+    as written (no conversion). An unknown zone name raises nothing: the date is None.
     """
     try:
+        zone = time_zone(tz) if isinstance(tz, str) else tz
         if value is None or isinstance(value, bool):
             return None
         if isinstance(value, dt.datetime):
+            if zone is not None and value.tzinfo is not None:
+                return local_date(value, zone)
             return _make(value.year, value.month, value.day)
         if isinstance(value, dt.date):
             return _make(value.year, value.month, value.day)
         if isinstance(value, bytes):
             value = value.decode("utf-8", errors="replace")
         if isinstance(value, str):
-            return _from_string(value)
+            return _from_string(value, order, zone)
         if isinstance(value, Mapping):
             # JSON-LD value objects ({"@value": ...}) as produced by RDFa.
-            return parse_date(value.get("@value"))
+            return parse_date(value.get("@value"), order=order, tz=zone)
         if isinstance(value, list | tuple):
             # microdata often repeats a property; the first usable one wins.
             for item in value:
-                parsed = parse_date(item)
+                parsed = parse_date(item, order=order, tz=zone)
                 if parsed is not None:
                     return parsed
         return None

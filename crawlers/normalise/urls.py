@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
-__all__ = ["TRACKING_PARAMS", "canonicalise", "is_tracking_param"]
+__all__ = ["TRACKING_PARAMS", "canonicalise", "is_tracking_param", "with_scheme"]
 
 TRACKING_PARAMS: frozenset[str] = frozenset(
     {
@@ -55,6 +55,48 @@ _QUERY_SAFE = "/%:@!$&'()*+,;=-._~?"
 _HOST_OK = re.compile(r"^[a-z0-9._~!$&'()*+,;=%-]+$|^\[[0-9a-f:.]+\]$")
 
 
+# A first path segment that is a host: "www.x.org", "x.co.uk/fairs", "x.org:8080".
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_HOST_START = re.compile(rf"^({_LABEL}(?:\.{_LABEL})+)(?::\d+)?(?:[/?#]|$)", re.I)
+# Endings of file names that a relative link ("fair.html") has and a host does not, even
+# where the ending is also a top-level domain (.py, .md, .sh are countries' domains).
+_FILE_ENDINGS = frozenset(
+    {
+        *("html", "htm", "shtml", "xhtml", "php", "asp", "aspx", "jsp", "cfm", "cgi", "pl"),
+        *("py", "md", "sh", "xml", "json", "csv", "tsv", "ics", "pdf", "txt", "rss", "atom"),
+        *("xls", "xlsx", "doc", "docx", "odt", "ods", "png", "jpg", "jpeg", "gif", "svg", "zip"),
+    }
+)
+
+
+def with_scheme(url: str) -> str:
+    """`url` with `https://` added when it is a scheme-less absolute URL ("www.workboatshow.com",
+    "expo.co.ke/2027"), which would otherwise be joined to the page it was found on; any other
+    text is returned as given. A host is recognised by `www.`, or by ending in a public suffix
+    (the Public Suffix List, bundled by the `tld` package) that is not a file name's ending."""
+    text = url.strip()
+    if not text or "://" in text or text.startswith(("/", ".", "?", "#")):
+        return url
+    if text.startswith("//"):
+        return "https:" + text
+    if re.match(r"^[a-z][a-z0-9+.-]*:", text, re.I) and not _HOST_START.match(text):
+        return url  # mailto:, tel:, javascript: ...
+    m = _HOST_START.match(text)
+    if not m:
+        return url
+    host = m.group(1).lower()
+    suffix = host.rsplit(".", 1)[1]
+    if host.startswith("www.") or (suffix not in _FILE_ENDINGS and _is_public_suffix(host)):
+        return "https://" + text
+    return url
+
+
+def _is_public_suffix(host: str) -> bool:
+    from tld import get_tld  # bundles the Public Suffix List: no network
+
+    return get_tld(host, fix_protocol=True, fail_silently=True) is not None
+
+
 def is_tracking_param(name: str) -> bool:
     key = unquote(name).strip().lower()
     return key in TRACKING_PARAMS or key.startswith(_TRACKING_PREFIXES)
@@ -88,7 +130,9 @@ def _remove_dot_segments(path: str) -> str:
 def canonicalise(url: str, base: str | None = None) -> str | None:
     """Absolute, normalised http(s) URL without fragment or tracking params.
 
-    Returns None for anything that is not a usable http(s) URL. Idempotent.
+    A scheme-less absolute URL ("www.example.org") gets `https://` instead of being joined to
+    `base` (see `with_scheme`). Returns None for anything that is not a usable http(s) URL.
+    Idempotent.
     """
     try:
         if not isinstance(url, str):
@@ -99,6 +143,7 @@ def canonicalise(url: str, base: str | None = None) -> str | None:
             url = re.sub(r"[\r\n\t\x00]", "", url)
             if not url:
                 return None
+        url = with_scheme(url)
         if base:
             url = urljoin(base.strip(), url)
         parts = urlsplit(url)

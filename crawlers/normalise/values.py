@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from crawlers.normalise.countries import to_country
 from crawlers.normalise.dates import parse_date
+from search_api.domain.markets import resolve_market
 from search_api.domain.records import MAX_AMOUNT
 from search_api.domain.vocab import BLOCS
 
@@ -56,7 +57,8 @@ def market_code(text: str) -> str | None:
         return raw.upper()
     if raw.upper() in ("UK", "GB"):
         return "GB"
-    return to_country(raw)
+    # A bloc written out ("European Union", "Union européenne") is a market too.
+    return to_country(raw) or resolve_market(raw)
 
 
 def markets_of(value: str) -> tuple[list[str], list[str]]:

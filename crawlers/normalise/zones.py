@@ -14,7 +14,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crawlers.normalise.countries import zones_by_country
-from crawlers.normalise.dates import Moment, local_date
+from crawlers.normalise.dates import Moment, moment_local_date
 
 __all__ = ["REGION_ZONES", "date_in_zones", "zone_named", "zones_of"]
 
@@ -93,7 +93,7 @@ def date_in_zones(moment: Moment, zones: tuple[dt.tzinfo, ...]) -> dt.date | Non
     """The local date of a UTC instant when every one of `zones` gives the same; else None."""
     if not zones or not moment.utc or moment.time is None:
         return None
-    dates = {local_date(moment, zone) for zone in zones}
+    dates = {moment_local_date(moment, zone) for zone in zones}
     if len(dates) != 1:
         return None
     return dates.pop()

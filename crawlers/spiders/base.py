@@ -3,8 +3,9 @@ page goes to its source format's `parse` (crawlers/formats/)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ from twisted.python.failure import Failure
 from crawlers.collector import RunCollector
 from crawlers.middlewares import PrivateHostRefused
 from crawlers.normalise.urls import canonicalise
+from crawlers.secrets import MissingSecret, Secrets, install_log_mask
 from search_api.domain.sources import source_formats
 
 DEFAULT_MAX_PAGES = 100
@@ -38,17 +40,41 @@ class SourceSpider(scrapy.Spider):
         self._deny = [re.compile(p) for p in (follow.deny if follow else [])]
         self._hosts = {urlsplit(u).hostname for u in self.spec.start_urls}
         self._scheduled: set[str] = set()
+        self.secrets = Secrets()
+        collector.mask = self.secrets.mask
+        install_log_mask(self.secrets)
 
     async def start(self) -> AsyncIterator[Any]:
+        start_requests = self.format.start_requests
         for url in self.spec.start_urls:
-            request = self._request(url)
-            if request is not None:
-                yield request
+            try:
+                if start_requests is not None:
+                    requests = list(start_requests(url, self))
+                else:
+                    requests = [self._request(self.secrets.resolve(url))]
+            except MissingSecret as exc:
+                self.collector.add_error(url, str(exc))
+                self.collector.missing_secret = exc.name
+                continue
+            for request in requests:
+                if request is not None:
+                    yield request
 
-    def page_request(self, url: str, priority: int = 0) -> scrapy.Request | None:
+    def page_request(
+        self,
+        url: str,
+        priority: int = 0,
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> scrapy.Request | None:
         """A request for a page of the source, read by its format; None when it was requested
-        already or the page budget (`follow.max_pages`) is spent."""
-        return self._request(url, priority)
+        already or the page budget (`follow.max_pages`) is spent. API formats give a method,
+        headers and a body (a POST search, the next page of a paginated API); robots.txt, the
+        SSRF guard and the politeness settings apply to these requests as to any other."""
+        return self._request(url, priority, method=method, headers=headers, body=body, meta=meta)
 
     def extra_request(self, url: str, callback: Any, errback: Any) -> scrapy.Request:
         """A request outside the page budget with its own callbacks (an item's detail page)."""
@@ -72,8 +98,20 @@ class SourceSpider(scrapy.Spider):
         """Record a failed request on the run, as for the source's own pages."""
         self._errback(failure)
 
-    def _request(self, url: str, priority: int = 0) -> scrapy.Request | None:
+    def _request(
+        self,
+        url: str,
+        priority: int = 0,
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> scrapy.Request | None:
         key = canonicalise(url) or url
+        if method != "GET" or body:
+            # Two POSTs to one URL with different bodies are two pages (page 1, page 2).
+            key += f" {method} " + hashlib.sha256(body or b"").hexdigest()
         if key in self._scheduled:
             return None
         if len(self._scheduled) >= self.max_pages:
@@ -84,6 +122,10 @@ class SourceSpider(scrapy.Spider):
         # redirect back to an already requested URL (a redirect loop), leaving no error.
         return scrapy.Request(
             url,
+            method=method,
+            headers=dict(headers or {}),
+            body=body,
+            meta=meta or {},
             callback=self._parse_source_page,
             errback=self._errback,
             dont_filter=True,

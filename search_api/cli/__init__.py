@@ -91,19 +91,81 @@ def cmd_sources_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources_list(args: argparse.Namespace, settings: Settings) -> int:
+    from search_api.services.sources import source_state
+
     store = open_store(settings)
     specs = store.list_sources()
     if args.json:
-        print(json.dumps([s.model_dump(mode="json", exclude_none=True) for s in specs], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        **s.model_dump(mode="json", exclude_none=True),
+                        "state": source_state(store, s),
+                    }
+                    for s in specs
+                ],
+                indent=2,
+            )
+        )
         return 0
     if not specs:
         print("no sources; add one with `tradepoint sources add FILE`")
     for spec in specs:
         runs = store.list_runs(spec.id, limit=1)
         last = f"{runs[0].status} {runs[0].started_at:%Y-%m-%d %H:%M}" if runs else "never run"
-        state = "" if spec.enabled else " [disabled]"
-        print(f"{spec.id:40} {spec.format:10} {spec.kind:12} {last}{state}")
+        state = source_state(store, spec)
+        print(f"{spec.id:40} {spec.format:10} {spec.kind:12} {last:22} {state}")
     return 0
+
+
+def cmd_sources_check(args: argparse.Namespace, settings: Settings) -> int:
+    from search_api.services.sources import check_sources
+
+    store = open_store(settings)
+    if args.source_ids:
+        specs = [store.get_source(source_id) for source_id in args.source_ids]
+    else:
+        specs = [s for s in store.list_sources() if s.enabled]
+    if not specs:
+        raise CliError("sources check: no source to check (`tradepoint catalogue` adds them)")
+    reports = check_sources(settings, specs)
+    if args.json:
+        print(json.dumps(reports, indent=2, ensure_ascii=False))
+    else:
+        for report in reports:
+            print(format_check(report))
+    return 0 if all(r["ok"] for r in reports) else 1
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_check(report: dict[str, object]) -> str:
+    """A source's check as lines for people."""
+    lines = [f"{report['source_id']}: {report['verdict']}"]
+    if report.get("items") is not None:
+        lines.append(
+            f"  items read: {report['items']} in {report['pages']} page(s); "
+            f"failed: {report['failed']}"
+        )
+    filled = report.get("fields_filled") or {}
+    if isinstance(filled, dict) and filled:
+        sample = report.get("sample")
+        parts = [f"{name} {count}/{sample}" for name, count in filled.items()]
+        lines.append("  fields filled: " + ", ".join(parts))
+    errors = report.get("errors") or []
+    if isinstance(errors, list) and "items" in report:
+        lines.append(f"  errors: {len(errors)}")
+        for err in errors[:5]:
+            url = str(err.get("url") or "-")
+            # API URLs carry long queries: the message says what matters
+            message = str(err.get("message") or "").replace(url, "it")
+            lines.append(f"    {_shorten(url, 100)}: {_shorten(message, 300)}")
+        if len(errors) > 5:
+            lines.append(f"    … {len(errors) - 5} more")
+    return "\n".join(lines)
 
 
 def cmd_sources_show(args: argparse.Namespace, settings: Settings) -> int:
@@ -124,6 +186,20 @@ def cmd_sources_show(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_sources_remove(args: argparse.Namespace, settings: Settings) -> int:
     open_store(settings).remove_source(args.source_id)
     print(f"removed source {args.source_id}; its records stay in the store and the index")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    from search_api.services.watch import run_watch
+
+    open_store(settings)  # migrated before the child process reads it
+    counts = run_watch(settings)
+    print(
+        f"watched {counts.get('records', 0)} records on {counts.get('pages', 0)} pages: "
+        f"{counts.get('changed', 0)} changed now, {counts.get('still_changed', 0)} changed "
+        f"before, {counts.get('unchanged', 0)} unchanged, {counts.get('baseline', 0)} read "
+        f"for the first time (baseline), {counts.get('error', 0)} unreadable"
+    )
     return 0
 
 
@@ -240,12 +316,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = ssub.add_parser("list", help="list sources with their last run")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_sources_list)
+    p = ssub.add_parser(
+        "check",
+        help="fetch sources live (a preview: nothing is written) and report per source the "
+        "items read, the fields filled and the errors",
+    )
+    p.add_argument("source_ids", nargs="*", metavar="ID", help="default: every enabled source")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_sources_check)
     p = ssub.add_parser("show", help="show a source, its record count and recent runs")
     p.add_argument("source_id")
     p.set_defaults(handler=cmd_sources_show)
     p = ssub.add_parser("remove", help="remove a source from the registry")
     p.add_argument("source_id")
     p.set_defaults(handler=cmd_sources_remove)
+
+    p = sub.add_parser(
+        "watch",
+        help="read the official pages of curated finance and requirement records now and mark "
+        "those that changed materially since they were checked",
+    )
+    p.set_defaults(handler=cmd_watch)
 
     keys = sub.add_parser("keys", help="manage API keys for agencies and admins")
     ksub = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")

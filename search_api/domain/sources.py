@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import functools
 import operator
+import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
@@ -40,6 +42,15 @@ from search_api.domain.records import (
 )
 
 _SOURCE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]{2,79}$")
+# `${NAME}` in a source names a secret, read at crawl time from TRADEPOINT_SECRET_<NAME>.
+SECRET_REF = re.compile(r"\$\{([A-Za-z0-9_]*)\}")
+SECRET_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+SECRET_ENV_PREFIX = "TRADEPOINT_SECRET_"
+
+# The post-run assertions' defaults (zavod's habit: a source carries its own bounds).
+DEFAULT_MAX_DROP_RATIO = 0.5
+DEFAULT_DROP_MIN_PREVIOUS = 10
+DEFAULT_WITHDRAW_AFTER_MISSES = 3
 
 
 class FollowSpec(BaseModel):
@@ -92,8 +103,41 @@ class SourceSpec(BaseModel):
     start_urls: list[str] = Field(min_length=1)
     follow: FollowSpec | None = None
     defaults: dict[str, Any] = Field(default_factory=dict)
+    date_order: Literal["DMY", "MDY", "YMD"] | None = Field(
+        None,
+        description="how the publisher writes all-numeric dates: MDY for US sources (7/3/2014 "
+        "is 3 July); default: day first unless impossible",
+    )
+    time_zone: str | None = Field(
+        None,
+        description="IANA time zone the publisher's instants mean (America/New_York): "
+        "2021-02-10T04:59:59Z is then 9 February; default: the date as written",
+    )
     schedule: str | None = Field(None, description="cron expression, UTC")
-    min_items: int = Field(1, ge=0)
+    min_items: int = Field(1, ge=0, description="a run yielding fewer records fails")
+    max_drop_ratio: float = Field(
+        DEFAULT_MAX_DROP_RATIO,
+        ge=0,
+        le=1,
+        description="a run losing more than this share of the previous successful run's "
+        "records fails (1: never)",
+    )
+    drop_min_previous: int = Field(
+        DEFAULT_DROP_MIN_PREVIOUS,
+        ge=0,
+        description="the drop check applies once the previous run had this many records",
+    )
+    withdraw_after_misses: int = Field(
+        DEFAULT_WITHDRAW_AFTER_MISSES,
+        ge=0,
+        description="records missing from this many successful runs in a row are withdrawn "
+        "(0: never, for sources that publish a moving window of recent items)",
+    )
+    tested_with: str | None = Field(
+        None,
+        max_length=300,
+        description="how the source is tested: 'real response <file>' or 'documented shape'",
+    )
     owner: str | None = None
     enabled: bool = True
 
@@ -126,6 +170,34 @@ class SourceSpec(BaseModel):
                 AnyHttpUrl(url)
             except ValidationError as exc:
                 raise ValueError(f"{url!r} is not an http(s) or file:// URL") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _secret_names(self) -> SourceSpec:
+        for ref in secret_refs(self.model_dump(mode="json", exclude={"name", "tested_with"})):
+            if not SECRET_NAME.match(ref):
+                raise ValueError(
+                    f"secret reference ${{{ref}}}: a secret's name is upper-case letters, digits "
+                    f"and '_' (read from {SECRET_ENV_PREFIX}NAME)"
+                )
+        return self
+
+    def secrets(self) -> list[str]:
+        """Names of the secrets the source references as `${NAME}`, each read at crawl time
+        from TRADEPOINT_SECRET_<NAME>; the spec itself stores only the reference."""
+        return sorted(set(secret_refs(self.model_dump(mode="json"))))
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {v!r}: use an IANA name such as America/New_York or UTC"
+            ) from None
         return v
 
     @field_validator("schedule")
@@ -163,14 +235,41 @@ class SourceSpec(BaseModel):
 
 
 def _check_defaults(model: type[BaseModel], defaults: dict[str, Any]) -> None:
-    """Refuse defaults a record could not hold (`markets: 5`) now, not at every crawl."""
+    """Refuse defaults a record could not hold (`markets: 5`) now, not at every crawl.
+
+    A default may be part of a value whose rest each item gives (`provider: {type: bank}` with
+    `provider.name` read per item), so a missing part is not an error here."""
     try:
         model.model_validate({"id": "x", "title": "x", "source_id": "x", **defaults})
     except ValidationError as exc:
         for err in exc.errors():
-            if err["loc"] and err["loc"][0] in defaults:
+            if err["loc"] and err["loc"][0] in defaults and err["type"] != "missing":
                 where = ".".join(str(p) for p in err["loc"])
                 raise ValueError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
+
+
+def secret_refs(value: Any) -> list[str]:
+    """Every `${NAME}` in the strings of `value` (nested dicts and lists included)."""
+    found: list[str] = []
+    if isinstance(value, str):
+        found += SECRET_REF.findall(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found += secret_refs(key) + secret_refs(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found += secret_refs(item)
+    return found
+
+
+def missing_secrets(spec: SourceSpec, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Environment variables (TRADEPOINT_SECRET_<NAME>) the source needs and that are unset."""
+    env = os.environ if environ is None else environ
+    return [
+        f"{SECRET_ENV_PREFIX}{name}"
+        for name in spec.secrets()
+        if not env.get(f"{SECRET_ENV_PREFIX}{name}")
+    ]
 
 
 def format_validation_error(exc: ValidationError) -> str:
@@ -201,6 +300,9 @@ class SourceFormat:
     """One line for people: what the format reads (the README's table of formats)."""
     parse: Callable[..., Iterable[Any]]
     """The crawler's side: turns one fetched page into items and requests."""
+    start_requests: Callable[..., Iterable[Any]] | None = None
+    """The requests for one start URL, `(url, spider)`; default: a GET of the URL. A format
+    whose requests need a method, headers or a body (an API) builds them here."""
 
 
 FORMATS_GROUP = "tradepoint.formats"

@@ -120,4 +120,4 @@ async def fairs(request: Request) -> Response:
 
 @router.get("/records/{record_id}", summary="One record with its provenance")
 def get_record(record_id: str, store: StoreDep) -> dict[str, Any]:
-    return searching.get_record(store, record_id).model_dump(mode="json")
+    return searching.record_view(store, searching.get_record(store, record_id))

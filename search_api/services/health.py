@@ -17,6 +17,7 @@ from sqlalchemy import text
 from search_api.search.base import SearchBackend
 from search_api.store import Store, utcnow
 from search_api.store.tables import RunRow
+from search_api.store.watch import changed_pages
 
 TREND_RUNS = 5
 # Enough history to find the last success behind a long run of failures.
@@ -117,7 +118,26 @@ def source_health(store: Store, source_id: str) -> dict[str, Any]:
     problems = store.record_problems(source_id, limit=5)
     health["broken_records"] = store.count_record_problems(source_id) if problems else 0
     health["broken_examples"] = [{"id": p.record_id, "problem": p.problem} for p in problems]
+    health["pages_changed"] = pages_changed(store, source_id)
     return health
+
+
+def pages_changed(store: Store, source_id: str) -> list[dict[str, Any]]:
+    """The source's records whose official page changed materially since they were checked
+    (the change watch): what its agency should re-check."""
+    prefix = f"{source_id}:"
+    out = []
+    for row in changed_pages(store):
+        if row.record_id.startswith(prefix) and row.changed_at is not None:
+            out.append(
+                {
+                    "record_id": row.record_id,
+                    "url": row.url,
+                    "changed_on": row.changed_at.date().isoformat(),
+                    "similarity": row.similarity,
+                }
+            )
+    return out
 
 
 def readiness(

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import inspect, text
 
+from search_api.domain.sources import missing_secrets
 from search_api.store import Store
 
 # The table APScheduler's SQLAlchemyJobStore writes (schedules/service.py JOBS_TABLE).
@@ -97,6 +98,8 @@ def scheduler_status(store: Store) -> dict[str, Any]:
             "job_id": f"crawl:{spec.id}" if spec.id in scheduled else None,
             "next_run_time": scheduled.get(spec.id),
             "last_run": last(spec.id),
+            # why an enabled, scheduled source has no job: the secrets it lacks
+            "missing_secrets": missing_secrets(spec),
         }
         for spec in store.list_sources()
     ]

@@ -19,6 +19,7 @@ from search_api.domain.records import AnyRecord, parse_record
 from search_api.errors import NotFound, TradepointError
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 from search_api.store import Store
+from search_api.store.watch import page_watch, watch_view
 
 PAGE_SIZE = 100
 """Records per backend call when a caller reads every match (feeds, market pages)."""
@@ -155,3 +156,13 @@ def get_record(store: Store, record_id: str) -> AnyRecord:
     if record is None:
         raise NotFound(f"record {record_id!r} not found")
     return record
+
+
+def record_view(store: Store, record: AnyRecord) -> dict[str, Any]:
+    """A record as the API and web pages show it: its fields, and what the change watch last
+    found on its official page (`official_page`: checked_on, changed_on, similarity; null when
+    the page is not watched)."""
+    return {
+        **record.model_dump(mode="json"),
+        "official_page": watch_view(page_watch(store, record.id)),
+    }

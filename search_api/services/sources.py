@@ -15,7 +15,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from search_api.domain.sources import SourceSpec, format_validation_error, parse_source
+from search_api.domain.sources import (
+    SourceSpec,
+    format_validation_error,
+    missing_secrets,
+    parse_source,
+)
 from search_api.errors import Forbidden, InvalidBody, TradepointError
 from search_api.services.access import check_owner
 from search_api.services.crawls import KILL_GRACE_SECONDS
@@ -46,8 +51,21 @@ def validate_spec(data: Any) -> SourceSpec:
     return spec
 
 
+def check_secrets(principal: Principal, spec: SourceSpec) -> None:
+    """Only an admin's (or the operator's) sources may use the operator's secrets: an agency's
+    source could otherwise send TRADEPOINT_SECRET_* to a host of its choosing."""
+    names = spec.secrets()
+    if names and not principal.is_admin:
+        refs = ", ".join(f"${{{n}}}" for n in names)
+        raise Forbidden(
+            f"secrets ({refs}) are the operator's: only an admin key may add a source that "
+            "uses them"
+        )
+
+
 def check_new_owner(principal: Principal, spec: SourceSpec) -> SourceSpec:
     """An agency's new source is its own; only an admin may create one for someone else."""
+    check_secrets(principal, spec)
     if spec.owner is None and not principal.is_admin:
         return spec.model_copy(update={"owner": principal.name})
     if not principal.may_edit(spec.owner):
@@ -88,6 +106,8 @@ def update_source(
     if "owner" not in data and not principal.is_admin:
         data["owner"] = current.owner
     spec = validate_spec(data)
+    # Even keeping the same references: new start URLs would send the secrets elsewhere.
+    check_secrets(principal, spec)
     if spec.owner != current.owner and not principal.may_edit(spec.owner):
         raise Forbidden(f"owner: agency {principal.name!r} cannot give a source to {spec.owner!r}")
     store.add_source(spec, replace=True)
@@ -102,7 +122,23 @@ def delete_source(store: Store, principal: Principal, source_id: str) -> None:
 
 
 def source_view(store: Store, spec: SourceSpec) -> dict[str, Any]:
-    return {**spec.model_dump(mode="json"), "health": source_health(store, spec.id)}
+    # The spec holds `${NAME}` references only; what is missing is named, never a value.
+    return {
+        **spec.model_dump(mode="json"),
+        "health": source_health(store, spec.id),
+        "missing_secrets": missing_secrets(spec),
+    }
+
+
+def source_state(store: Store, spec: SourceSpec) -> str:
+    """One word (or phrase) for a source's state: needs TRADEPOINT_SECRET_X, disabled, ok,
+    failing, never_run."""
+    missing = missing_secrets(spec)
+    if missing:
+        return "needs " + ", ".join(missing)
+    if not spec.enabled:
+        return "disabled"
+    return str(source_health(store, spec.id)["state"])
 
 
 def preview_budget(settings: Settings) -> int:
@@ -160,3 +196,53 @@ def preview_warnings(settings: Settings, spec: SourceSpec, out: dict[str, Any]) 
     if out.get("unmapped"):
         warnings.append("fields found but not mapped: " + ", ".join(sorted(out["unmapped"])))
     return warnings
+
+
+def fields_filled(records: list[dict[str, Any]]) -> dict[str, int]:
+    """How many of `records` have each field, most filled first (provenance left out)."""
+    counts: dict[str, int] = {}
+    skip = {"id", "kind", "source_id", "source_url", "withdrawn", "version", "curated_by"}
+    for record in records:
+        for name, value in record.items():
+            if name not in skip and value not in (None, "", [], {}):
+                counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def check_source(settings: Settings, spec: SourceSpec) -> dict[str, Any]:
+    """Fetch a source live as a preview (nothing written): what `tradepoint sources check`
+    reports for it. `ok` is False when it needs a secret, yields nothing, or fails."""
+    report: dict[str, Any] = {"source_id": spec.id, "format": spec.format, "kind": spec.kind}
+    missing = missing_secrets(spec)
+    if missing:
+        return {**report, "ok": False, "verdict": "needs " + ", ".join(missing), "errors": []}
+    try:
+        out = preview_source(settings, spec)
+    except TradepointError as exc:
+        return {**report, "ok": False, "verdict": f"failed: {exc.message}", "errors": []}
+    records = out.get("records", [])
+    count = int(out.get("count", len(records)))
+    errors = list(out.get("errors", []))
+    if count == 0:
+        verdict = "BROKEN: no records"
+    elif errors:
+        verdict = f"works, with {len(errors)} error(s)"
+    else:
+        verdict = "works"
+    return {
+        **report,
+        "ok": count > 0,
+        "verdict": verdict,
+        "items": count,
+        "pages": out.get("pages", 0),
+        "failed": out.get("failed", 0),
+        "sample": len(records),
+        "fields_filled": fields_filled(records),
+        "unmapped": out.get("unmapped", {}),
+        "errors": errors,
+        "warnings": out.get("warnings", []),
+    }
+
+
+def check_sources(settings: Settings, specs: list[SourceSpec]) -> list[dict[str, Any]]:
+    return [check_source(settings, spec) for spec in specs]

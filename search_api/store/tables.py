@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -352,3 +353,29 @@ class LeaseRow(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# --------------------------------------------------------------------------- page watch
+
+
+class PageWatchRow(Base):
+    """The official page of a curated record, as last read by the change watch: its main text's
+    fingerprint, and whether it changed materially since the text the record was checked
+    against (the first reading after the record's `as_of`)."""
+
+    __tablename__ = "page_watch"
+
+    record_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    # the record's as_of when the baseline was read: a newer as_of (a curator re-checked the
+    # facts) takes the page as it is then as the new baseline
+    baseline_as_of: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    baseline_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    baseline_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    baseline_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # set when the page first differed materially from the baseline; cleared by a new baseline
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

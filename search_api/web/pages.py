@@ -150,7 +150,7 @@ def search_page(request: Request, backend: BackendDep) -> Response:
 @router.get("/records/{record_id}", response_class=HTMLResponse)
 def record_page(request: Request, record_id: str, store: StoreDep) -> Response:
     record = searching.get_record(store, record_id)
-    context = {"r": record.model_dump(mode="json"), "record": record}
+    context = {"r": searching.record_view(store, record), "record": record}
     return page(request, "record.html", context, headers=CACHE_HEADERS)
 
 

@@ -52,6 +52,8 @@ def _realworld_dir() -> Path:
 
 REALWORLD = _realworld_dir()
 """The real-world pages and feeds (not copied into the repo); tests using it skip without it."""
+REALSOURCES = (shared_dir() or REPO.parent / "shared") / "realsources"
+"""Real responses of public sources (not copied into the repo); tests using them skip without."""
 
 
 @dataclass

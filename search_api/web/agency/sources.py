@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from search_api.deps import SettingsDep, StoreDep
+from search_api.domain.sources import SourceSpec, missing_secrets
 from search_api.domain.yaml_input import YamlInputError, load_yaml
 from search_api.errors import Conflict, InvalidBody, TradepointError
 from search_api.services import sources as src
@@ -50,8 +51,13 @@ def my_sources(request: Request, principal: Who, store: StoreDep) -> Response:
     if principal is None:
         return to_signin()
     specs = [s for s in store.list_sources() if principal.is_admin or s.owner == principal.name]
-    rows = [{"spec": s, "health": source_health(store, s.id)} for s in specs]
+    rows = [{"spec": s, "health": _health(store, s)} for s in specs]
     return render(request, "sources.html", {"principal": principal, "rows": rows})
+
+
+def _health(store: Store, spec: SourceSpec) -> dict[str, Any]:
+    # A source lacking a secret is never scheduled: say so where its health is shown.
+    return {**source_health(store, spec.id), "missing_secrets": missing_secrets(spec)}
 
 
 def _source_form(
@@ -148,7 +154,7 @@ def source_page(request: Request, source_id: str, principal: Who, store: StoreDe
             "yaml": yaml.safe_dump(
                 spec.model_dump(mode="json", exclude_none=True), sort_keys=False
             ),
-            "health": source_health(store, source_id),
+            "health": _health(store, spec),
             "runs": [run_dict(r) for r in store.list_runs(source_id, limit=20)],
             "may_edit": principal.may_edit(spec.owner),
         },
