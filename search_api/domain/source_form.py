@@ -15,6 +15,7 @@ the form is shown.
 
 from __future__ import annotations
 
+import copy
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -371,7 +372,8 @@ def form_values(source: Mapping[str, Any]) -> dict[str, Any]:
     kind = source.get("kind")
     if fmt not in source_formats() or kind not in RECORD_MODELS:
         return {"advanced": dump_yaml(dict(source))}
-    rest: dict[str, Any] = {k: v for k, v in source.items() if v is not None}
+    # A deep copy: the fields shown are taken out of it, the source itself stays whole.
+    rest: dict[str, Any] = copy.deepcopy({k: v for k, v in source.items() if v is not None})
     values: dict[str, Any] = {}
     for f in form_fields(str(fmt), str(kind)):
         if f.name in ("advanced", "defaults_yaml"):
@@ -401,6 +403,8 @@ def form_values(source: Mapping[str, Any]) -> dict[str, Any]:
             values[f.name] = bool(value)
         else:
             values[f.name] = value
+    # An unchecked box posts nothing: a source silent on `enabled` is enabled.
+    values.setdefault("enabled", True)
     defaults = rest.pop("defaults", None)
     if defaults:
         values["defaults_yaml"] = dump_yaml(defaults)
