@@ -108,7 +108,7 @@ def test_add_a_source_through_the_form(
     page = signed_in.get("/agency/sources").text
     assert "xx_web_fairs" in page and "Never run" in page
     # Edit: the form round-trips the YAML.
-    edit = signed_in.get("/agency/sources/xx_web_fairs/edit").text
+    edit = signed_in.get("/agency/sources/xx_web_fairs/edit?mode=yaml").text
     assert "xx_web_fairs" in edit and "min_items: 2" in edit
     r = signed_in.post(
         "/agency/sources/xx_web_fairs/edit",

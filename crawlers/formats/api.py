@@ -20,7 +20,12 @@ from crawlers.extract.api import evaluate, expression_problem, read_api_page, re
 from crawlers.extract.fields import LIST_FIELDS, coerce_fields
 from crawlers.normalise.dates import parse_date
 from crawlers.normalise.urls import canonicalise
-from search_api.domain.sources import SourceFormat, SourceSpec, source_field_names
+from search_api.domain.sources import (
+    RECORD_FIELD_MAP,
+    SourceFormat,
+    SourceSpec,
+    source_field_names,
+)
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -83,7 +88,8 @@ class ApiSpec(BaseModel):
         "else its only list)",
     )
     fields: dict[str, str] = Field(
-        description="record field -> JMESPath into one record (the whole response is `_root`)"
+        description="record field -> JMESPath into one record (the whole response is `_root`)",
+        json_schema_extra=RECORD_FIELD_MAP,
     )
     key: str | None = Field(
         None, description="JMESPath to a record's stable natural key (default: its url, title)"

@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crawlers.extract.fields import coerce_fields
 from crawlers.extract.html_selectors import extract_items, read_detail
 from crawlers.normalise.urls import canonicalise
-from search_api.domain.sources import SourceFormat, SourceSpec
+from search_api.domain.sources import RECORD_FIELD_MAP, SourceFormat, SourceSpec
 
 if TYPE_CHECKING:
     from scrapy.http import Response
@@ -27,10 +27,17 @@ if TYPE_CHECKING:
 
 class SelectorSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    item: str
-    fields: dict[str, str]
-    next: str | None = None
-    detail: dict[str, str] | None = None
+    item: str = Field(description="CSS or XPath selecting each item (one record) on a page")
+    fields: dict[str, str] = Field(
+        description="record field -> selector inside the item (::text, ::attr(href))",
+        json_schema_extra=RECORD_FIELD_MAP,
+    )
+    next: str | None = Field(None, description="selector of the next page's link")
+    detail: dict[str, str] | None = Field(
+        None,
+        description="record field -> selector on the item's own page (its url field)",
+        json_schema_extra=RECORD_FIELD_MAP,
+    )
 
 
 class HtmlSource(SourceSpec):

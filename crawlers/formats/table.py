@@ -15,7 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from crawlers.extract.fields import coerce_fields
 from crawlers.extract.table import detect_format, map_columns, read_table
 from crawlers.normalise.urls import canonicalise
-from search_api.domain.sources import SourceFormat, SourceSpec, source_field_names
+from search_api.domain.sources import (
+    RECORD_COLUMN_MAP,
+    SourceFormat,
+    SourceSpec,
+    source_field_names,
+)
 
 if TYPE_CHECKING:
     from scrapy.http import Response
@@ -34,6 +39,7 @@ class TableSpec(BaseModel):
         default_factory=dict,
         description="column -> record field (dotted: provider.name, min_amount.currency; id: "
         "the row's stable key); null ignores a column; columns named like a field map to it",
+        json_schema_extra=RECORD_COLUMN_MAP,
     )
     path: str | None = Field(None, description="JSON: dotted path to the array, e.g. data.items")
     sheet: str | None = Field(None, description="XLSX: sheet name (default: the first sheet)")

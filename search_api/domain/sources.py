@@ -47,6 +47,11 @@ SECRET_REF = re.compile(r"\$\{([A-Za-z0-9_]*)\}")
 SECRET_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 SECRET_ENV_PREFIX = "TRADEPOINT_SECRET_"
 
+# Form hints on a format's options (the agency form is built from the models): a mapping
+# keyed by record field (field -> expression), or by the publisher's column (column -> field).
+RECORD_FIELD_MAP: dict[str, Any] = {"form": "record_fields"}
+RECORD_COLUMN_MAP: dict[str, Any] = {"form": "record_columns"}
+
 # The post-run assertions' defaults (zavod's habit: a source carries its own bounds).
 DEFAULT_MAX_DROP_RATIO = 0.5
 DEFAULT_DROP_MIN_PREVIOUS = 10
@@ -113,7 +118,11 @@ class SourceSpec(BaseModel):
         description="IANA time zone the publisher's instants mean (America/New_York): "
         "2021-02-10T04:59:59Z is then 9 February; default: the date as written",
     )
-    schedule: str | None = Field(None, description="cron expression, UTC")
+    schedule: str | None = Field(
+        None,
+        description="cron expression, UTC: minute hour day-of-month month day-of-week "
+        "(30 2 * * 1 is Mondays at 02:30 UTC)",
+    )
     min_items: int = Field(1, ge=0, description="a run yielding fewer records fails")
     max_drop_ratio: float = Field(
         DEFAULT_MAX_DROP_RATIO,

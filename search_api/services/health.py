@@ -8,6 +8,7 @@ drifting (a redesigned site often still "succeeds" with fewer items before it fa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,7 @@ def run_dict(run: RunRow) -> dict[str, Any]:
         "message": run.message,
         "errors": list(run.errors or []),
         "notes": list(run.notes or []),
+        "cause": failure_cause(run) if run.status in FAILED_STATUSES else None,
     }
 
 
@@ -61,6 +63,47 @@ def _summary(run: RunRow) -> dict[str, Any]:
         "errors": len(run.errors or []),
         "message": run.message,
     }
+
+
+_HTTP = re.compile(r"^HTTP (\d{3})\b")
+_MIN_ITEMS = re.compile(r"^yielded (\d+) records, fewer than min_items=(\d+)")
+# How the crawler words each failure (crawlers/spiders/base.py), by what a person does about it.
+_CAUSES: list[tuple[str, re.Pattern[str]]] = [
+    ("private_host", re.compile(r"^refused |non-public address")),
+    ("robots", re.compile(r"robots\.txt")),
+    ("timeout", re.compile(r"TimeoutError|took longer than|timed out", re.IGNORECASE)),
+    ("dns", re.compile(r"DNSLookupError|No address associated|Name or service not known")),
+    ("connection", re.compile(r"ConnectionRefusedError|Connection was refused")),
+    ("parse", re.compile(r"^parse failed|not valid|not an HTML page|could not be read")),
+]
+
+
+def classify_error(message: str) -> dict[str, Any]:
+    """One error of a run as a cause: its kind (http, private_host, robots, timeout, dns,
+    connection, parse, other), with the HTTP status where there is one."""
+    found = _HTTP.match(message)
+    if found:
+        return {"kind": "http", "status": int(found.group(1)), "detail": message}
+    for kind, pattern in _CAUSES:
+        if pattern.search(message):
+            return {"kind": kind, "detail": message}
+    return {"kind": "other", "detail": message}
+
+
+def failure_cause(run: RunRow) -> dict[str, Any] | None:
+    """Why a run failed, as an agency can act on it: the first error on a page the source
+    starts from (else the first error), not the consequence ("yielded 0 records"). A run with
+    no error that found too few records says so."""
+    errors = list(run.errors or [])
+    if errors:
+        first = errors[0]
+        return {"url": first.get("url"), **classify_error(str(first.get("message") or ""))}
+    found = _MIN_ITEMS.match(run.message or "")
+    if found:
+        return {"kind": "min_items", "count": int(found.group(1)), "min": int(found.group(2))}
+    if run.message:
+        return {"kind": "other", "detail": run.message}
+    return None
 
 
 def health_from_runs(runs: Sequence[RunRow]) -> dict[str, Any]:
@@ -78,11 +121,15 @@ def health_from_runs(runs: Sequence[RunRow]) -> dict[str, Any]:
     last_error = None
     for run in finished:
         if run.status in FAILED_STATUSES:
+            cause = failure_cause(run)
             last_error = {
                 "run_id": run.id,
                 "at": _iso(run.finished_at or run.started_at),
                 "url": (run.errors or [{}])[0].get("url"),
-                "message": run.message or "run failed",
+                # The cause first: "HTTP 404", not its consequence "yielded 0 records".
+                "message": (cause or {}).get("detail") or run.message or "run failed",
+                "outcome": run.message,
+                "cause": cause,
             }
             break
         if run.errors:
@@ -92,6 +139,8 @@ def health_from_runs(runs: Sequence[RunRow]) -> dict[str, Any]:
                 "at": _iso(run.finished_at or run.started_at),
                 "url": first.get("url"),
                 "message": first.get("message"),
+                "outcome": run.message,
+                "cause": failure_cause(run),
             }
             break
     if not finished:

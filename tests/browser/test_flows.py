@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.helpers.browser import LiveServer, Tab, missing_browser, new_tab
+from tests.helpers.sites import SITES, start_site, stop_site
 
 _missing = missing_browser()
 if _missing:
@@ -142,52 +143,77 @@ def test_subscribe_to_a_search_by_email(page: Page, live_server: LiveServer) -> 
 # --------------------------------------------------------------------------- 5. agency
 
 
-def source_yaml(live_server: LiveServer) -> str:
-    """A source over the loopback fixture fair site (private hosts are allowed for this server)."""
-    return f"""\
-id: xx_browser_fairs
-name: Browser test fair calendar
-kind: fair
-format: schema_org
-start_urls: ["{live_server.site.url("/fairs/index.html")}"]
-follow: {{allow: ["/fairs/"], max_pages: 20}}
-min_items: 2
-"""
-
-
-def test_an_agency_signs_in_and_adds_a_source_through_the_form(
+def test_an_agency_adds_an_html_source_with_the_form_previews_crawls_and_removes_it(
     page: Page, live_server: LiveServer
 ) -> None:
-    fixture_source = source_yaml(live_server)
-    page.goto("/agency")
-    page.wait_for_url(re.compile(r"/agency/signin$"))
-    page.get_by_label("API key").fill(live_server.agency_key)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/agency/sources$"))
-    expect(page.get_by_role("status")).to_contain_text("Signed in as browser_agency")
+    """Issue 16, point 7: no YAML written; the preview is a table of fields; the crawl runs
+    against a loopback fixture site; removing asks first."""
+    site, server = start_site(SITES / "html")
+    try:
+        page.goto("/agency")
+        page.wait_for_url(re.compile(r"/agency/signin$"))
+        page.get_by_label("API key").fill(live_server.agency_key)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(re.compile(r"/agency/sources$"))
+        expect(page.get_by_role("status")).to_contain_text("Signed in as browser_agency")
 
-    page.get_by_role("link", name="Add a source").first.click()
-    page.wait_for_url(re.compile(r"/agency/sources/new$"))
-    page.get_by_label("Source (YAML)").fill(fixture_source)
-    page.get_by_role("button", name="Preview").click()
-    preview = page.locator("section.preview")
-    expect(preview.get_by_role("heading", level=2)).to_contain_text(
-        re.compile(r"Preview: \d+ records from \d+ pages")
-    )
-    expect(preview.locator("ol.results > li.item").first).to_be_visible()
-    assert preview.locator("ol.results > li.item").count() >= 2
-    assert live_server.site.requested, "the preview fetched nothing from the fixture site"
-    # Preview writes nothing: the form still holds the text, ready to save.
-    expect(page.get_by_label("Source (YAML)")).to_have_value(fixture_source)
+        page.get_by_role("link", name="Add a source").first.click()
+        page.wait_for_url(re.compile(r"/agency/sources/new$"))
+        page.get_by_label("Finance").check()
+        page.locator('input[name="format"][value="html"]').check()
+        page.get_by_role("button", name="Next").click()
+        page.wait_for_url(re.compile(r"format=html"))
+        expect(page.locator('textarea[name="spec"]')).to_have_count(0)
+        page.get_by_label("Identifier").fill("xx_browser_programmes")
+        page.get_by_label("Name", exact=False).first.fill("Browser test programmes")
+        page.get_by_label("Start URLs").fill(site.url("/finance/index.html"))
+        page.get_by_label("Item selector").fill("tr.programme")
+        page.locator('input[name="selectors.fields.title"]').fill("td.name a")
+        page.locator('input[name="selectors.fields.url"]').fill("td.name a::attr(href)")
+        page.locator('input[name="selectors.fields.provider.name"]').fill("td.provider::text")
+        page.get_by_label("Schedule (cron, UTC)").fill("30 2 * * 1")
 
-    page.get_by_role("button", name="Save").click()
-    page.wait_for_url(re.compile(r"/agency/sources/xx_browser_fairs$"))
-    expect(page.get_by_role("status")).to_contain_text("Source xx_browser_fairs saved.")
+        page.get_by_role("button", name="Preview").click()
+        preview = page.locator("section.preview")
+        expect(preview.get_by_role("heading", level=2)).to_contain_text(
+            re.compile(r"Preview: \d+ records? from \d+ pages?")
+        )
+        table = preview.locator("table.preview")
+        expect(table.locator("thead")).to_contain_text("provider.name")
+        expect(table.locator("tbody")).to_contain_text("Fixture Export Credit Agency")
+        assert table.locator("tbody tr").count() >= 2
+        expect(preview.locator(".unfilled")).to_contain_text("tenor_max_days")
+        # Preview writes nothing: the form keeps what was typed, ready to save.
+        expect(page.get_by_label("Item selector")).to_have_value("tr.programme")
 
-    page.get_by_role("link", name="My sources").click()
-    page.wait_for_url(re.compile(r"/agency/sources$"))
-    mine = page.locator("ul.results > li.item")
-    expect(mine.filter(has_text="xx_browser_fairs")).to_contain_text("Browser test fair calendar")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_url(re.compile(r"/agency/sources/xx_browser_programmes$"))
+        expect(page.get_by_role("status")).to_contain_text("Source xx_browser_programmes saved.")
+
+        page.get_by_role("button", name="Crawl now").click()
+        page.wait_for_url(re.compile(r"/agency/sources/xx_browser_programmes$"))
+        for _ in range(60):
+            if page.locator("tr.run-succeeded, tr.run-failed").count():
+                break
+            page.wait_for_timeout(1000)
+            page.reload()
+        expect(page.locator("tr.run-succeeded")).to_have_count(1)
+        expect(page.locator("span.health")).to_have_text("Healthy")
+        expect(page.locator("table.runs")).to_contain_text(re.compile(r"\d\d:\d\d UTC"))
+
+        remove = page.get_by_role("link", name="Remove…")
+        assert "danger" in (remove.get_attribute("class") or "")
+        remove.click()
+        page.wait_for_url(re.compile(r"/agency/sources/xx_browser_programmes/delete$"))
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Remove the source")
+        page.get_by_role("button", name="Yes, remove the source").click()
+        page.wait_for_url(re.compile(r"/agency/sources$"))
+        expect(page.get_by_role("status")).to_contain_text("xx_browser_programmes removed")
+        expect(
+            page.locator("ul.results > li.item", has_text="xx_browser_programmes")
+        ).to_have_count(0)
+    finally:
+        stop_site(server)
 
 
 # --------------------------------------------------------------------------- 6. market page

@@ -135,3 +135,9 @@ def posted_values(form: FormData, kind: str) -> dict[str, Any]:
 
 def fields_of(kind: str) -> tuple[Field, ...]:
     return (*COMMON_FIELDS, *KIND_FIELDS[kind])
+
+
+# The labels of a kind's fields where a source maps them (the source form, the preview).
+RECORD_FIELD_LABELS: dict[str, dict[str, str]] = {
+    kind: {f.name: f.label for f in fields_of(kind)} for kind in KIND_FIELDS
+}

@@ -19,6 +19,7 @@ from search_api.deps import StoreDep
 from search_api.errors import Forbidden
 from search_api.settings import Settings
 from search_api.store.keys import Principal, get_principal, verify_key
+from search_api.web.agency.source_views import fmt_utc
 from search_api.web.i18n import translator
 from search_api.web.render import page
 
@@ -102,6 +103,7 @@ def redirect(url: str, request: Request, flash: str | None = None) -> RedirectRe
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
     ctx = {
         "csrf_token": csrf_token(request),
+        "fmt_utc": fmt_utc,
         "flash": request.session.pop("flash", None),
         **context,
     }
