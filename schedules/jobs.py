@@ -22,6 +22,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from search_api.domain import cron
 from search_api.domain.sources import SourceSpec, missing_secrets
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,6 @@ CRAWL_FUNC = "schedules.service:crawl_job"
 DIGEST_FUNC = "schedules.service:digest_job"
 WATCH_JOB_ID = "watch:pages"
 WATCH_FUNC = "schedules.service:watch_job"
-
-_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def crawl_job_id(source_id: str) -> str:
@@ -64,34 +63,8 @@ def source_of_job(job_id: str) -> str | None:
 
 
 def cron_day_of_week(field_: str) -> str:
-    """Translate a crontab day-of-week field into APScheduler 3 terms.
-
-    APScheduler 3 counts weekdays from Monday = 0 while cron counts from Sunday = 0 (its
-    `from_crontab` keeps that mismatch for compatibility), so "0 4 * * 1" would run on Tuesdays.
-    Numbers, ranges and steps become explicit day names; names and `*` pass through.
-    """
-    out: list[str] = []
-    for part in field_.lower().split(","):
-        if part == "*" or any(c.isalpha() for c in part):
-            out.append(part)
-            continue
-        base, _, step_s = part.partition("/")
-        step = int(step_s) if step_s else 1
-        if base == "*":
-            lo, hi = 0, 6
-        elif "-" in base:
-            lo_s, hi_s = base.split("-", 1)
-            lo, hi = int(lo_s), int(hi_s)
-        else:
-            lo = int(base)
-            hi = 6 if step_s else lo
-        if not (0 <= lo <= 7 and 0 <= hi <= 7 and lo <= hi and step >= 1):
-            raise ValueError(f"day of week {part!r} is out of range 0-7")
-        for day in range(lo, hi + 1, step):
-            name = _CRON_DAYS[day]
-            if name not in out:
-                out.append(name)
-    return ",".join(out)
+    """A crontab day-of-week field in APScheduler 3 terms (domain/cron.py: weekday numbering)."""
+    return cron.day_of_week(field_)
 
 
 def cron_trigger(expr: str, jitter: int = 0) -> CronTrigger:
@@ -101,16 +74,13 @@ def cron_trigger(expr: str, jitter: int = 0) -> CronTrigger:
     cron remains: when both day-of-month and day-of-week are restricted, APScheduler requires
     both to match where cron accepts either.
     """
-    parts = expr.split()
-    if len(parts) != 5:
-        raise ValueError(f"cron expression {expr!r} must have 5 fields (min hour day month dow)")
-    minute, hour, day, month, dow = parts
+    fields = cron.parse_cron(expr)  # the check every source passed when it was saved
     return CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=cron_day_of_week(dow),
+        minute=fields.minute,
+        hour=fields.hour,
+        day=fields.day,
+        month=fields.month,
+        day_of_week=fields.day_of_week,
         timezone=UTC,
         jitter=jitter or None,
     )

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -133,6 +134,21 @@ def _error_response(
     )
 
 
+def _json_error(err: Any, body: Any) -> str:
+    """'body is not valid JSON: Expecting value (line 2, column 7)' rather than FastAPI's
+    '27: JSON decode error' (a character offset)."""
+    loc = err.get("loc", ())
+    pos = loc[-1] if loc and isinstance(loc[-1], int) else None
+    why = (err.get("ctx") or {}).get("error") or "not valid JSON"
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if pos is None or not isinstance(body, str):
+        return f"body is not valid JSON: {why}"
+    line = body.count("\n", 0, pos) + 1
+    column = pos - (body.rfind("\n", 0, pos) + 1) + 1
+    return f"body is not valid JSON: {why} (line {line}, column {column})"
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -186,6 +202,9 @@ def create_app(
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         parts = []
         for err in exc.errors():
+            if err.get("type") == "json_invalid":
+                parts.append(_json_error(err, exc.body))
+                continue
             loc = [str(x) for x in err.get("loc", ()) if x not in ("query", "body", "path")]
             parts.append(f"{'.'.join(loc) or 'request'}: {err.get('msg')}")
         return _error_response(request, 422, "invalid_parameter", "; ".join(parts))

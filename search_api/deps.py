@@ -22,7 +22,8 @@ from search_api.search.base import SearchBackend
 from search_api.search.request import SearchRequest
 from search_api.settings import Settings
 from search_api.store import Store
-from search_api.store.keys import Principal, get_principal, verify_key
+from search_api.store.keys import Principal, verify_key
+from search_api.store.sessions import session_principal
 
 
 async def get_store(request: Request) -> Store:
@@ -84,9 +85,9 @@ def optional_principal(request: Request, store: StoreDep) -> Principal | None:
         # The JSON API takes bearer keys only: a session cookie there would allow cross-site
         # requests without the CSRF token the web forms check.
         return None
-    key_id = request.scope.get("session", {}).get("key_id") if "session" in request.scope else None
-    if isinstance(key_id, int):
-        return get_principal(store, key_id)
+    sid = request.scope.get("session", {}).get("sid") if "session" in request.scope else None
+    if isinstance(sid, str):
+        return session_principal(store, sid)
     return None
 
 

@@ -56,7 +56,7 @@ def test_signing_in_sets_a_signed_session_cookie_without_the_key(
     cookie = r.cookies.get("tradepoint_session") or client.cookies.get("tradepoint_session")
     assert cookie and key_a not in cookie
     payload = base64.b64decode(cookie.split(".")[0] + "==").decode()
-    assert key_a not in payload and "key_id" in payload
+    assert key_a not in payload and "sid" in payload
     assert "signed in as <b>agency_a</b>" in client.get("/agency/sources").text
     # A tampered cookie is no session at all.
     client.cookies.set("tradepoint_session", "x" + cookie[1:])

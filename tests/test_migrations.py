@@ -37,6 +37,7 @@ OUR_TABLES = {
     "sources",
     "runs",
     "api_keys",
+    "agency_sessions",
     "subscriptions",
     "subscription_items",
     "subscription_digests",

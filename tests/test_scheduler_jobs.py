@@ -213,11 +213,13 @@ def test_an_invalid_schedule_is_reported_and_keeps_the_previous_job(
     store.add_source(spec())
     service.sync()
     before = crawl_jobs(service)["crawl:xx_sched_fairs"]
-    store.add_source(spec(schedule="0 4 * * 9"), replace=True)
+    # Saving refuses such a schedule (tests/security/test_cron_schedules.py); a source stored
+    # before that check still must not stop the scheduler.
+    store.add_source(spec().model_copy(update={"schedule": "0 4 * * 9"}), replace=True)
     plan = service.sync()
     assert "xx_sched_fairs" in plan.invalid and "0 4 * * 9" in plan.invalid["xx_sched_fairs"]
     assert crawl_jobs(service) == {"crawl:xx_sched_fairs": before}
-    store.add_source(spec("xx_new_fairs", schedule="99 * * * *"))
+    store.add_source(spec("xx_new_fairs").model_copy(update={"schedule": "99 * * * *"}))
     assert "xx_new_fairs" in service.sync().invalid
     assert "crawl:xx_new_fairs" not in crawl_jobs(service)
 

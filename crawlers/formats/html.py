@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from parsel import Selector
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crawlers.extract.fields import coerce_fields
-from crawlers.extract.html_selectors import extract_items, read_detail
+from crawlers.extract.html_selectors import extract_items, read_detail, select_values
 from crawlers.normalise.urls import canonicalise
 from search_api.domain.sources import RECORD_FIELD_MAP, SourceFormat, SourceSpec
 
@@ -38,6 +39,25 @@ class SelectorSpec(BaseModel):
         description="record field -> selector on the item's own page (its url field)",
         json_schema_extra=RECORD_FIELD_MAP,
     )
+
+    @model_validator(mode="after")
+    def _compiles(self) -> SelectorSpec:
+        # A selector that does not compile is refused when the source is saved, naming it,
+        # not at every crawl: parsel (cssselect / lxml) compiles it on an empty page.
+        empty = Selector(text="<html></html>")
+        named = [("item", self.item), ("next", self.next)]
+        named += [(f"fields.{k}", v) for k, v in self.fields.items()]
+        named += [(f"detail.{k}", v) for k, v in (self.detail or {}).items()]
+        for name, expr in named:
+            if expr is None:
+                continue
+            try:
+                select_values(empty, expr, relative=name != "item")
+            except ValueError as exc:
+                raise ValueError(
+                    f"{name}: {expr!r} is not a valid CSS or XPath selector ({exc})"
+                ) from None
+        return self
 
 
 class HtmlSource(SourceSpec):

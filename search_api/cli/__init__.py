@@ -47,9 +47,9 @@ def load_source_file(path: Path) -> list[SourceSpec]:
             specs.append(parse_source(item))
         except ValidationError as exc:
             name = item.get("id", f"#{n}")
-            raise CliError(
-                f"{path}: source {name} is invalid:\n{format_validation_error(exc)}"
-            ) from exc
+            # one line, whatever the number of problems: a message, not a report to scroll
+            problems = format_validation_error(exc).replace("\n", "; ")
+            raise CliError(f"{path}: source {name} is invalid: {problems}") from exc
     ids = [s.id for s in specs]
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:

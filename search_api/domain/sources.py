@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from search_api.domain.cron import parse_cron
 from search_api.domain.languages import language_problem
 from search_api.domain.records import (
     KINDS,
@@ -211,12 +212,10 @@ class SourceSpec(BaseModel):
 
     @field_validator("schedule")
     @classmethod
-    def _cron(cls, v: str | None) -> str | None:
-        if v is None:
-            return None
-        parts = v.split()
-        if len(parts) != 5:
-            raise ValueError(f"cron expression {v!r} must have 5 fields (min hour day month dow)")
+    def _cron(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None or (info.context or {}).get(STORED):
+            return v
+        parse_cron(v)  # the grammar the scheduler runs (domain/cron.py)
         return v
 
     @field_validator("defaults")
@@ -345,8 +344,15 @@ def _adapter() -> TypeAdapter[Any]:
     return TypeAdapter(Annotated[union, Field(discriminator="format")])
 
 
-def parse_source(data: Any) -> SourceSpec:
-    """A source in the model of its format; a ValidationError names each bad field."""
+STORED = "stored"
+"""Validation context of a source read back from the store: checks added after it was saved
+(a schedule the scheduler cannot run) do not make it unreadable; the scheduler reports it."""
+
+
+def parse_source(data: Any, *, stored: bool = False) -> SourceSpec:
+    """A source in the model of its format; a ValidationError names each bad field.
+
+    `stored`: a source read back from the system of record (see STORED)."""
     formats = source_formats()
     if isinstance(data, dict) and data.get("format") not in formats:
         given = data.get("format")
@@ -369,7 +375,7 @@ def parse_source(data: Any) -> SourceSpec:
         )
     if isinstance(data, dict):
         _refuse_other_formats_options(data, formats)
-    source: SourceSpec = _adapter().validate_python(data)
+    source: SourceSpec = _adapter().validate_python(data, context={STORED: stored})
     return source
 
 

@@ -69,14 +69,14 @@ class SourcesStore(StoreBase):
             row = s.get(SourceRow, source_id)
             if row is None or row.removed_at is not None:
                 raise NotFound(f"source {source_id!r} not found")
-            return parse_source(row.spec)
+            return parse_source(row.spec, stored=True)
 
     def list_sources(self) -> list[SourceSpec]:
         with self.session() as s:
             rows = s.scalars(
                 select(SourceRow).where(SourceRow.removed_at.is_(None)).order_by(SourceRow.id)
             ).all()
-            return [parse_source(r.spec) for r in rows]
+            return [parse_source(r.spec, stored=True) for r in rows]
 
     def remove_source(self, source_id: str) -> None:
         """Remove a source from the registry. Its records stay (facts with provenance), so its

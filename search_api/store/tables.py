@@ -167,6 +167,20 @@ class ApiKeyRow(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class AgencySessionRow(Base):
+    """A signed-in agency web session. The cookie carries a random token, this table only its
+    SHA-256: signing out deletes the row, so a copy of the cookie stops working at once."""
+
+    __tablename__ = "agency_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("api_keys.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
 # --------------------------------------------------------------------------- subscriptions
 
 

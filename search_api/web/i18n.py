@@ -86,13 +86,17 @@ def request_language(request: Request) -> str:
 
 
 def switch_links(request: Request) -> list[dict[str, str]]:
-    """This page in each language: the same path and parameters, `lang` replaced."""
+    """This page in each language: the same path and parameters, `lang` replaced.
+
+    A query-only reference (`?q=x&lang=fr`): the browser keeps the page's own path. Writing the
+    request path into the link would let `GET //evil.example/search` produce
+    `href="//evil.example/search?..."`, a link to another site."""
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
     return [
         {
             "code": code,
             "name": name,
-            "href": f"{request.url.path}?{urlencode([*kept, ('lang', code)])}",
+            "href": f"?{urlencode([*kept, ('lang', code)])}",
         }
         for code, name in LANGUAGES.items()
     ]

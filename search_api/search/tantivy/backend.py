@@ -25,17 +25,20 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
+import functools
 import json
+import logging
 import os
 import secrets
 import shutil
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 import tantivy
@@ -52,6 +55,8 @@ from search_api.settings import Settings
 
 POINTER_FILE = "CURRENT"
 GEN_PREFIX = "index-"
+REBUILD_LOCK = ".rebuild.lock"
+REINDEX_HINT = "rebuild it from the system of record: tradepoint reindex"
 RELOAD_INTERVAL = 0.5
 """Seconds between checks for commits / swaps made by another process."""
 FACET_CACHE_SIZE = 2048
@@ -69,6 +74,65 @@ def _expected_version() -> tuple[int, str | None]:
 
 def _is_lock_busy(exc: BaseException) -> bool:
     return "LockBusy" in str(exc) or "index lock" in str(exc)
+
+
+log = logging.getLogger(__name__)
+
+
+class _LockTimeout(SearchUnavailable):
+    """Another writer holds the index: busy, not damaged."""
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _is_panic(exc: BaseException) -> bool:
+    # A Rust panic inside tantivy reaches Python as pyo3's PanicException, a BaseException
+    # (so that `except Exception` does not swallow it) that no module exposes for import.
+    return type(exc).__name__ == "PanicException"
+
+
+def _boundary(method: Callable[_P, _T], *, retry: bool = True) -> Callable[_P, _T]:
+    """Every public method: what tantivy raises (its errors, or a panic on damaged files)
+    leaves as SearchUnavailable (503 with what to do), never as a 500.
+
+    A call that failed on a reader opened earlier is tried once more on a freshly opened one:
+    right after a `reindex` in another process, the reader of the damaged generation may still
+    be the cached one for up to RELOAD_INTERVAL. Not `rebuild`: its records are an iterator,
+    consumed by the first try."""
+
+    def attempt(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return method(*args, **kwargs)
+        except SearchUnavailable:
+            raise
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise SearchUnavailable(f"search index unreadable ({exc}); {REINDEX_HINT}") from exc
+        except BaseException as exc:
+            if not _is_panic(exc):
+                raise
+            log.error("tantivy panicked in %s: %s", method.__name__, exc)
+            raise SearchUnavailable(
+                f"search index damaged (tantivy: {str(exc)[:200]}); {REINDEX_HINT}"
+            ) from exc
+
+    @functools.wraps(method)
+    def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        backend = args[0]
+        assert isinstance(backend, TantivyBackend)
+        was_cached = backend._gen is not None
+        try:
+            return attempt(*args, **kwargs)
+        except _LockTimeout:
+            raise  # busy, not damaged
+        except SearchUnavailable:
+            backend.close()  # the next call reads the pointer again at once
+            if not (retry and was_cached):
+                raise
+        return attempt(*args, **kwargs)
+
+    return guarded
 
 
 @dataclass
@@ -124,13 +188,20 @@ class TantivyBackend(SearchBackend):
         self._gen: _Generation | None = None
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            if self._read_pointer() is None:
+        except OSError as exc:
+            raise SearchUnavailable(f"cannot create search index at {self.root}: {exc}") from exc
+        try:
+            if not self._pointer_path.exists():
                 self._create_initial()
-            self._refresh(force=True)
-        except SearchUnavailable:
-            raise
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise SearchUnavailable(f"cannot open search index at {self.root}: {exc}") from exc
+            self._open_checked()
+        except (SearchUnavailable, OSError, ValueError, RuntimeError) as exc:
+            # A damaged index is derived data: the server still starts, answers 503 meanwhile
+            # and serves again once `reindex` rebuilt it, without a restart.
+            log.warning("search index at %s unusable: %s", self.root, exc)
+        except BaseException as exc:
+            if not _is_panic(exc):
+                raise
+            log.warning("search index at %s damaged (tantivy panicked: %s)", self.root, exc)
 
     # ------------------------------------------------------------------ generations / pointer
 
@@ -145,9 +216,9 @@ class TantivyBackend(SearchBackend):
             return str(data["generation"]), version
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SearchUnavailable(
-                f"unreadable index pointer {self._pointer_path}: {exc}"
+                f"unreadable index pointer {self._pointer_path}: {exc}; {REINDEX_HINT}"
             ) from exc
 
     def _pointer_tmp(self, gen_name: str) -> Path:
@@ -197,6 +268,11 @@ class TantivyBackend(SearchBackend):
         view = _View(index.searcher())
         return _Generation(name, version, index, view, meta_sig, time.monotonic())
 
+    def _open_checked(self) -> _Generation:
+        gen = self._refresh(force=True)
+        gen.view.searcher.num_docs  # noqa: B018 - opening the segments is what fails
+        return gen
+
     @staticmethod
     def _meta_sig(directory: Path) -> tuple[int, int, int] | None:
         try:
@@ -223,12 +299,16 @@ class TantivyBackend(SearchBackend):
                     last_exc = exc
                     self._gen = None
                     time.sleep(0.05)
-            raise SearchUnavailable(f"cannot open search index at {self.root}: {last_exc}")
+            raise SearchUnavailable(
+                f"cannot open search index at {self.root}: {last_exc}; {REINDEX_HINT}"
+            )
 
     def _refresh_locked(self) -> _Generation:
         pointer = self._read_pointer()
         if pointer is None:
-            raise SearchUnavailable(f"no search index at {self.root} (pointer file missing)")
+            raise SearchUnavailable(
+                f"no search index at {self.root} (pointer file missing); {REINDEX_HINT}"
+            )
         name, version = pointer
         gen = self._gen
         if gen is None or gen.name != name:
@@ -267,7 +347,7 @@ class TantivyBackend(SearchBackend):
                 if not _is_lock_busy(exc):
                     raise SearchUnavailable(f"cannot open index writer: {exc}") from exc
                 if time.monotonic() >= deadline:
-                    raise SearchUnavailable(
+                    raise _LockTimeout(
                         f"search index at {self.root} is locked by another writer "
                         f"(a crawl or reindex running?); gave up after {self.lock_timeout:g}s"
                     ) from exc
@@ -307,7 +387,9 @@ class TantivyBackend(SearchBackend):
                     self._release_writer(writer, commit=True)
                     committed = True
                 except (OSError, ValueError, RuntimeError) as exc:
-                    raise SearchUnavailable(f"search index write failed: {exc}") from exc
+                    raise SearchUnavailable(
+                        f"search index write failed: {exc}; if it persists, {REINDEX_HINT}"
+                    ) from exc
                 finally:
                     if not committed:
                         self._release_writer(writer, commit=False)
@@ -316,6 +398,7 @@ class TantivyBackend(SearchBackend):
                 return
             raise SearchUnavailable("search index kept being swapped while writing; retry")
 
+    @_boundary
     def index(self, records: Sequence[AnyRecord]) -> None:
         latest = {r.id: r for r in records}  # last version of an id wins
         if not latest:
@@ -329,6 +412,7 @@ class TantivyBackend(SearchBackend):
 
         self._write(apply)
 
+    @_boundary
     def delete(self, ids: Sequence[str]) -> None:
         unique = list(dict.fromkeys(ids))
         if not unique:
@@ -340,13 +424,24 @@ class TantivyBackend(SearchBackend):
 
         self._write(apply)
 
+    @functools.partial(_boundary, retry=False)
     def rebuild(self, records: Iterable[AnyRecord]) -> int:
-        with self._write_lock:
+        with self._write_lock, self._rebuild_lock():
             for _ in range(5):
-                old = self._refresh(force=True)
-                # Hold the live generation's writer lock for the whole rebuild: other writers
-                # wait or fail loudly instead of writing into a generation about to be dropped.
-                guard = self._acquire_writer(old.index, 15_000_000, 1)
+                try:
+                    old = self._refresh(force=True)
+                    # Hold the live generation's writer lock for the whole rebuild: other
+                    # writers wait or fail loudly instead of writing into a generation about
+                    # to be dropped.
+                    guard = self._acquire_writer(old.index, 15_000_000, 1)
+                except _LockTimeout:
+                    raise
+                except SearchUnavailable as exc:
+                    return self._rebuild_damaged(records, exc)
+                except BaseException as exc:
+                    if not _is_panic(exc):
+                        raise
+                    return self._rebuild_damaged(records, exc)
                 try:
                     pointer = self._read_pointer()
                     if pointer is None or pointer[0] != old.name:
@@ -363,7 +458,38 @@ class TantivyBackend(SearchBackend):
                 return gen.view.searcher.num_docs
             raise SearchUnavailable("search index kept being swapped while rebuilding; retry")
 
-    def _build_generation(self, records: Iterable[AnyRecord], previous: str) -> str:
+    @contextlib.contextmanager
+    def _rebuild_lock(self) -> Iterator[None]:
+        """One rebuild at a time on this host, also when the index is too damaged to hold its
+        writer lock (the lock file lives beside the generations, never inside one)."""
+        with open(self.root / REBUILD_LOCK, "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def _rebuild_damaged(self, records: Iterable[AnyRecord], why: BaseException) -> int:
+        """The live generation cannot be opened (garbage pointer or meta.json, a missing or
+        scrambled generation): build a new one and point at it, then drop everything else.
+        Nothing of the old state is needed: the index is derived from the system of record."""
+        log.warning("search index at %s is damaged (%s); building a new one", self.root, why)
+        with self._lock:
+            self._gen = None
+        existing = sorted(
+            child.name
+            for child in self.root.iterdir()
+            if child.is_dir() and child.name.startswith(GEN_PREFIX)
+        )
+        new_name = self._build_generation(records, existing[-1] if existing else None)
+        tmp = self._pointer_tmp(new_name)
+        if self._pointer_path.is_dir() and not self._pointer_path.is_symlink():
+            shutil.rmtree(self._pointer_path)
+        os.replace(tmp, self._pointer_path)
+        self._remove_stale_generations(keep={new_name})
+        return self._open_checked().view.searcher.num_docs
+
+    def _build_generation(self, records: Iterable[AnyRecord], previous: str | None) -> str:
         name = self._new_gen_name(previous)
         directory = self.root / name
         writer = None
@@ -398,6 +524,7 @@ class TantivyBackend(SearchBackend):
 
     # ------------------------------------------------------------------ searching
 
+    @_boundary
     def search(self, query: SearchQuery) -> SearchResult:
         gen = self._live()
         view = gen.view
@@ -428,7 +555,9 @@ class TantivyBackend(SearchBackend):
                     items.append(orjson.loads(searcher.doc(address).get_first("doc") or b"{}"))
             facets = self._cached_facets(view, tq, query) if query.facets else {}
         except (OSError, ValueError, RuntimeError) as exc:
-            raise SearchUnavailable(f"search failed: {exc}") from exc
+            raise SearchUnavailable(
+                f"search failed: {exc}; if it persists, {REINDEX_HINT}"
+            ) from exc
         return SearchResult(total=getattr(result, "count", None) or 0, items=items, facets=facets)
 
     @classmethod
@@ -462,29 +591,45 @@ class TantivyBackend(SearchBackend):
 
     # ------------------------------------------------------------------ misc
 
+    @_boundary
     def count(self) -> int:
-        try:
-            return self._live().view.searcher.num_docs
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise SearchUnavailable(f"search index unavailable: {exc}") from exc
+        return self._live().view.searcher.num_docs
 
     def needs_rebuild(self) -> bool:
         try:
             return self._refresh().version != _expected_version()
-        except (OSError, ValueError, RuntimeError):
+        except (SearchUnavailable, OSError, ValueError, RuntimeError):
+            return False  # damaged: searches say so, and `reindex` rebuilds it anyway
+        except BaseException as exc:
+            if not _is_panic(exc):
+                raise
             return False
 
     def memo(self) -> dict[Any, Any] | None:
         try:
             return self._live().view.memo
-        except (SearchUnavailable, OSError, ValueError, RuntimeError):
-            return None  # the search itself will say what is wrong
+        except BaseException as exc:
+            if isinstance(exc, (SearchUnavailable, OSError, ValueError, RuntimeError)) or (
+                _is_panic(exc)
+            ):
+                return None  # the search itself will say what is wrong
+            raise
 
     def ping(self) -> bool:
         try:
-            self._live().view.searcher.num_docs  # noqa: B018 - touch the reader
-        except Exception:
-            return False
+            # One real search, sorted and its document read: it touches the fast fields and
+            # the doc store, where damaged files show (a count alone reads neither).
+            searcher = self._live().view.searcher
+            if searcher.num_docs:
+                hits = searcher.search(
+                    Query.all_query(), limit=1, order_by_field="sort_asc", order=Order.Asc
+                ).hits
+                for _score, address in hits:
+                    searcher.doc(address)
+        except BaseException as exc:
+            if isinstance(exc, Exception) or _is_panic(exc):
+                return False
+            raise
         return True
 
     def close(self) -> None:

@@ -1,7 +1,9 @@
 """Agency sessions: sign in with an API key, sign out, and what every agency page shares.
 
 Plain HTML forms, no JavaScript. A signed session cookie (Starlette's SessionMiddleware) holds
-the key's id, never the key. Every form carries a per-session CSRF token checked on POST.
+a session token, never the key; the session itself lives on the server (store/sessions.py), so
+signing out ends it even for a copy of the cookie. Every form carries a per-session CSRF token
+checked on POST.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from starlette.datastructures import FormData
 from search_api.deps import StoreDep
 from search_api.errors import Forbidden
 from search_api.settings import Settings
-from search_api.store.keys import Principal, get_principal, verify_key
+from search_api.store.keys import Principal, verify_key
+from search_api.store.sessions import end_session, session_principal, start_session
 from search_api.web.agency.source_views import fmt_utc
 from search_api.web.i18n import translator
 from search_api.web.render import page
@@ -82,8 +85,8 @@ async def checked_form(request: Request) -> FormData:
 
 
 def signed_in(request: Request, store: StoreDep) -> Principal | None:
-    key_id = request.session.get("key_id")
-    return get_principal(store, key_id) if isinstance(key_id, int) else None
+    sid = request.session.get("sid")
+    return session_principal(store, sid) if isinstance(sid, str) else None
 
 
 Form = Annotated[FormData, Depends(checked_form)]
@@ -130,13 +133,21 @@ def signin(request: Request, form: Form, store: StoreDep) -> Response:
     if principal is None:
         error = _("That key is not valid (or was revoked).")
         return render(request, "signin.html", {"principal": None, "error": error}, status=401)
-    # A fresh session on sign-in: nothing set before (a planted token) survives it.
-    request.session.clear()
-    request.session["key_id"] = principal.key_id
+    # A fresh session on sign-in: nothing set before (a planted token) survives it, and a
+    # session this browser had before ends.
+    _end(request, store)
+    request.session["sid"] = start_session(store, principal.key_id, SESSION_MAX_AGE)
     return redirect("/agency/sources", request, _("Signed in as %(name)s.", name=principal.label))
 
 
 @router.post("/signout")
-def signout(request: Request, form: Form) -> Response:
-    request.session.clear()
+def signout(request: Request, form: Form, store: StoreDep) -> Response:
+    _end(request, store)
     return RedirectResponse("/", status_code=303)
+
+
+def _end(request: Request, store: StoreDep) -> None:
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        end_session(store, sid)
+    request.session.clear()
