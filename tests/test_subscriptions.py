@@ -131,11 +131,20 @@ def test_delete_erases_the_subscription(mail_client: TestClient, mailbox: Mailbo
     assert mail_client.get(path_of(view["links"]["ics"])).status_code == 404
 
 
-def test_owner_sees_their_other_subscriptions(mail_client: TestClient, mailbox: Mailbox) -> None:
+def test_owner_sees_their_other_subscriptions_but_not_their_links(
+    mail_client: TestClient, mailbox: Mailbox
+) -> None:
     first = subscribe_and_confirm(mail_client, mailbox)
     second = subscribe_and_confirm(mail_client, mailbox, markets=["FR"], frequency="daily")
-    others = mail_client.get(f"/api/v1/subscriptions/{second['token']}").json()["others"]
-    assert [o["manage"] for o in others] == [first["links"]["manage"]]
+    api = mail_client.get(f"/api/v1/subscriptions/{second['token']}")
+    [other] = api.json()["others"]
+    assert other["frequency"] == "weekly" and other["description"]
+    page = mail_client.get(f"/subscriptions/{second['token']}", headers={"accept": "text/html"})
+    assert page.status_code == 200 and other["description"] in page.text
+    # A forwarded manage link opens that one alert only: no token of another shows anywhere.
+    for text in (api.text, page.text):
+        assert first["token"] not in text
+        assert first["links"]["manage"] not in text
 
 
 @pytest.mark.parametrize(

@@ -157,14 +157,15 @@ def view(settings: Settings, store: Store, sub: SubscriptionRow) -> dict[str, An
         "links": links(settings, sub),
         "others": [],
     }
-    # The owner's other subscriptions, once this one proved the address is theirs.
+    # The owner's other subscriptions, once this one proved the address is theirs; listed
+    # without their links: a manage link forwarded with one alert's email must not open the
+    # address's other alerts (each alert's own emails carry its link).
     if sub.confirmed_at is not None:
         out["others"] = [
             {
                 "status": o.state,
                 "frequency": o.frequency,
                 "description": describe_search(settings, saved_search_of(o), o.language),
-                "manage": links(settings, o)["manage"],
             }
             for o in subs.list_for_email(store, sub.email)
             if o.id != sub.id and o.state == "active"
