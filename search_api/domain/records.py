@@ -102,7 +102,9 @@ def clean_strings(data: dict[str, Any]) -> dict[str, Any]:
             return {k: clean(v, False) for k, v in value.items()}
         return value
 
-    return {k: clean(v, k in _MULTILINE) for k, v in data.items()}
+    # URLs are left as given: `http_url` refuses a line break or control character in them
+    # instead of a cleaning that would turn "a\r\nX-Header: 1" into another, still wrong URL.
+    return {k: v if k.endswith("url") else clean(v, k in _MULTILINE) for k, v in data.items()}
 
 
 def http_url(value: str | None) -> str | None:
@@ -110,10 +112,13 @@ def http_url(value: str | None) -> str | None:
 
     Refused rather than repaired: a line break in a URL would end up in a calendar or an email
     header (where it starts a new line), and pydantic's URL type drops it silently."""
-    if value is None or value == "":
+    if value is None or value.strip() == "":
         return None
-    if any(ch.isspace() and ch != " " for ch in value) or _CONTROL.search(value):
-        raise ValueError("URL contains a line break, tab or control character")
+    value = value.strip()
+    if any(ch.isspace() for ch in value) or _CONTROL.search(value) or _INVISIBLE.search(value):
+        raise ValueError(
+            "URL contains a space, line break, tab or control character (write a space as %20)"
+        )
     AnyHttpUrl(value)  # raises a clear error on anything that is not http(s)
     return value
 
