@@ -111,6 +111,14 @@ def test_catalogue_translates_every_message(messages: dict[Any, list[str]], lang
     assert not problems, f"{lang}: " + "\n".join(problems)
 
 
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_catalogues_read_without_problems(lang: str) -> None:
+    # babel otherwise only warns, on every catalogue load (every page in that language), about
+    # a plural form too many or a broken entry, and drops it.
+    with (i18n.TRANSLATIONS_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        read_po(f, locale=lang, abort_invalid=True)
+
+
 def test_the_completeness_check_names_what_is_wrong() -> None:
     catalog = Catalog(locale="fr")
     catalog.add("Search", "Rechercher")
