@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from search_api.domain import hs_sectors
+from search_api.domain import eligibility, hs_sectors
 from search_api.domain import markets as mk
 from search_api.domain.i18n import language_name_in
 from search_api.domain.records import AnyRecord, parse_record
@@ -45,9 +45,12 @@ def product_reason(item: dict[str, Any], hs: str) -> dict[str, Any] | None:
 def annotate(items: list[dict[str, Any]], query: SearchQuery) -> None:
     """Say why each item matched: `matched_market` with a market filter ({"market": asked,
     "code": the record's market, "via": "direct" | "bloc" | "member"}), `matched_product`
-    with a product (`product_reason`)."""
+    with a product (`product_reason`); finance items say who may apply (`eligibility`,
+    `eligibility_summary`, for the exporter's country when `origin` was asked)."""
     asked = getattr(query, "asked_markets", ())
+    origin = getattr(query, "asked_origin", None)
     for item in items:
+        eligibility.annotate(item, origin)
         if asked:
             item["matched_market"] = mk.match_reason(item.get("markets") or [], asked)
         if query.hs:
@@ -161,8 +164,10 @@ def get_record(store: Store, record_id: str) -> AnyRecord:
 def record_view(store: Store, record: AnyRecord) -> dict[str, Any]:
     """A record as the API and web pages show it: its fields, and what the change watch last
     found on its official page (`official_page`: checked_on, changed_on, similarity; null when
-    the page is not watched)."""
-    return {
+    the page is not watched); a finance record says who may apply (`eligibility`)."""
+    view = {
         **record.model_dump(mode="json"),
         "official_page": watch_view(page_watch(store, record.id)),
     }
+    eligibility.annotate(view, None)
+    return view

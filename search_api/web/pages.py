@@ -167,6 +167,21 @@ def market_form(
     return RedirectResponse(target, status_code=303)
 
 
+def _fair_sections(fairs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """A market's fairs (in the overview's order) as the page shows them: `upcoming` (dated;
+    with a product, those that fit it at all), `recurring` (series without known next dates:
+    "usually in June", never "scheduled") and `other_fairs` (dated fairs of other sectors)."""
+    upcoming, recurring, other = [], [], []
+    for fair in fairs:
+        if not fair.get("start_date"):
+            recurring.append(fair)
+        elif (fair.get("matched_product") or {}).get("fit") == "other":
+            other.append(fair)
+        else:
+            upcoming.append(fair)
+    return {"upcoming": upcoming, "recurring": recurring, "other_fairs": other}
+
+
 @router.get("/markets/{code}", response_class=HTMLResponse)
 def market_page(
     request: Request,
@@ -187,5 +202,6 @@ def market_page(
         else:
             suggestions = products.suggest(product, 10)
     overview = market_overview(backend, code, hs=hs, origin=origin)
-    context = {**overview, "suggestions": suggestions, "product": product}
+    context = {**overview, **_fair_sections(overview["fairs"]), "suggestions": suggestions}
+    context["product"] = product
     return page(request, "market.html", context, headers=CACHE_HEADERS)
