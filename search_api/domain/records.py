@@ -353,9 +353,10 @@ class FinanceRecord(RecordBase):
         """A finance programme's markets are where it helps exporters sell: its
         `destinations` (none: any market). The provider's home is `provider.country`, never a
         market. A `markets` given anyway (files and stored records written before this rule
-        tagged the provider's home there) is read for what it can only mean: codes already among
-        the eligible exporter countries or destinations say nothing more; one country with a provider
-        whose home is not given is that home; others are destinations when none are given."""
+        tagged the provider's home there) is read for what it can only mean: codes already
+        among the eligible exporter countries or destinations say nothing more; one country
+        with a provider whose home is not given is that home; others are destinations when
+        none are given."""
         if not isinstance(data, dict) or not data.get("markets"):
             return data
         data = dict(data)

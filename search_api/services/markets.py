@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Any
 
-from search_api.domain import eligibility, hs_sectors, products
+from search_api.domain import duplicates, eligibility, hs_sectors, products
 from search_api.domain import markets as mk
 from search_api.domain.vocab import REQUIREMENT_TYPES
 from search_api.errors import NotFound
@@ -169,11 +169,11 @@ def market_overview(
         for items in grouped.values():  # the product's own rules first (a stable sort)
             items.sort(key=lambda i: (i.get("matched_product") or {}).get("via") != "code")
 
-    fairs = [
+    fairs = duplicates.merge(
         item
         for item in _all_items(backend, kind=("fair",), markets=scope)
         if _upcoming(item, today)
-    ]
+    )
     if hs_code:
         for item in fairs:
             item["matched_product"] = product_reason(item, hs_code)
