@@ -48,9 +48,9 @@ def provenance(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def merge(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`items` in their order with each fair's later duplicates folded into its first
-    appearance, which gains `sources`: the provenance of every record it stands for, its own
-    first. Items that are not fairs, or have no duplicate, pass unchanged."""
+    """`items` in their order with each fair's duplicates from other sources folded into its
+    first appearance, which gains `sources`: the provenance of every record it stands for,
+    its own first. Items that are not fairs, or have no duplicate, pass unchanged."""
     out: list[dict[str, Any]] = []
     first: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for item in items:
@@ -63,5 +63,10 @@ def merge(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             first[key] = item = dict(item)  # a copy: callers' items stay as they were
             out.append(item)
             continue
-        kept.setdefault("sources", [provenance(kept)]).append(provenance(item))
+        listed = kept.get("sources") or [provenance(kept)]
+        if any(p["source_id"] == item.get("source_id") for p in listed):
+            # One source listing two such fairs means two fairs (two halls, two editions).
+            out.append(item)
+            continue
+        kept["sources"] = [*listed, provenance(item)]
     return out

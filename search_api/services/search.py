@@ -197,5 +197,5 @@ def same_fair(backend: SearchBackend, item: dict[str, Any]) -> list[dict[str, An
     return [
         duplicates.provenance(other)
         for other in every_item(backend, query, MAX_SAME_FAIR)
-        if other["id"] != item["id"] and duplicates.fair_key(other) == key
+        if other.get("source_id") != item.get("source_id") and duplicates.fair_key(other) == key
     ]

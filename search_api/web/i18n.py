@@ -202,8 +202,8 @@ def eligibility_text(ctx: Any, item: dict[str, Any]) -> str:
 @pass_context
 def source_name(ctx: Any, item: Mapping[str, Any]) -> str:
     """The name of the source a record came from, as its registry says ("Tradepoint starter
-    catalogue: finance"), never its internal id; else the host of the page it was read from;
-    "" when neither is known. The registry is read once per request."""
+    catalogue: finance"), never its internal id; else the host of the page it was read
+    from; "" when neither is known. The registry is read once per request."""
     request = ctx.get("request")
     names: dict[str, str] | None = None
     if request is not None:
@@ -215,7 +215,7 @@ def source_name(ctx: Any, item: Mapping[str, Any]) -> str:
     name = (names or {}).get(str(item.get("source_id") or ""))
     if name:
         return name
-    page = official_link(item.get("source_url")) or official_link(item.get("url"))
+    page = official_link(item.get("source_url"))  # the page the record was read from
     return (urlsplit(page).hostname or "") if page else ""
 
 
