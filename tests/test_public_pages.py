@@ -22,7 +22,7 @@ from tests.helpers.mail import Mailbox, smtp_server
 from tests.helpers.subscriptions import BASE_URL, subscribe_and_confirm
 
 VOID = frozenset(
-    "area base br col embed hr img input link meta source track wbr".split()
+    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"]
 )  # fmt: skip
 # Closed implicitly by HTML's rules (a new <li>, <p>, <dt> ...): not counted as unbalanced.
 OPTIONAL_END = frozenset({"li", "p", "dt", "dd", "option", "tr", "td", "th"})
