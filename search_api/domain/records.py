@@ -24,6 +24,7 @@ from pydantic import (
 
 from search_api.domain.languages import language_code
 from search_api.domain.vocab import (
+    BLOCS,
     SECTORS,
     FairStatus,
     FinanceInstrument,
@@ -146,7 +147,10 @@ class Provider(BaseModel):
     @field_validator("country")
     @classmethod
     def _country(cls, v: str | None) -> str | None:
-        return _country_code(v)
+        code = _country_code(v)
+        if code is not None and code in BLOCS:
+            raise ValueError(f"unknown country code {v!r} (a provider is based in a country)")
+        return code
 
 
 class FairStats(BaseModel):
