@@ -552,9 +552,9 @@ def test_series_without_dates_are_recurring_fairs(
     html = unescape(client.get(f"/markets/{code}", params={"hs": hs, "origin": origin}).text)
     recurring = html[html.index("<h2>Recurring fairs") :]
     upcoming = html[html.index('<h2 id="fairs">') : html.index("<h2>Recurring fairs")]
-    for fair in undated[:15]:
-        assert f"{fair['title']}</a>" in recurring
-        assert f"{fair['title']}</a>" not in upcoming
+    for series in undated[:15]:
+        assert f"{series['title']}</a>" in recurring
+        assert f"{series['title']}</a>" not in upcoming
     assert "Scheduled" not in html
     assert "usually in" in recurring
     # the first fair the page shows fits the product
