@@ -251,6 +251,55 @@ def test_a_narrow_phone_has_no_horizontal_scrolling_and_can_search(mobile_tab: T
     assert_no_horizontal_scroll(page)
 
 
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es"])
+def test_a_phone_header_has_nothing_on_top_of_anything(mobile_tab: Tab, lang: str) -> None:
+    page = mobile_tab.page
+    for path in (f"/?lang={lang}", "/search?q=coffee", "/markets/FR?hs=090121&origin=KE"):
+        page.goto(path)
+        parts = {
+            name: page.locator(selector).first.bounding_box()
+            for name, selector in [
+                ("brand", "header .brand"),
+                ("search box", "header form.search input"),
+                ("search button", "header form.search button"),
+                ("agencies", "header .navlink"),
+                ("languages", "header nav.lang"),
+            ]
+        }
+        for name, box in parts.items():
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375, (path, name, box)
+        names = list(parts)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                assert not overlap(parts[a], parts[b]), (path, a, b, parts[a], parts[b])  # type: ignore[arg-type]
+        assert_no_horizontal_scroll(page)
+
+
+def test_a_phone_reaches_the_filters_from_the_top_of_the_results(mobile_tab: Tab) -> None:
+    page = mobile_tab.page
+    page.goto("/search?kind=fair")
+    link = page.locator("a[href='#filters']")
+    expect(link).to_be_visible()
+    box = link.bounding_box()
+    assert box and box["y"] + box["height"] <= 740, box  # in the first screen, no scrolling
+    facets = page.locator("#filters")
+    assert (facets.bounding_box() or {"y": 0})["y"] > 740  # the filters themselves are below
+    link.click()
+    expect(page).to_have_url(re.compile(r"#filters$"))  # a jump within the page
+    expect(facets.get_by_role("heading").first).to_be_in_viewport()
+    facet(page, "Sector").get_by_role("link").first.click()
+    page.wait_for_url(re.compile(r"/search\?kind=fair&sector="))
+
+
 # --------------------------------------------------------------------------- 8. no JavaScript
 
 
