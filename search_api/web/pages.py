@@ -186,10 +186,16 @@ def market_form(
     return RedirectResponse(target, status_code=303)
 
 
-def _fair_sections(fairs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+FAIRS_SHOWN = 15
+"""Most fairs a market page lists (dated, then recurring, then other sectors'); the rest are
+one link away, so that the page stays light on a phone."""
+
+
+def _fair_sections(fairs: list[dict[str, Any]]) -> dict[str, Any]:
     """A market's fairs (in the overview's order) as the page shows them: `upcoming` (dated;
     with a product, those that fit it at all), `recurring` (series without known next dates:
-    "usually in June", never "scheduled") and `other_fairs` (dated fairs of other sectors)."""
+    "usually in June", never "scheduled") and `other_fairs` (dated fairs of other sectors),
+    at most FAIRS_SHOWN in all, with the count of each (`counts`)."""
     upcoming, recurring, other = [], [], []
     for fair in fairs:
         if not fair.get("start_date"):
@@ -198,7 +204,15 @@ def _fair_sections(fairs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]
             other.append(fair)
         else:
             upcoming.append(fair)
-    return {"upcoming": upcoming, "recurring": recurring, "other_fairs": other}
+    counts = {"upcoming": len(upcoming), "recurring": len(recurring), "other": len(other)}
+    left = FAIRS_SHOWN
+    sections: dict[str, Any] = {"fair_counts": counts}
+    for name, items in (("upcoming", upcoming), ("recurring", recurring), ("other_fairs", other)):
+        # dated fairs leave room for a few recurring ones, which are often the product's own
+        room = left if name != "upcoming" or not recurring else min(left, FAIRS_SHOWN - 5)
+        sections[name] = items[:room]
+        left -= len(sections[name])
+    return sections
 
 
 @router.get("/markets/{code}", response_class=HTMLResponse)
