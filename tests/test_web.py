@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
+from search_api.domain.sources import parse_source
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store
@@ -120,11 +121,22 @@ def test_source_html_is_escaped_everywhere(client: TestClient) -> None:
 
 
 @pytest.mark.usefixtures("loaded")
-def test_record_page_shows_provenance(client: TestClient) -> None:
+def test_record_page_shows_provenance(client: TestClient, store: Store) -> None:
     html = client.get("/records/t_src:3").text
     for label in ("Provenance", "Source", "First seen", "Last seen", "Last changed"):
         assert label in html
-    assert "t_src" in html and "https://fair3.example.org/" in html
+    assert "https://fair3.example.org/" in html
+    # the source by its name, never its id (here it left the registry)
+    assert "a source no longer registered" in html
+    assert ">t_src<" not in html and "t_src " not in html.replace('href="/records/t_src', "")
+    store.add_source(
+        parse_source(
+            {"id": "t_src", "name": "Example fair calendar", "kind": "fair",
+             "format": "ical", "start_urls": ["https://calendar.example.org/fairs.ics"]}
+        )
+    )  # fmt: skip
+    html = client.get("/records/t_src:3").text
+    assert "<dd>Example fair calendar" in html
 
 
 @pytest.mark.usefixtures("loaded")

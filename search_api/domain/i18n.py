@@ -17,7 +17,7 @@ from typing import Any
 
 import pycountry
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, get_month_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -215,6 +215,17 @@ def export_to_in(lang: str, code: str) -> str:
         name = articles.spanish_bloc(name)
     text = translations(lang).gettext(EXPORT_TO) % {"market": name}
     return text.replace(" a el ", " al ") if lang == "es" else text
+
+
+USUALLY_IN = N_("usually in %(month)s")
+
+
+def usually_in(lang: str, month: int) -> str:
+    """ "usually in June": when a fair series without known next dates is held."""
+    name = get_month_names("wide", locale=lang)[month]
+    if lang == DEFAULT_LANGUAGE:
+        name = name.capitalize()
+    return gettext(lang, USUALLY_IN, month=name)
 
 
 def normalise(value: str | None) -> str | None:

@@ -24,6 +24,7 @@ from pydantic import (
 
 from search_api.domain.languages import language_code
 from search_api.domain.vocab import (
+    BLOCS,
     SECTORS,
     FairStatus,
     FinanceInstrument,
@@ -144,6 +145,17 @@ class Provider(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1)
     type: ProviderType | None = None
+    country: str | None = Field(
+        None, description="Where the provider is based (ISO 3166-1 alpha-2): not a market."
+    )
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        code = _country_code(v)
+        if code is not None and code in BLOCS:
+            raise ValueError(f"unknown country code {v!r} (a provider is based in a country)")
+        return code
 
 
 class FairStats(BaseModel):
@@ -255,8 +267,20 @@ class RecordBase(BaseModel):
         for name in _ADDED_FIELDS:
             if data.get(name) is None:
                 data.pop(name, None)
+        provider = data.get("provider")
+        if isinstance(provider, dict) and provider.get("country") is None:
+            provider.pop("country", None)  # added later, like _ADDED_FIELDS
         raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _country_code(v: str | None) -> str | None:
+    if v is None:
+        return None
+    code = v.strip().upper()
+    if len(code) != 2 or not is_market_code(code):
+        raise ValueError(f"unknown country code {v!r} (use ISO 3166-1 alpha-2)")
+    return code
 
 
 class FairRecord(RecordBase):
@@ -284,12 +308,7 @@ class FairRecord(RecordBase):
     @field_validator("country")
     @classmethod
     def _country(cls, v: str | None) -> str | None:
-        if v is None:
-            return None
-        code = v.strip().upper()
-        if len(code) != 2 or not is_market_code(code):
-            raise ValueError(f"unknown country code {v!r} (use ISO 3166-1 alpha-2)")
-        return code
+        return _country_code(v)
 
     @model_validator(mode="after")
     def _dates(self) -> FairRecord:
@@ -337,10 +356,51 @@ class FinanceRecord(RecordBase):
     access_channel: Literal["direct", "partner_bank", "broker"] | None = None
     application_url: str | None = Field(None, max_length=MAX_URL_CHARS)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _markets_given(cls, data: Any) -> Any:
+        """A finance programme's markets are where it helps exporters sell: its
+        `destinations` (none: any market). The provider's home is `provider.country`, never a
+        market. A `markets` given anyway (files and stored records written before this rule
+        tagged the provider's home there) is read for what it can only mean: codes already
+        among the eligible exporter countries or destinations say nothing more; one country
+        with a provider whose home is not given is that home; others are destinations when
+        none are given."""
+        if not isinstance(data, dict) or not data.get("markets"):
+            return data
+        data = dict(data)
+        given = [str(c).strip().upper() for c in data.pop("markets") or []]
+        known = {
+            str(c).strip().upper()
+            for c in [
+                *(data.get("eligible_exporter_countries") or []),
+                *(data.get("destinations") or []),
+            ]
+        }
+        given = [c for c in given if c not in known]
+        provider = data.get("provider")
+        if provider is not None and not isinstance(provider, dict):
+            provider = provider.model_dump() if isinstance(provider, BaseModel) else provider
+        if (
+            len(given) == 1
+            and isinstance(provider, dict)
+            and not provider.get("country")
+            and len(given[0]) == 2
+        ):
+            data["provider"] = {**provider, "country": given[0]}
+        elif given and not data.get("destinations"):
+            data["destinations"] = given
+        return data
+
     @field_validator("eligible_exporter_countries", "destinations")
     @classmethod
     def _codes(cls, v: list[str]) -> list[str]:
         return _upper_codes(v)
+
+    @model_validator(mode="after")
+    def _markets_are_destinations(self) -> FinanceRecord:
+        self.markets = list(self.destinations)
+        return self
 
     @field_validator("application_url")
     @classmethod

@@ -193,3 +193,20 @@ def country_codes() -> frozenset[str]:
 
 def is_market_code(code: str) -> bool:
     return code in BLOCS or code in country_codes()
+
+
+# Groups of countries that name an eligibility list ("open to exporters from all 55 African
+# Union members") but are no market: their codes are not market codes (AU is Australia).
+# The African Union: 55 member states (au.int, "Member States"), the Sahrawi Republic (EH)
+# among them; "AFRICA" is the 54 African states of the United Nations, which is the list the
+# African development institutions (AfDB's regional members, AGF) use.
+_AFRICA = (
+    "DZ", "AO", "BJ", "BW", "BF", "BI", "CV", "CM", "CF", "TD", "KM", "CG", "CD", "CI", "DJ",
+    "EG", "GQ", "ER", "SZ", "ET", "GA", "GM", "GH", "GN", "GW", "KE", "LS", "LR", "LY", "MG",
+    "MW", "ML", "MR", "MU", "MA", "MZ", "NA", "NE", "NG", "RW", "ST", "SN", "SC", "SL", "SO",
+    "ZA", "SS", "SD", "TZ", "TG", "TN", "UG", "ZM", "ZW",
+)  # fmt: skip
+COUNTRY_GROUPS: dict[str, tuple[str, ...]] = {
+    "AFRICA": _AFRICA,
+    "AFRICAN_UNION": (*_AFRICA, "EH"),
+}

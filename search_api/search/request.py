@@ -50,6 +50,7 @@ class UserQuery(SearchQuery):
     Backends see a plain SearchQuery (markets already include blocs and members)."""
 
     asked_markets: tuple[str, ...] = Field((), description="Markets as asked, not expanded.")
+    asked_origin: str | None = Field(None, description="The exporter's country as asked.")
 
 
 def _split(value: Any) -> Any:
@@ -375,6 +376,7 @@ class SearchRequest(BaseModel):
             "instruments": self.instrument,
             "provider_types": self.provider_type,
             "origins": origins,
+            "asked_origin": self.origin,
             "sme_focus": self.sme_focus,
             "amount_min": self.amount_min,
             "amount_max": self.amount_max,

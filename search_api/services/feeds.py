@@ -16,7 +16,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from icalendar import Alarm, Calendar, Event, vText
 
-from search_api.domain.i18n import label_in
+from search_api.domain import duplicates
+from search_api.domain.i18n import label_in, usually_in
 from search_api.domain.records import RECORD_ADAPTER, AnyRecord, FairRecord, RequirementRecord
 from search_api.domain.reminders import DATE_FIELDS
 from search_api.errors import Gone, NotFound
@@ -129,6 +130,37 @@ def _date_event(
     return ev
 
 
+def one_per_fair(records: Iterable[AnyRecord]) -> tuple[list[AnyRecord], dict[str, list[str]]]:
+    """The records with each fair listed once whatever the number of sources that list it
+    (domain/duplicates.py), and for each kept fair the ids of the records it stands for."""
+    records = list(records)
+    by_id = {r.id: r for r in records}
+    items = [
+        r.model_dump(
+            mode="json",
+            include={
+                "id",
+                "kind",
+                "title",
+                "city",
+                "country",
+                "start_date",
+                "end_date",
+                "usual_month",
+                "source_id",
+                "source_url",
+                "url",
+            },
+        )
+        for r in records
+    ]
+    merged = duplicates.merge(items)
+    also = {
+        item["id"]: [p["id"] for p in item["sources"][1:]] for item in merged if "sources" in item
+    }
+    return [by_id[item["id"]] for item in merged], also
+
+
 def build_ics(
     records: Iterable[AnyRecord],
     settings: Settings,
@@ -148,6 +180,7 @@ def build_ics(
     cal.add("x-wr-calname", name)
     cal.add("x-published-ttl", "PT6H")
     host = host_of(settings)
+    records, also = one_per_fair(records)
     for record in records:
         if isinstance(record, RequirementRecord):
             for field in DATE_FIELDS["requirement"]:
@@ -171,7 +204,11 @@ def build_ics(
         ev.add("url", record.url or record_link(settings, record.id))
         if record.sectors:
             ev.add("categories", [s.replace("_", " ") for s in record.sectors])
-        description = [record.summary or "", record_link(settings, record.id)]
+        description = [
+            record.summary or "",
+            record_link(settings, record.id),
+            *(record_link(settings, other) for other in also.get(record.id, ())),
+        ]
         ev.add("description", vText("\n\n".join(d for d in description if d)))
         _alarms(ev, _title(record, lang, settings), alarms)
         cal.add_component(ev)
@@ -228,6 +265,7 @@ def build_atom(
     sub(author, "name", "Tradepoint")
     sub(feed, "generator", "Tradepoint")
     host = host_of(settings)
+    records, also = one_per_fair(records)
     for record in records:
         entry = sub(feed, "entry")
         # tag: URI (RFC 4151): stable for the record's life, whatever its URL does.
@@ -239,6 +277,8 @@ def build_atom(
         sub(entry, "link", rel="alternate", href=record_link(settings, record.id), type="text/html")
         if record.url:
             sub(entry, "link", rel="related", href=record.url)
+        for other in also.get(record.id, ()):  # the same fair from another source
+            sub(entry, "link", rel="via", href=record_link(settings, other), type="text/html")
         for sector in record.sectors:
             sub(entry, "category", term=sector)
         lines = []
@@ -252,6 +292,8 @@ def build_atom(
                 lines.append(
                     f"{record.start_date}" + (f" – {end}" if end != record.start_date else "")
                 )
+            elif record.usual_month:  # a series: no date to put in a calendar
+                lines.append(usually_in(lang, record.usual_month))
             if _location(record):
                 lines.append(_location(record))
         if record.summary:

@@ -6,10 +6,11 @@ show, so the two never disagree.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
-from search_api.domain import hs_sectors, products
+from search_api.domain import duplicates, eligibility, hs_sectors, products
 from search_api.domain import markets as mk
 from search_api.domain.vocab import REQUIREMENT_TYPES
 from search_api.errors import NotFound
@@ -65,6 +66,56 @@ def _upcoming(item: dict[str, Any], today: date) -> bool:
     return end is None or date.fromisoformat(end) >= today
 
 
+# What an exporter must do for each type of rule, in the order a checklist asks it. A rule
+# whose title says it is a registration is "register" whatever its type: registrations take
+# weeks and come first (LUCID, FDA food facility, GACC).
+CHECK_ACTIONS: dict[str, str] = {
+    "labelling": "label",
+    "marking": "package",
+    "packaging": "package",
+    "certification": "certify",
+    "sps": "certify",
+    "tbt": "standard",
+    "documentation": "document",
+    "rules_of_origin": "document",
+    OTHER_TYPE: "other",
+}
+CHECK_ORDER = ("register", "certify", "label", "package", "standard", "document", "other")
+_REGISTRATION = re.compile(r"regist|enregistr|\bLUCID\b", re.IGNORECASE)
+MAX_DATES = 6
+"""Most dates (comment deadlines, entry into force) the checklist lists."""
+
+
+def checklist(
+    grouped: dict[str, list[dict[str, Any]]], today: date
+) -> dict[str, list[dict[str, Any]]]:
+    """What to do before shipping, from a market's requirements: `steps` (one per action:
+    register, certify, label, package, standard, document, other; each with its rules as
+    {id, title}, the product's own first) and `dates` (comment deadlines and dates of entry
+    into force still ahead, soonest first: {id, title, date, what: "comments" | "applies"})."""
+    steps: dict[str, list[dict[str, Any]]] = {a: [] for a in CHECK_ORDER}
+    dates: list[dict[str, Any]] = []
+    for rtype, items in grouped.items():
+        for item in items:
+            action = (
+                "register"
+                if _REGISTRATION.search(item.get("title") or "")
+                else CHECK_ACTIONS.get(rtype, "other")
+            )
+            steps[action].append({"id": item["id"], "title": item["title"]})
+            for field, what in (("comment_deadline", "comments"), ("effective_date", "applies")):
+                value = item.get(field)
+                if value and date.fromisoformat(value) >= today:
+                    dates.append(
+                        {"id": item["id"], "title": item["title"], "date": value, "what": what}
+                    )
+    dates.sort(key=lambda d: (d["date"], d["title"]))
+    return {
+        "steps": [{"action": a, "rules": rules} for a, rules in steps.items() if rules],
+        "dates": dates[:MAX_DATES],
+    }
+
+
 def _named(code: str) -> dict[str, str]:
     return {"code": code, "name": mk.market_name(code)}
 
@@ -77,7 +128,8 @@ def market_overview(
     origin: str | None = None,
     today: date | None = None,
 ) -> dict[str, Any]:
-    """Requirements (grouped by type), upcoming fairs and finance for one market.
+    """Requirements (grouped by type), upcoming fairs and finance for one market, and a
+    checklist of what to do before shipping (`checklist`).
 
     - requirements: tagged with the market, a bloc containing it, or (for a bloc) a member;
       with `hs`, those on the code, a broader code or a narrower one, and those without HS
@@ -117,11 +169,11 @@ def market_overview(
         for items in grouped.values():  # the product's own rules first (a stable sort)
             items.sort(key=lambda i: (i.get("matched_product") or {}).get("via") != "code")
 
-    fairs = [
+    fairs = duplicates.merge(
         item
         for item in _all_items(backend, kind=("fair",), markets=scope)
         if _upcoming(item, today)
-    ]
+    )
     if hs_code:
         for item in fairs:
             item["matched_product"] = product_reason(item, hs_code)
@@ -135,8 +187,9 @@ def market_overview(
         for item in _all_items(backend, kind=("finance",), origins=origins, hs=hs_code)
         if not item.get("destinations") or destinations & set(item["destinations"])
     ]
-    if hs_code:
-        for item in finance:
+    for item in finance:
+        eligibility.annotate(item, origin_code)
+        if hs_code:
             item["matched_product"] = product_reason(item, hs_code)
     finance.sort(key=lambda item: (not item.get("sme_focus"), item["title"].casefold()))
 
@@ -154,6 +207,7 @@ def market_overview(
         else None,
         "origin": _named(origin_code) if origin_code else None,
         "requirements": {t: items for t, items in grouped.items() if items},
+        "checklist": checklist(grouped, today),
         "requirement_count": sum(len(items) for items in grouped.values()),
         "fairs": fairs[:MAX_FAIRS],
         "fair_count": len(fairs),

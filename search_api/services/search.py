@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from search_api.domain import hs_sectors
+from search_api.domain import duplicates, eligibility, hs_sectors
 from search_api.domain import markets as mk
 from search_api.domain.i18n import language_name_in
 from search_api.domain.records import AnyRecord, parse_record
@@ -45,9 +45,12 @@ def product_reason(item: dict[str, Any], hs: str) -> dict[str, Any] | None:
 def annotate(items: list[dict[str, Any]], query: SearchQuery) -> None:
     """Say why each item matched: `matched_market` with a market filter ({"market": asked,
     "code": the record's market, "via": "direct" | "bloc" | "member"}), `matched_product`
-    with a product (`product_reason`)."""
+    with a product (`product_reason`); finance items say who may apply (`eligibility`,
+    `eligibility_summary`, for the exporter's country when `origin` was asked)."""
     asked = getattr(query, "asked_markets", ())
+    origin = getattr(query, "asked_origin", None)
     for item in items:
+        eligibility.annotate(item, origin)
         if asked:
             item["matched_market"] = mk.match_reason(item.get("markets") or [], asked)
         if query.hs:
@@ -55,8 +58,11 @@ def annotate(items: list[dict[str, Any]], query: SearchQuery) -> None:
 
 
 def search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
-    """Run a search; each item says why it matched (`annotate`)."""
+    """Run a search; each item says why it matched (`annotate`). The same fair from several
+    sources is one item on a page, with the provenance of each in `sources`
+    (domain/duplicates.py); `total` still counts records."""
     result = backend.search(query)
+    result.items = duplicates.merge(result.items)
     annotate(result.items, query)
     return result
 
@@ -161,8 +167,35 @@ def get_record(store: Store, record_id: str) -> AnyRecord:
 def record_view(store: Store, record: AnyRecord) -> dict[str, Any]:
     """A record as the API and web pages show it: its fields, and what the change watch last
     found on its official page (`official_page`: checked_on, changed_on, similarity; null when
-    the page is not watched)."""
-    return {
+    the page is not watched); a finance record says who may apply (`eligibility`)."""
+    view = {
         **record.model_dump(mode="json"),
         "official_page": watch_view(page_watch(store, record.id)),
     }
+    eligibility.annotate(view, None)
+    return view
+
+
+MAX_SAME_FAIR = 200
+"""Most fairs read to find the other listings of one fair (those in its country, or on its
+dates)."""
+
+
+def same_fair(backend: SearchBackend, item: dict[str, Any]) -> list[dict[str, Any]]:
+    """Other sources' records of the fair `item` (domain/duplicates.py), as provenance
+    entries ({id, source_id, source_url, url}); [] for other kinds."""
+    key = duplicates.fair_key(item)
+    if key is None:
+        return []
+    filters: dict[str, Any] = {"kind": ("fair",)}
+    if item.get("country"):
+        filters["markets"] = (item["country"],)
+    if item.get("start_date"):
+        start = date.fromisoformat(item["start_date"])
+        filters.update(date_from=start, date_to=start)
+    query = SearchQuery(facets=False, **filters)
+    return [
+        duplicates.provenance(other)
+        for other in every_item(backend, query, MAX_SAME_FAIR)
+        if other.get("source_id") != item.get("source_id") and duplicates.fair_key(other) == key
+    ]

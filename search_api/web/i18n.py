@@ -22,7 +22,7 @@ from jinja2 import pass_context
 from starlette.requests import Request
 from starlette.responses import Response
 
-from search_api.domain import markets, products
+from search_api.domain import eligibility, markets, products
 from search_api.domain.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -194,6 +194,47 @@ def official_link(url: str | None) -> str | None:
     return url
 
 
+@pass_context
+def eligibility_text(ctx: Any, item: dict[str, Any]) -> str:
+    """Who may apply to a finance item, in the page's language (domain/eligibility.py)."""
+    info = item.get("eligibility") or eligibility.describe(
+        item.get("eligible_exporter_countries") or []
+    )
+    return eligibility.summary(_lang(ctx), info)
+
+
+@pass_context
+def source_name(ctx: Any, item: Mapping[str, Any]) -> str:
+    """The name of the source a record came from, as its registry says ("Tradepoint starter
+    catalogue: finance"), never its internal id; else the host of the page it was read
+    from; "" when neither is known. The registry is read once per request."""
+    request = ctx.get("request")
+    names: dict[str, str] | None = None
+    if request is not None:
+        names = getattr(request.state, "source_names", None)
+        if names is None:
+            store = getattr(request.app.state, "store", None)
+            names = {s.id: s.name for s in store.list_sources()} if store is not None else {}
+            request.state.source_names = names
+    name = (names or {}).get(str(item.get("source_id") or ""))
+    if name:
+        return name
+    page = official_link(item.get("source_url"))  # the page the record was read from
+    return (urlsplit(page).hostname or "") if page else ""
+
+
+def short_title(title: str, limit: int = 70) -> str:
+    """A rule's title short enough for a checklist line: the words before its first colon
+    when they say what it is ("EU food labelling: Regulation (EU) No 1169/2011 ..."), not
+    when they only name a country ("France: Triman logo ..."); else cut at a word."""
+    head, sep, _ = title.partition(": ")
+    if sep and len(head.split()) >= 3:
+        title = head
+    if len(title) <= limit:
+        return title
+    return title[:limit].rsplit(" ", 1)[0].rstrip(",;:(") + "…"
+
+
 def days_until(value: Any) -> int | None:
     """Days from today to a date (negative when past), for "comments close in 12 days"."""
     if not value:
@@ -219,6 +260,9 @@ def install(env: jinja2.Environment) -> None:
         export_to=export_to,
         official_link=official_link,
         days_until=days_until,
+        eligibility_text=eligibility_text,
+        source_name=source_name,
+        short_title=short_title,
         hs_label=hs_label,
         languages=LANGUAGES,
     )

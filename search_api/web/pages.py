@@ -13,11 +13,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from search_api.deps import BackendDep, StoreDep, search_request
-from search_api.domain import glossary, markets, products, words
+from search_api.domain import duplicates, glossary, markets, products, words
 from search_api.search.base import SearchResult
 from search_api.search.request import SearchRequest, UserQuery, resolve_market
 from search_api.services import search as searching
 from search_api.services.markets import market_overview
+from search_api.web.i18n import official_link
 from search_api.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -102,9 +103,26 @@ def _view_model(search: SearchRequest, result: SearchResult, query: UserQuery) -
     }
 
 
+HOME_FAIRS = 8
+HOME_CANDIDATES = 40
+"""Dated fairs the home page reads to pick its 8: enough for real fairs to outnumber the
+demo's fictional ones, which are all in the next few weeks."""
+
+
+def _real_first(items: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+    """The home page's upcoming fairs: real ones (whose page can be a public one) before
+    fictional ones (the demo's, on reserved names such as .invalid), then by date."""
+    real = [i for i in items if official_link(i.get("url"))]
+    chosen = {i["id"] for i in real[:size]}
+    rest = [i["id"] for i in items if i["id"] not in chosen]
+    chosen.update(rest[: size - len(chosen)])
+    return [i for i in items if i["id"] in chosen]
+
+
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, backend: BackendDep) -> Response:
-    upcoming = searching.upcoming_fairs(backend, date.today(), size=8)
+    upcoming = searching.upcoming_fairs(backend, date.today(), size=HOME_CANDIDATES)
+    upcoming.items = _real_first(duplicates.merge(upcoming.items), HOME_FAIRS)
     overview = searching.search(backend, SearchRequest(size=0).to_query())
     context = {"upcoming": upcoming, "overview": overview, "today": date.today().isoformat()}
     return page(request, "home.html", context, headers=CACHE_HEADERS)
@@ -148,9 +166,10 @@ def search_page(request: Request, backend: BackendDep) -> Response:
 
 
 @router.get("/records/{record_id}", response_class=HTMLResponse)
-def record_page(request: Request, record_id: str, store: StoreDep) -> Response:
+def record_page(request: Request, record_id: str, store: StoreDep, backend: BackendDep) -> Response:
     record = searching.get_record(store, record_id)
-    context = {"r": searching.record_view(store, record), "record": record}
+    view = searching.record_view(store, record)
+    context = {"r": view, "record": record, "also": searching.same_fair(backend, view)}
     return page(request, "record.html", context, headers=CACHE_HEADERS)
 
 
@@ -165,6 +184,35 @@ def market_form(
     extra = {k: v for k, v in (("product", product), ("origin", origin)) if v and v.strip()}
     target = f"/markets/{code}" + (f"?{urlencode(extra)}" if extra else "")
     return RedirectResponse(target, status_code=303)
+
+
+FAIRS_SHOWN = 15
+"""Most fairs a market page lists (dated, then recurring, then other sectors'); the rest are
+one link away, so that the page stays light on a phone."""
+
+
+def _fair_sections(fairs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A market's fairs (in the overview's order) as the page shows them: `upcoming` (dated;
+    with a product, those that fit it at all), `recurring` (series without known next dates:
+    "usually in June", never "scheduled") and `other_fairs` (dated fairs of other sectors),
+    at most FAIRS_SHOWN in all, with the count of each (`counts`)."""
+    upcoming, recurring, other = [], [], []
+    for fair in fairs:
+        if not fair.get("start_date"):
+            recurring.append(fair)
+        elif (fair.get("matched_product") or {}).get("fit") == "other":
+            other.append(fair)
+        else:
+            upcoming.append(fair)
+    counts = {"upcoming": len(upcoming), "recurring": len(recurring), "other": len(other)}
+    left = FAIRS_SHOWN
+    sections: dict[str, Any] = {"fair_counts": counts}
+    for name, items in (("upcoming", upcoming), ("recurring", recurring), ("other_fairs", other)):
+        # dated fairs leave room for a few recurring ones, which are often the product's own
+        room = left if name != "upcoming" or not recurring else min(left, FAIRS_SHOWN - 5)
+        sections[name] = items[:room]
+        left -= len(sections[name])
+    return sections
 
 
 @router.get("/markets/{code}", response_class=HTMLResponse)
@@ -187,5 +235,6 @@ def market_page(
         else:
             suggestions = products.suggest(product, 10)
     overview = market_overview(backend, code, hs=hs, origin=origin)
-    context = {**overview, "suggestions": suggestions, "product": product}
+    context = {**overview, **_fair_sections(overview["fairs"]), "suggestions": suggestions}
+    context["product"] = product
     return page(request, "market.html", context, headers=CACHE_HEADERS)

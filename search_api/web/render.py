@@ -40,6 +40,17 @@ PARAM_LABEL = {
 }
 
 
+CHECK_LABEL = {
+    "register": N_("Register"),
+    "certify": N_("Certificates"),
+    "label": N_("Label"),
+    "package": N_("Packaging and marking"),
+    "standard": N_("Product standards"),
+    "document": N_("Documents"),
+    "other": N_("Other rules"),
+}
+
+
 def templates(request: Request) -> LocalisedTemplates:
     """The app's templates; each response is rendered in the request's language, with the
     helpers of web/i18n.py (label, fmt_date, month_name, market_name, ...)."""
@@ -51,6 +62,7 @@ def templates(request: Request) -> LocalisedTemplates:
                 "kind_label": KIND_LABEL,
                 "facet_label": FACET_LABEL,
                 "param_label": PARAM_LABEL,
+                "check_label": CHECK_LABEL,
             },
         )
     found: LocalisedTemplates = app.state.templates

@@ -174,7 +174,8 @@ RAW_RECORDS: list[dict[str, Any]] = [
         "fin-ke",
         "Kenya export credit guarantee for agribusiness",
         summary="Guarantees for pre-shipment finance.",
-        markets=["KE"],
+        # a finance record's markets are where it helps exporters sell: its destinations
+        destinations=["KE"],
         sectors=["agriculture"],
         provider={"name": "Kenya Exim", "type": "exim_bank"},
         instruments=["credit_guarantee", "pre_shipment_loan"],

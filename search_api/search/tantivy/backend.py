@@ -161,7 +161,9 @@ class _Generation:
 
 
 # Query fields that do not change which records match (`q` is keyed by its terms).
-_FACETS_IGNORE = frozenset({"q", "text", "sort", "page", "size", "facets", "asked_markets"})
+_FACETS_IGNORE = frozenset(
+    {"q", "text", "sort", "page", "size", "facets", "asked_markets", "asked_origin"}
+)
 
 
 class TantivyBackend(SearchBackend):
