@@ -164,6 +164,15 @@ def record_interval(record: AnyRecord) -> tuple[date | None, date | None]:
     return None, None
 
 
+def record_status(record: AnyRecord) -> str | None:
+    """The status a status filter and facet see. A fair series without known dates is not
+    "scheduled" (nothing is: its next edition has no dates yet), so it has none there."""
+    status = getattr(record, "status", None)
+    if record.kind == "fair" and record.start_date is None and status == "scheduled":
+        return None
+    return status
+
+
 TITLE_CONCEPT_WEIGHT = 3
 """A concept named in the title counts this many times (as TITLE_BOOST for words)."""
 

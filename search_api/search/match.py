@@ -33,6 +33,7 @@ from search_api.search.base import (
     record_concepts,
     record_extra_text,
     record_interval,
+    record_status,
     stem_languages,
     text_groups,
 )
@@ -226,7 +227,7 @@ def record_matches(query: SearchQuery, record: AnyRecord) -> bool:
         return False
     if query.sectors and not _any(record.sectors, query.sectors):
         return False
-    if query.status and getattr(record, "status", None) not in query.status:
+    if query.status and record_status(record) not in query.status:
         return False
     if query.languages and record.language not in query.languages:
         return False

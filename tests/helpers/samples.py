@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any
 
 from search_api.domain.records import AnyRecord, parse_record
-from search_api.search.base import FACET_FIELDS, SearchResult
+from search_api.search.base import FACET_FIELDS, SearchResult, record_status
 
 
 def _fair(id: str, title: str, **kw: Any) -> dict[str, Any]:
@@ -208,7 +208,8 @@ def expected_facets(records: list[AnyRecord]) -> dict[str, list[tuple[str, int]]
     for field in FACET_FIELDS:
         counter: Counter[str] = Counter()
         for r in records:
-            value = getattr(r, field, None)
+            # An undated fair series has no status to count (search/base.py record_status).
+            value = record_status(r) if field == "status" else getattr(r, field, None)
             values = value if isinstance(value, list) else [value] if value else []
             counter.update(set(values))
         out[field] = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))

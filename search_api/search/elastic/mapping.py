@@ -18,9 +18,10 @@ from search_api.search.base import (
     record_concepts,
     record_extra_text,
     record_interval,
+    record_status,
 )
 
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3
 """Bump when the mapping or the analysis changes in a way an index cannot take in place (an
 analyzer, a field's type): indices with another version in their `_meta` are rebuilt (see
 `ElasticBackend.needs_rebuild`). 2: stemmed_<lang> fields and their Snowball analyzers, and
@@ -163,7 +164,7 @@ def document(record: AnyRecord) -> dict[str, Any]:
             if part
         ]
     if record.kind in ("fair", "requirement"):
-        doc["status"] = getattr(record, "status", None)
+        doc["status"] = record_status(record)
         start, end = record_interval(record)
         doc["date_start"] = start.isoformat() if start else None
         doc["date_end"] = end.isoformat() if end else None

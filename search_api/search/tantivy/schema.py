@@ -19,9 +19,10 @@ from search_api.search.base import (
     record_concepts,
     record_extra_text,
     record_interval,
+    record_status,
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """Bump when the schema or the analyzer changes; an index with another version must be rebuilt."""
 
 ANALYZER_NAME = "tp_folded"
@@ -199,7 +200,7 @@ def to_document(record: AnyRecord) -> tantivy.Document:
         doc.add_text("markets", m)
     for s in record.sectors:
         doc.add_text("sectors", s)
-    status = getattr(record, "status", None)
+    status = record_status(record)
     if status:
         doc.add_text("status", status)
     # a record without HS codes applies to every product (see SearchBackend)
