@@ -9,6 +9,7 @@ requests in different languages rendering at once cannot see each other's langua
 from __future__ import annotations
 
 import calendar
+import ipaddress
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -182,15 +183,23 @@ _RESERVED_SUFFIXES = (".invalid", ".example", ".test", ".localhost")
 
 def official_link(url: str | None) -> str | None:
     """A record's page as a link people can follow, or None for one that cannot be a public
-    page (a reserved name, a loopback address, not http(s))."""
+    page (a reserved name, a loopback or private address, not http(s))."""
     if not url:
         return None
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".").lower()
+    except ValueError:  # an unparsable netloc ("http://[::1")
+        return None
     if parts.scheme not in ("http", "https") or not host:
         return None
-    if host == "localhost" or host.endswith(_RESERVED_SUFFIXES) or host.startswith("127."):
+    if host == "localhost" or host.endswith(_RESERVED_SUFFIXES):
         return None
+    try:
+        if not ipaddress.ip_address(host).is_global:
+            return None
+    except ValueError:
+        pass  # a name, not an address
     return url
 
 
