@@ -154,6 +154,24 @@ def record_page(request: Request, record_id: str, store: StoreDep) -> Response:
     return page(request, "record.html", context, headers=CACHE_HEADERS)
 
 
+PAGE_REQUIREMENTS = 20
+"""Most rules a market page lists (the first of each type; a link leads to all of them), so
+that a market with hundreds stays a page of under 30 KB."""
+
+
+def _first_of_each(
+    groups: dict[str, list[dict[str, Any]]], limit: int
+) -> dict[str, list[dict[str, Any]]]:
+    """The first k items of every group, k as large as `limit` items in all allow."""
+    k = 0
+    while k < limit and sum(min(len(g), k + 1) for g in groups.values()) <= limit:
+        if all(len(g) <= k for g in groups.values()):
+            break
+        k += 1
+    k = max(k, 1)  # every type named on the page shows at least its first rule
+    return {t: items[:k] for t, items in groups.items() if items[:k]}
+
+
 @router.get("/markets", response_class=HTMLResponse)
 def market_form(
     market: Annotated[str, Query(min_length=1, max_length=100)],
@@ -187,5 +205,12 @@ def market_page(
         else:
             suggestions = products.suggest(product, 10)
     overview = market_overview(backend, code, hs=hs, origin=origin)
-    context = {**overview, "suggestions": suggestions, "product": product}
+    requirements = _first_of_each(overview["requirements"], PAGE_REQUIREMENTS)
+    context = {
+        **overview,
+        "requirements": requirements,
+        "requirements_shown": sum(len(items) for items in requirements.values()),
+        "suggestions": suggestions,
+        "product": product,
+    }
     return page(request, "market.html", context, headers=CACHE_HEADERS)
