@@ -45,13 +45,16 @@ def _first(backend: SearchBackend, size: int, **filters: Any) -> SearchResult:
 
 
 def _soonest_fairs(
-    backend: SearchBackend, size: int, today: date, **filters: Any
+    backend: SearchBackend, size: int, today: date, *, count: bool = True, **filters: Any
 ) -> tuple[list[dict[str, Any]], int]:
     """The first `size` upcoming fairs in the order shown (dated ones by date, then undated
-    recurring ones by their next usual month), and how many upcoming fairs there are."""
+    recurring ones by their next usual month), and how many upcoming fairs there are (with
+    `count`; otherwise only the dated ones are counted when they fill the list)."""
     base: dict[str, Any] = {"kind": ("fair",), **filters}
     dated = _first(backend, size, **base, date_from=today)
     fairs = [i for i in dated.items if _upcoming(i, today)]
+    if not count and len(fairs) >= size:
+        return fairs, dated.total
     # undated fairs sort after every dated one: they are the last of all the fairs
     every = _first(backend, 0, **base).total
     undated = every - _first(backend, 0, **base, date_from=MIN_RECORD_DATE).total
@@ -74,14 +77,14 @@ def _soonest_fairs(
 
 
 def _upcoming_fairs(
-    backend: SearchBackend, scope: tuple[str, ...], hs_code: str | None, today: date
+    backend: SearchBackend, scope: tuple[str, ...], hs_code: str | None, today: date, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """Up to MAX_FAIRS upcoming fairs in the order shown, and how many there are.
+    """Up to `limit` upcoming fairs in the order shown, and how many there are.
 
     With a product, fairs are ranked by fit tier first: each tier's sectors are read in
     date order until the list is full, so the tiers come out exact and, within a tier, the
     soonest (the main-sector ones first among those read)."""
-    fairs, total = _soonest_fairs(backend, MAX_FAIRS, today, markets=scope)
+    fairs, total = _soonest_fairs(backend, limit, today, markets=scope)
     if not hs_code:
         return fairs, total
     fit = hs_sectors.product_sectors(hs_code)
@@ -91,9 +94,10 @@ def _upcoming_fairs(
     seen = {i["id"] for i in fairs}
     fitting = 0  # read from the tiers so far: once the list is full, worse tiers cannot enter
     for sectors in tiers:
-        if fitting >= MAX_FAIRS:
+        if fitting >= limit:
             break
-        for item in _soonest_fairs(backend, MAX_FAIRS, today, markets=scope, sectors=sectors)[0]:
+        tier, _ = _soonest_fairs(backend, limit, today, count=False, markets=scope, sectors=sectors)
+        for item in tier:
             fitting += 1
             if item["id"] not in seen:
                 seen.add(item["id"])
@@ -101,7 +105,7 @@ def _upcoming_fairs(
     for item in fairs:
         item["matched_product"] = product_reason(item, hs_code)
     fairs.sort(key=lambda item: (*_fit_order(item), *_fair_order(item, today)))
-    return fairs[:MAX_FAIRS], total
+    return fairs[:limit], total
 
 
 def _fair_order(item: dict[str, Any], today: date) -> tuple[int, int, str]:
@@ -142,8 +146,12 @@ def market_overview(
     hs: str | None = None,
     origin: str | None = None,
     today: date | None = None,
+    max_requirements: int = MAX_REQUIREMENTS,
+    max_fairs: int = MAX_FAIRS,
+    max_finance: int = MAX_FINANCE,
 ) -> dict[str, Any]:
-    """Requirements (grouped by type), upcoming fairs and finance for one market.
+    """Requirements (grouped by type), upcoming fairs and finance for one market: the first
+    `max_*` of each in the order shown, and how many there are.
 
     - requirements: tagged with the market, a bloc containing it, or (for a bloc) a member;
       with `hs`, those on the code, a broader code or a narrower one, and those without HS
@@ -174,7 +182,7 @@ def market_overview(
         "hs": hs_code,
         "origins": origins,
     }
-    requirements = _first(backend, MAX_REQUIREMENTS, **wanted)
+    requirements = _first(backend, max_requirements, **wanted)
     repealed = _first(backend, 0, **wanted, status=("repealed",)).total
     for item in requirements.items:
         if item.get("status") == "repealed":
@@ -190,7 +198,7 @@ def market_overview(
         for items in grouped.values():  # the product's own rules first (a stable sort)
             items.sort(key=lambda i: (i.get("matched_product") or {}).get("via") != "code")
 
-    fairs, fair_count = _upcoming_fairs(backend, scope, hs_code, today)
+    fairs, fair_count = _upcoming_fairs(backend, scope, hs_code, today, max_fairs)
 
     # SME programmes first, then by name: each group read in turn up to the limit (by name
     # among those read). Destinations are not indexed: a programme restricted to other
@@ -199,7 +207,7 @@ def market_overview(
     finance: list[dict[str, Any]] = []
     finance_count = 0
     for sme in (True, False):
-        room = MAX_FINANCE - len(finance)
+        room = max_finance - len(finance)
         found = _first(
             backend, max(room, 0), kind=("finance",), origins=origins, hs=hs_code, sme_focus=sme
         )

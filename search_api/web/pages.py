@@ -154,6 +154,8 @@ def record_page(request: Request, record_id: str, store: StoreDep) -> Response:
     return page(request, "record.html", context, headers=CACHE_HEADERS)
 
 
+PAGE_LIMIT = 15
+"""Fairs and programmes a market page lists (templates/market.html `page_limit`)."""
 PAGE_REQUIREMENTS = 20
 """Most rules a market page lists (the first of each type; a link leads to all of them), so
 that a market with hundreds stays a page of under 30 KB."""
@@ -204,12 +206,21 @@ def market_page(
             hs = as_code
         else:
             suggestions = products.suggest(product, 10)
-    overview = market_overview(backend, code, hs=hs, origin=origin)
+    overview = market_overview(
+        backend,
+        code,
+        hs=hs,
+        origin=origin,
+        max_requirements=2 * PAGE_REQUIREMENTS,
+        max_fairs=PAGE_LIMIT,
+        max_finance=PAGE_LIMIT,
+    )
     requirements = _first_of_each(overview["requirements"], PAGE_REQUIREMENTS)
     context = {
         **overview,
         "requirements": requirements,
         "requirements_shown": sum(len(items) for items in requirements.values()),
+        "page_limit": PAGE_LIMIT,
         "suggestions": suggestions,
         "product": product,
     }
