@@ -56,25 +56,35 @@ class BackgroundIndexer:
     def __init__(self, store: Store, backend: SearchBackend, interval: float) -> None:
         self.store, self.backend, self.interval = store, backend, interval
         self._stop = threading.Event()
+        # set when this process queues changes (a curated record written through the API or
+        # an agency page): they are indexed at once instead of at the next poll
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="indexer", daemon=True)
 
     def start(self) -> None:
+        self.store.add_outbox_listener(self._wake.set)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                drain_outbox(self.store, self.backend)
+                if not drain_outbox(self.store, self.backend) and self._wake.is_set():
+                    # woken just before the writer's commit completed: look again shortly
+                    time.sleep(0.02)
+                    self._wake.clear()
+                    drain_outbox(self.store, self.backend)
             except TradepointError as exc:
                 # The index may be busy (another writer) or down; the outbox keeps the changes.
                 log.warning("indexer: %s", exc.message)
             except Exception:
                 log.exception("indexer failed; will retry")
-            self._stop.wait(self.interval)
+            self._wake.wait(self.interval)
+            self._wake.clear()
 
 
 class BackgroundDelivery:
