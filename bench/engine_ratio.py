@@ -8,8 +8,8 @@ with its answer cache (the default), the same with the cache off, and the bare e
 (bench/bare_engine.py), and the bare engine with an LRU of facets like the app's backend (what
 the app adds, apart from what its facet cache saves). Each is measured saturated and then at
 half its own saturated throughput. Rounds alternate the order of the four; figures are medians
-of the rounds, with every round's value kept. Targets at 1M records: search (cache off) / bare engine throughput
->= 0.8; HTTP p99 <= 25 ms at half load with the cache on.
+of the rounds, with every round's value kept. Targets at 1M records: search (cache off) / bare
+engine throughput >= 0.8; HTTP p99 <= 25 ms at half load with the cache on.
 """
 
 from __future__ import annotations
