@@ -137,16 +137,17 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=10, help="wrk duration per run")
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--no-http", action="store_true", help="in-process figures only")
+    ap.add_argument("--http-only", action="store_true", help="HTTP figures only")
     args = ap.parse_args()
     pages = {"market": market_paths(), "results": results_paths()}
     for n in args.sizes:
         data_dir = build(n)
         save(
-            f"pages_{n}",
+            f"pages_{n}" + ("_http" if args.http_only else ""),
             {
                 "records": n,
                 "distinct_pages": {k: len(v) for k, v in pages.items()},
-                "in_process": in_process(data_dir, pages),
+                "in_process": None if args.http_only else in_process(data_dir, pages),
                 "http": None
                 if args.no_http
                 else over_http(data_dir, pages, args.seconds, args.connections),
