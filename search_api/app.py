@@ -71,19 +71,23 @@ class BackgroundIndexer:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        woken = False
         while not self._stop.is_set():
             try:
-                if not drain_outbox(self.store, self.backend) and self._wake.is_set():
-                    # woken just before the writer's commit completed: look again shortly
-                    time.sleep(0.02)
-                    self._wake.clear()
-                    drain_outbox(self.store, self.backend)
+                applied = drain_outbox(self.store, self.backend)
+                # The signal comes just before the writer's commit completes: until it has
+                # landed, the outbox looks empty. Look again a few times (within ~0.6 s).
+                delay = 0.01
+                while woken and not applied and delay < 0.5 and not self._stop.is_set():
+                    time.sleep(delay)
+                    delay *= 2
+                    applied = drain_outbox(self.store, self.backend)
             except TradepointError as exc:
                 # The index may be busy (another writer) or down; the outbox keeps the changes.
                 log.warning("indexer: %s", exc.message)
             except Exception:
                 log.exception("indexer failed; will retry")
-            self._wake.wait(self.interval)
+            woken = self._wake.wait(self.interval)
             self._wake.clear()
 
 
