@@ -182,10 +182,16 @@ UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def wrk(
-    base: str, paths: list[str], seconds: int, connections: int, delay_ms: float = 0
+    base: str,
+    paths: list[str],
+    seconds: int,
+    connections: int,
+    delay_ms: float = 0,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """Closed loop: each connection sends its next request when the answer arrives, or
     `delay_ms` after it (a lower offered load; the delay is not counted as latency)."""
+    sent = "{" + ",".join(f'["{k}"]="{v}"' for k, v in (headers or {}).items()) + "}"
     script = (
         "paths = {"
         + ",".join(f'"{p}"' for p in paths)
@@ -195,14 +201,27 @@ def wrk(
             "local n = 0\nfunction setup(thread)\n  thread:set('id', n)\n  n = n + 1\nend\n"
             "function init(args)\n  i = (id or 0) * math.floor(#paths / 2)\nend\n"
             "request = function()\n  i = i % #paths + 1\n"
-            '  return wrk.format("GET", paths[i])\nend\n'
+            f'  return wrk.format("GET", paths[i], {sent})\nend\n'
         )
         + (f"function delay()\n  return {delay_ms:.1f}\nend\n" if delay_ms else "")
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     out = subprocess.run(
-        ["wrk", "--latency", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", f.name, base],
+        # a slow page at 64 connections queues for seconds: wrk's default 2 s timeout would
+        # drop exactly the slowest answers from the percentiles
+        [
+            "wrk",
+            "--latency",
+            "--timeout",
+            "30s",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            f.name,
+            base,
+        ],
         capture_output=True,
         text=True,
         check=True,

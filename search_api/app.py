@@ -57,25 +57,39 @@ class BackgroundIndexer:
     def __init__(self, store: Store, backend: SearchBackend, interval: float) -> None:
         self.store, self.backend, self.interval = store, backend, interval
         self._stop = threading.Event()
+        # set when this process queues changes (a curated record written through the API or
+        # an agency page): they are indexed at once instead of at the next poll
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="indexer", daemon=True)
 
     def start(self) -> None:
+        self.store.add_outbox_listener(self._wake.set)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        woken = False
         while not self._stop.is_set():
             try:
-                drain_outbox(self.store, self.backend)
+                applied = drain_outbox(self.store, self.backend)
+                # The signal comes just before the writer's commit completes: until it has
+                # landed, the outbox looks empty. Look again a few times (within ~0.6 s).
+                delay = 0.01
+                while woken and not applied and delay < 0.5 and not self._stop.is_set():
+                    time.sleep(delay)
+                    delay *= 2
+                    applied = drain_outbox(self.store, self.backend)
             except TradepointError as exc:
                 # The index may be busy (another writer) or down; the outbox keeps the changes.
                 log.warning("indexer: %s", exc.message)
             except Exception:
                 log.exception("indexer failed; will retry")
-            self._stop.wait(self.interval)
+            woken = self._wake.wait(self.interval)
+            self._wake.clear()
 
 
 class BackgroundDelivery:

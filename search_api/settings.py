@@ -61,7 +61,10 @@ class Settings(BaseSettings):
     )
     download_timeout: int = Field(30, ge=1, description="Timeout of one HTTP request in seconds.")
     index_poll_seconds: float = Field(
-        2.0, gt=0, description="How often `serve` drains the outbox into the search index."
+        0.5,
+        gt=0,
+        description="How often `serve` looks for changes other processes (crawls) queued for "
+        "the search index; its own are indexed at once.",
     )
     index_max_lag_seconds: float = Field(
         120.0,

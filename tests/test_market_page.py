@@ -373,3 +373,56 @@ def test_home_market_form_resolves_names_to_the_market_page(client) -> None:  # 
     assert r.headers["location"] == "/markets/DE?product=roasted+coffee&origin=Kenya"
     r = client.get("/markets", params={"market": "Narnia"}, headers={"accept": "text/html"})
     assert r.status_code == 400 and "unknown market" in r.text
+
+
+def test_a_market_with_hundreds_of_records_lists_the_soonest_and_counts_them_all(
+    client: TestClient, store: Store, backend: SearchBackend
+) -> None:
+    # 600 past fairs sort before the upcoming ones: they must not hide them
+    raw: list[dict[str, Any]] = [
+        _fair(
+            f"past{n}",
+            f"Past fair {n}",
+            country="KE",
+            start_date=(TODAY - timedelta(days=400 - n % 300)).isoformat(),
+        )
+        for n in range(600)
+    ]
+    raw += [
+        _fair(
+            f"soon{n}",
+            f"Coming fair {n}",
+            country="KE",
+            start_date=(TODAY + timedelta(days=n + 1)).isoformat(),
+        )
+        for n in range(60)
+    ]
+    raw.append(_fair("recurring", "Recurring fair", country="KE", usual_month=TODAY.month))
+    raw += [
+        _req(
+            f"ke{n}",
+            f"Kenyan rule {n}",
+            markets=["KE"],
+            requirement_type=("labelling", "sps")[n % 2],
+            status="repealed" if n % 10 == 0 else "in_force",
+        )
+        for n in range(130)
+    ]
+    store.upsert_records([parse_record(r) for r in raw])
+    drain_outbox(store, backend)
+    body = client.get("/api/v1/markets/KE").json()
+    assert body["fair_count"] == 61  # every upcoming one, the recurring one included
+    assert [f["title"] for f in body["fairs"][:3]] == [
+        "Coming fair 0",
+        "Coming fair 1",
+        "Coming fair 2",
+    ]
+    assert len(body["fairs"]) == 50
+    assert body["requirement_count"] == 117  # the repealed ones left out
+    listed = [r for items in body["requirements"].values() for r in items]
+    assert len(listed) <= 100 and all(r["status"] != "repealed" for r in listed)
+    page = client.get("/markets/KE", headers={"Accept-Encoding": "identity"})
+    assert "Coming fair 0" in page.text and "Past fair" not in page.text
+    assert "All 117 requirements" in page.text and "All 61 fairs" in page.text
+    assert page.text.count('class="item"') == 20 + 15 + 0
+    assert len(page.content) < 30_000

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from search_api.app import create_app
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
+from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store.keys import create_key
 from tests.helpers.factories import fair
@@ -223,3 +226,23 @@ def test_slugs_are_unique_and_agencies_add_only_as_themselves(
         headers=keys["admin"],
     )
     assert r.status_code == 201 and r.json()["curated_by"] == "agency_b"
+
+
+def test_a_record_written_through_the_api_is_indexed_without_waiting_for_the_poll(
+    settings: Settings, store: Store, backend: SearchBackend, keys: dict[str, dict[str, str]]
+) -> None:
+    # the poll is an hour away: only the write itself can have started the indexer
+    patient = settings.model_copy(update={"index_poll_seconds": 3600.0})
+    app = create_app(patient, store=store, backend=backend, background_indexer=True)
+    with TestClient(app) as client:
+        time.sleep(0.2)  # the indexer's first look at the (empty) outbox is over
+        assert client.post("/api/v1/records", json=FINANCE, headers=keys["a"]).status_code == 201
+        deadline = time.monotonic() + 30
+        while search(client, q="export credit insurance")["total"] == 0:
+            assert time.monotonic() < deadline, "the write did not wake the indexer"
+            time.sleep(0.05)
+        assert store.outbox_size() == 0
+        assert client.delete(f"/api/v1/records/{RECORD_ID}", headers=keys["a"]).status_code == 204
+        while search(client, q="export credit insurance")["total"] == 1:
+            assert time.monotonic() < deadline, "the delete did not wake the indexer"
+            time.sleep(0.05)

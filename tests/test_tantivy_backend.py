@@ -19,7 +19,7 @@ import pytest
 
 from search_api.domain.records import AnyRecord, parse_record
 from search_api.errors import SearchUnavailable
-from search_api.search.base import SearchQuery
+from search_api.search.base import FacetValue, SearchQuery
 from search_api.search.tantivy import TantivyBackend
 from search_api.search.tantivy.backend import POINTER_FILE, RELOAD_INTERVAL
 from search_api.search.tantivy.query import query_terms
@@ -358,3 +358,50 @@ def test_a_setting_naming_no_backend_is_refused_clearly(tmp_path: Path, name: st
     settings = Settings(data_dir=tmp_path, search_backend=name)
     with pytest.raises(TradepointError, match="exposes create"):
         create_backend(settings)
+
+
+# --------------------------------------------------------------------------- warming
+
+
+def _facet_counts(facets: dict[str, list[FacetValue]]) -> dict[str, list[tuple[str, int]]]:
+    return {f: [(v.value, v.count) for v in values] for f, values in facets.items()}
+
+
+def test_a_reader_reloaded_after_a_commit_elsewhere_has_its_queries_facets_counted_anew(
+    root: Path, backend: TantivyBackend
+) -> None:
+    backend.index([fair(1, country="FR"), fair(2, country="DE")])
+    asked = SearchQuery(kind=("fair",))
+    before = backend.search(asked)
+    assert {v.value: v.count for v in before.facets["markets"]} == {"FR": 1, "DE": 1}
+    assert backend._gen is not None
+    old_view = backend._gen.view
+    other = TantivyBackend(root)  # another process, as far as `backend` can tell
+    other.index([fair(3, country="FR")])
+    # no search in between: the reader's own thread picks the commit up
+    deadline = time.monotonic() + 10 * RELOAD_INTERVAL
+    while backend._gen.view is old_view:
+        assert time.monotonic() < deadline, "the reader never saw the commit"
+        time.sleep(0.02)
+    view = backend._gen.view
+    # counted by the reader's own thread, before any search asked for them again
+    assert len(view.facets) == 1
+    ((_tq, warmed),) = view.facets.values()
+    assert {v.value: v.count for v in warmed["markets"]} == {"FR": 2, "DE": 1}
+    after = backend.search(asked)
+    assert after.total == 3
+    fresh = TantivyBackend(root).search(asked)
+    assert _facet_counts(after.facets) == _facet_counts(fresh.facets)
+
+
+def test_a_write_by_this_process_is_searchable_at_once_and_its_facets_are_right(
+    backend: TantivyBackend,
+) -> None:
+    backend.index([fair(1, country="FR")])
+    asked = SearchQuery(kind=("fair",))
+    assert {v.value: v.count for v in backend.search(asked).facets["markets"]} == {"FR": 1}
+    backend.index([fair(2, country="FR"), fair(3, country="DE")])
+    # read-your-writes: published before the facets are counted again, never stale
+    result = backend.search(asked)
+    assert result.total == 3
+    assert {v.value: v.count for v in result.facets["markets"]} == {"FR": 2, "DE": 1}

@@ -14,13 +14,19 @@ from search_api.domain import duplicates, eligibility, hs_sectors, products
 from search_api.domain import markets as mk
 from search_api.domain.vocab import REQUIREMENT_TYPES
 from search_api.errors import NotFound
-from search_api.search.base import SearchBackend, SearchQuery
+from search_api.search.base import MIN_RECORD_DATE, SearchBackend, SearchQuery, SearchResult
 from search_api.search.request import resolve_hs, resolve_origin
-from search_api.services.search import every_item, product_reason
+from search_api.services.search import product_reason
 
-MAX_RECORDS = 500
-"""Most records of one kind read for one market page (a market has a few dozen)."""
+# What one overview lists; the counts are of every match. A market of the real catalogue has
+# a few dozen of each, a big one in a large index thousands: reading them all cost ~30 µs a
+# record (a page took 100-800 ms at 100k records), so each list is read in the order it is
+# shown and stops at its limit.
+MAX_REQUIREMENTS = 100
 MAX_FAIRS = 50
+MAX_FINANCE = 50
+MAX_RECORDS = 500
+"""Most undated fairs read to order them by their usual month (when the list reaches them)."""
 OTHER_TYPE = "other"
 
 
@@ -34,9 +40,73 @@ def resolve_market_or_404(text: str) -> str:
     return code
 
 
-def _all_items(backend: SearchBackend, **filters: Any) -> list[dict[str, Any]]:
-    query = SearchQuery(sort="date", facets=False, **filters)
-    return list(every_item(backend, query, MAX_RECORDS))
+def _first(backend: SearchBackend, size: int, **filters: Any) -> SearchResult:
+    """The first `size` matches in date order (and how many there are)."""
+    return backend.search(SearchQuery(sort="date", facets=False, size=size, **filters))
+
+
+def _soonest_fairs(
+    backend: SearchBackend, size: int, today: date, *, count: bool = True, **filters: Any
+) -> tuple[list[dict[str, Any]], int]:
+    """The first `size` upcoming fairs in the order shown (dated ones by date, then undated
+    recurring ones by their next usual month), and how many upcoming fairs there are (with
+    `count`; otherwise only the dated ones are counted when they fill the list)."""
+    base: dict[str, Any] = {"kind": ("fair",), **filters}
+    dated = _first(backend, size, **base, date_from=today)
+    fairs = [i for i in dated.items if _upcoming(i, today)]
+    if not count and len(fairs) >= size:
+        return fairs, dated.total
+    # undated fairs sort after every dated one: they are the last of all the fairs
+    every = _first(backend, 0, **base).total
+    undated = every - _first(backend, 0, **base, date_from=MIN_RECORD_DATE).total
+    if undated and len(fairs) < size:
+        query = SearchQuery(sort="date", facets=False, **base)
+        page_size = 100
+        skip = every - undated
+        page = skip // page_size + 1
+        rest: list[dict[str, Any]] = []
+        while len(rest) < min(undated, MAX_RECORDS):
+            found = backend.search(query.model_copy(update={"page": page, "size": page_size}))
+            if not found.items:
+                break
+            rest.extend(found.items[skip - (page - 1) * page_size if not rest else 0 :])
+            page += 1
+        rest = [i for i in rest if i.get("start_date") is None]
+        rest.sort(key=lambda item: _fair_order(item, today))
+        fairs.extend(rest[: size - len(fairs)])
+    return fairs, dated.total + undated
+
+
+def _upcoming_fairs(
+    backend: SearchBackend, scope: tuple[str, ...], hs_code: str | None, today: date, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Up to `limit` upcoming fairs in the order shown, and how many there are.
+
+    With a product, fairs are ranked by fit tier first: each tier's sectors are read in
+    date order until the list is full, so the tiers come out exact and, within a tier, the
+    soonest (the main-sector ones first among those read)."""
+    fairs, total = _soonest_fairs(backend, limit, today, markets=scope)
+    if not hs_code:
+        return fairs, total
+    fit = hs_sectors.product_sectors(hs_code)
+    tiers: list[tuple[str, ...]] = []
+    if fit is not None:
+        tiers = [t for t in (fit.sectors, fit.related, (hs_sectors.GENERAL,)) if t]
+    seen = {i["id"] for i in fairs}
+    fitting = 0  # read from the tiers so far: once the list is full, worse tiers cannot enter
+    for sectors in tiers:
+        if fitting >= limit:
+            break
+        tier, _ = _soonest_fairs(backend, limit, today, count=False, markets=scope, sectors=sectors)
+        for item in tier:
+            fitting += 1
+            if item["id"] not in seen:
+                seen.add(item["id"])
+                fairs.append(item)
+    for item in fairs:
+        item["matched_product"] = product_reason(item, hs_code)
+    fairs.sort(key=lambda item: (*_fit_order(item), *_fair_order(item, today)))
+    return fairs[:limit], total
 
 
 def _fair_order(item: dict[str, Any], today: date) -> tuple[int, int, str]:
@@ -127,9 +197,13 @@ def market_overview(
     hs: str | None = None,
     origin: str | None = None,
     today: date | None = None,
+    max_requirements: int = MAX_REQUIREMENTS,
+    max_fairs: int = MAX_FAIRS,
+    max_finance: int = MAX_FINANCE,
 ) -> dict[str, Any]:
-    """Requirements (grouped by type), upcoming fairs and finance for one market, and a
-    checklist of what to do before shipping (`checklist`).
+    """Requirements (grouped by type), upcoming fairs and finance for one market: the first
+    `max_*` of each in the order shown, and how many there are; and a checklist of what to do
+    before shipping (`checklist`, from the requirements listed).
 
     - requirements: tagged with the market, a bloc containing it, or (for a bloc) a member;
       with `hs`, those on the code, a broader code or a narrower one, and those without HS
@@ -153,9 +227,16 @@ def market_overview(
     origins = mk.expand_all([origin_code]) if origin_code else ()
 
     grouped: dict[str, list[dict[str, Any]]] = {t: [] for t in (*REQUIREMENT_TYPES, OTHER_TYPE)}
-    for item in _all_items(
-        backend, kind=("requirement",), markets=scope, hs=hs_code, origins=origins
-    ):
+    # repealed rules are left out (a rule may have no status: not a filter on the others)
+    wanted: dict[str, Any] = {
+        "kind": ("requirement",),
+        "markets": scope,
+        "hs": hs_code,
+        "origins": origins,
+    }
+    requirements = _first(backend, max_requirements, **wanted)
+    repealed = _first(backend, 0, **wanted, status=("repealed",)).total
+    for item in requirements.items:
         if item.get("status") == "repealed":
             continue
         reason = mk.match_reason(item.get("markets") or [], [code])
@@ -169,24 +250,28 @@ def market_overview(
         for items in grouped.values():  # the product's own rules first (a stable sort)
             items.sort(key=lambda i: (i.get("matched_product") or {}).get("via") != "code")
 
-    fairs = duplicates.merge(
-        item
-        for item in _all_items(backend, kind=("fair",), markets=scope)
-        if _upcoming(item, today)
-    )
-    if hs_code:
-        for item in fairs:
-            item["matched_product"] = product_reason(item, hs_code)
-        fairs.sort(key=lambda item: (*_fit_order(item), *_fair_order(item, today)))
-    else:
-        fairs.sort(key=lambda item: _fair_order(item, today))
+    fairs, fair_count = _upcoming_fairs(backend, scope, hs_code, today, max_fairs)
+    # The same fair from several sources is one item (with every provenance); the order stays.
+    fairs = duplicates.merge(fairs)
 
+    # SME programmes first, then by name: each group read in turn up to the limit (by name
+    # among those read). Destinations are not indexed: a programme restricted to other
+    # destinations is left out here, and out of the count when it was read.
     destinations = set(scope)
-    finance = [
-        item
-        for item in _all_items(backend, kind=("finance",), origins=origins, hs=hs_code)
-        if not item.get("destinations") or destinations & set(item["destinations"])
-    ]
+    finance: list[dict[str, Any]] = []
+    finance_count = 0
+    for sme in (True, False):
+        room = max_finance - len(finance)
+        found = _first(
+            backend, max(room, 0), kind=("finance",), origins=origins, hs=hs_code, sme_focus=sme
+        )
+        kept = [
+            item
+            for item in found.items
+            if not item.get("destinations") or destinations & set(item["destinations"])
+        ]
+        finance.extend(kept)
+        finance_count += found.total - (len(found.items) - len(kept))
     for item in finance:
         eligibility.annotate(item, origin_code)
         if hs_code:
@@ -208,9 +293,9 @@ def market_overview(
         "origin": _named(origin_code) if origin_code else None,
         "requirements": {t: items for t, items in grouped.items() if items},
         "checklist": checklist(grouped, today),
-        "requirement_count": sum(len(items) for items in grouped.values()),
-        "fairs": fairs[:MAX_FAIRS],
-        "fair_count": len(fairs),
+        "requirement_count": requirements.total - repealed,
+        "fairs": fairs,
+        "fair_count": fair_count,
         "finance": finance,
-        "finance_count": len(finance),
+        "finance_count": finance_count,
     }

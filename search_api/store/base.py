@@ -7,13 +7,13 @@ Creating a `Store` never changes the schema: `Store.migrate()` (run by `tradepoi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Insert, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -79,6 +79,27 @@ class StoreBase:
         elif self.engine.dialect.name == "postgresql":
             event.listen(self.engine, "connect", _postgresql_session)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self._outbox_listeners: list[Callable[[], None]] = []
+
+    def add_outbox_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` whenever a transaction of this process that queued index changes
+        (outbox rows: any record written, whatever the entry point) commits, so that the
+        indexer can apply them at once rather than at its next poll. `listener` runs in the
+        writer's thread just before the commit completes: it should only signal."""
+        if not self._outbox_listeners:
+            event.listen(self.engine, "after_execute", self._saw_statement)
+            event.listen(self.engine, "commit", self._committing)
+        self._outbox_listeners.append(listener)
+
+    @staticmethod
+    def _saw_statement(conn: Any, statement: Any, *_args: Any) -> None:
+        if isinstance(statement, Insert) and statement.table.name == "outbox":
+            conn.info["queued_index_changes"] = True
+
+    def _committing(self, conn: Any) -> None:
+        if conn.info.pop("queued_index_changes", False):
+            for listener in self._outbox_listeners:
+                listener()
 
     def migrate(self) -> str:
         """Bring the schema to the latest revision; returns what was done (`current`,

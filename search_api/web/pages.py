@@ -173,6 +173,26 @@ def record_page(request: Request, record_id: str, store: StoreDep, backend: Back
     return page(request, "record.html", context, headers=CACHE_HEADERS)
 
 
+PAGE_LIMIT = 15
+"""Fairs and programmes a market page lists (templates/market.html `page_limit`)."""
+PAGE_REQUIREMENTS = 20
+"""Most rules a market page lists (the first of each type; a link leads to all of them), so
+that a market with hundreds stays a page of under 30 KB."""
+
+
+def _first_of_each(
+    groups: dict[str, list[dict[str, Any]]], limit: int
+) -> dict[str, list[dict[str, Any]]]:
+    """The first k items of every group, k as large as `limit` items in all allow."""
+    k = 0
+    while k < limit and sum(min(len(g), k + 1) for g in groups.values()) <= limit:
+        if all(len(g) <= k for g in groups.values()):
+            break
+        k += 1
+    k = max(k, 1)  # every type named on the page shows at least its first rule
+    return {t: items[:k] for t, items in groups.items() if items[:k]}
+
+
 @router.get("/markets", response_class=HTMLResponse)
 def market_form(
     market: Annotated[str, Query(min_length=1, max_length=100)],
@@ -234,7 +254,24 @@ def market_page(
             hs = as_code
         else:
             suggestions = products.suggest(product, 10)
-    overview = market_overview(backend, code, hs=hs, origin=origin)
-    context = {**overview, **_fair_sections(overview["fairs"]), "suggestions": suggestions}
-    context["product"] = product
+    overview = market_overview(
+        backend,
+        code,
+        hs=hs,
+        origin=origin,
+        max_requirements=2 * PAGE_REQUIREMENTS,
+        # enough to fill each section (dated, recurring, other sectors') from what was read
+        max_fairs=3 * FAIRS_SHOWN,
+        max_finance=PAGE_LIMIT,
+    )
+    requirements = _first_of_each(overview["requirements"], PAGE_REQUIREMENTS)
+    context = {
+        **overview,
+        **_fair_sections(overview["fairs"]),
+        "requirements": requirements,
+        "requirements_shown": sum(len(items) for items in requirements.values()),
+        "page_limit": PAGE_LIMIT,
+        "suggestions": suggestions,
+        "product": product,
+    }
     return page(request, "market.html", context, headers=CACHE_HEADERS)
