@@ -285,7 +285,9 @@ def test_shutdown_lets_a_running_crawl_finish(
     make_service: Factory, store: Store, fair_site: SiteServer
 ) -> None:
     store.add_source(source(fair_site.url("/fairs/index.html")))
-    svc = make_service()
+    # A polite pace keeps the crawl running for seconds: long enough to be seen running (an
+    # in-process crawl of the fixture site can otherwise end between two looks).
+    svc = make_service(settings={"crawl_delay": 0.3, "crawl_concurrency_per_host": 1})
     run_now(svc, f"crawl:{SOURCE}")
     wait_until(lambda: store.running_run(SOURCE) is not None, what="the run to start")
 
