@@ -173,9 +173,9 @@ def record_page(request: Request, record_id: str, store: StoreDep, backend: Back
     return page(request, "record.html", context, headers=CACHE_HEADERS)
 
 
-PAGE_LIMIT = 15
-"""Fairs and programmes a market page lists (templates/market.html `page_limit`)."""
-PAGE_REQUIREMENTS = 20
+PAGE_LIMIT = 10
+"""Programmes a market page lists (templates/market.html `page_limit`); a link leads to all."""
+PAGE_REQUIREMENTS = 15
 """Most rules a market page lists (the first of each type; a link leads to all of them), so
 that a market with hundreds stays a page of under 30 KB."""
 
