@@ -92,7 +92,18 @@ def after_change(
         tantivy_backend.WARM_SECONDS, tantivy_backend.WARM_MORE_SECONDS = saved
 
 
-def never_asked(index: Path, pools: dict[str, list[str]]) -> dict[str, Any]:
+def never_asked(index: Path, pools: dict[str, list[str]], parallel: bool = True) -> dict[str, Any]:
+    """Every query of the pools once, on a freshly opened reader; `parallel`: facets counted
+    on another thread while the hits are collected (off: one after the other)."""
+    saved = tantivy_backend.PARALLEL_FACETS
+    tantivy_backend.PARALLEL_FACETS = parallel
+    try:
+        return _never_asked(index, pools)
+    finally:
+        tantivy_backend.PARALLEL_FACETS = saved
+
+
+def _never_asked(index: Path, pools: dict[str, list[str]]) -> dict[str, Any]:
     backend = TantivyBackend(index)
     service.search(backend, params_of("q=warm").to_query())  # open the reader
     cold = {t: [_timed(backend, qs) for qs in pool[:COLD_PER_TYPE]] for t, pool in pools.items()}
@@ -113,6 +124,7 @@ def main() -> None:
         index = build(n) / "index"
         rounds: dict[str, list[dict[str, Any]]] = {"warm": [], "off": []}
         never: list[dict[str, Any]] = []
+        never_serial: list[dict[str, Any]] = []
         for r in range(args.rounds):
             # alternate which goes first, so neither always runs on a quieter machine
             order = (True, False) if r % 2 == 0 else (False, True)
@@ -120,8 +132,10 @@ def main() -> None:
                 fig = after_change(index, log, warm, r)
                 rounds["warm" if warm else "off"].append(fig)
                 print(n, "warm" if warm else "off", fig["all"], fig["change_seen_after_ms"])
-            never.append(never_asked(index, pools))
-            print(n, "never asked", never[-1]["all"])
+            for parallel in (True, False) if r % 2 == 0 else (False, True):
+                fig = never_asked(index, pools, parallel)
+                (never if parallel else never_serial).append(fig)
+                print(n, "never asked", "parallel" if parallel else "serial", fig["all"])
 
         def med(figs: list[dict[str, Any]], key: str, field: str) -> float:
             return round(statistics.median(f[key][field] for f in figs), 3)
@@ -143,6 +157,11 @@ def main() -> None:
             "p99_ms_median": med(never, "all", "p99_ms"),
             "p99_ms_runs": [f["all"]["p99_ms"] for f in never],
         }
+        summary["never_asked_facets_after_hits"] = {
+            "p50_ms_median": med(never_serial, "all", "p50_ms"),
+            "p99_ms_median": med(never_serial, "all", "p99_ms"),
+            "p99_ms_runs": [f["all"]["p99_ms"] for f in never_serial],
+        }
         save(
             f"cold_{n}",
             {
@@ -152,7 +171,7 @@ def main() -> None:
                 "warmup_queries": WARMUP,
                 "timed_after_change": AFTER,
                 "summary": summary,
-                "runs": {**rounds, "never_asked": never},
+                "runs": {**rounds, "never_asked": never, "never_asked_serial": never_serial},
                 "target": {"p99_ms": 8, "at_records": 1_000_000},
             },
         )

@@ -153,3 +153,54 @@ def test_kept_answers_are_bounded_in_bytes_too(monkeypatch: pytest.MonkeyPatch) 
         answers.put(("/api/v1/search", b"q=%d" % n, 1), cache.Answer(b"x" * 300, f'"{n}"'))
     kept = [n for n in range(5) if answers.get(("/api/v1/search", b"q=%d" % n, 1))]
     assert kept == [2, 3, 4]  # 900 bytes; the oldest two went
+
+
+# ------------------------------------------------------------------ results kept for pages
+
+
+def test_a_market_page_shares_its_searches_with_the_next_and_sees_changes(
+    settings: Settings, store: Store, backend: SearchBackend, counting: CountingBackend
+) -> None:
+    """Pages of one market for other products ask the market's fairs again: those answers
+    are kept until the index changes, and a change shows on the very next page."""
+    add_fair(store, backend, 1, "Nairobi Coffee Expo")
+    for c in client_for(settings, store, counting):
+        first = c.get("/markets/KE?hs=0901")
+        assert first.status_code == 200 and "Nairobi Coffee Expo" in first.text
+        asked = counting.searches
+        assert asked > 0
+        assert c.get("/markets/KE?hs=0901").status_code == 200
+        assert counting.searches == asked  # the same page: nothing searched again
+        c.get("/markets/KE?hs=5102")
+        other_product = counting.searches - asked
+        assert 0 < other_product < asked  # only what depends on the product
+        add_fair(store, backend, 2, "Mombasa Tea Fair")
+        again = c.get("/markets/KE?hs=0901")
+        assert "Mombasa Tea Fair" in again.text and "Nairobi Coffee Expo" in again.text
+
+
+def test_kept_results_are_copies_callers_may_annotate(
+    store: Store, backend: SearchBackend
+) -> None:
+    from search_api.search.cache import memo_search
+
+    add_fair(store, backend, 1, "Coffee Expo")
+    query = SearchQuery(kind=("fair",), sort="date", size=5)
+    first = memo_search(backend, query)
+    first.items[0]["matched_product"] = {"via": "code"}
+    first.items.clear()
+    again = memo_search(backend, query)
+    assert [i["title"] for i in again.items] == ["Coffee Expo"]
+    assert "matched_product" not in again.items[0]
+
+
+def test_kept_results_are_bounded_in_number_and_items() -> None:
+    from search_api.search.cache import ResultMemo
+
+    memo = ResultMemo(max_results=3, max_items=5)
+    for n in range(4):
+        memo.put(f"q{n}", SearchResult(total=1, items=[{"id": str(n)}]))
+    assert memo.get("q0") is None and memo.get("q3") is not None
+    memo.put("big", SearchResult(total=4, items=[{"id": str(i)} for i in range(4)]))
+    # 4 + the most recent others within 5 items: the oldest went first
+    assert memo.get("big") is not None and memo.get("q1") is None and memo.get("q2") is None

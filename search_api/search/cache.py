@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from search_api.search.base import SearchBackend
+from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 
 _MEMO_KEY = "search-answers"
 GZIP_MIN_BYTES = 1000
@@ -80,3 +81,67 @@ def answer_cache(backend: SearchBackend, max_items: int) -> AnswerCache | None:
     if cache is None:
         cache = memo.setdefault(_MEMO_KEY, AnswerCache(max_items))
     return cache
+
+
+_RESULTS_KEY = "search-results"
+MAX_RESULTS = 4096
+"""Search results a process keeps per index state (each at most a page of parsed items)."""
+MAX_RESULT_ITEMS = 100_000
+"""Items, summed over the results kept: about 200 MB at the largest items of a big index."""
+
+
+class ResultMemo:
+    """Search results by query, least recently used out first. Shared by the threads that
+    serve pages, hence the lock (an OrderedDict moved in two threads at once can lose keys)."""
+
+    def __init__(self, max_results: int = MAX_RESULTS, max_items: int = MAX_RESULT_ITEMS) -> None:
+        self.max_results = max_results
+        self.max_items = max_items
+        self._results: OrderedDict[str, SearchResult] = OrderedDict()
+        self._items = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> SearchResult | None:
+        with self._lock:
+            found = self._results.get(key)
+            if found is not None:
+                self._results.move_to_end(key)
+            return found
+
+    def put(self, key: str, result: SearchResult) -> None:
+        with self._lock:
+            if key in self._results:
+                return
+            self._results[key] = result
+            self._items += len(result.items)
+            while self._results and (
+                len(self._results) > self.max_results or self._items > self.max_items
+            ):
+                _, old = self._results.popitem(last=False)
+                self._items -= len(old.items)
+
+
+def memo_search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
+    """`backend.search(query)`, answered from the results kept for the current index state
+    when the same query was asked since the index last changed.
+
+    A page built of several searches (a market page: the market's fairs, its rules for a
+    product, the finance open to an origin) shares most of them with other pages: the fairs
+    of Germany are the same whatever the product. Items are handed out as shallow copies, so
+    a caller may add keys to them (why an item matched) but must not change nested values."""
+    memo: dict[str, Any] | None = backend.memo()
+    if memo is None:
+        return backend.search(query)
+    kept = memo.get(_RESULTS_KEY)
+    if kept is None:
+        kept = memo.setdefault(_RESULTS_KEY, ResultMemo())
+    key = query.model_dump_json()
+    result = kept.get(key)
+    if result is None:
+        result = backend.search(query)
+        kept.put(key, result)
+    return SearchResult(
+        total=result.total,
+        items=[dict(item) for item in result.items],
+        facets={name: list(values) for name, values in result.facets.items()},
+    )

@@ -15,6 +15,7 @@ from search_api.domain import markets as mk
 from search_api.domain.vocab import REQUIREMENT_TYPES
 from search_api.errors import NotFound
 from search_api.search.base import MIN_RECORD_DATE, SearchBackend, SearchQuery, SearchResult
+from search_api.search.cache import memo_search
 from search_api.search.request import resolve_hs, resolve_origin
 from search_api.services.search import product_reason
 
@@ -42,7 +43,7 @@ def resolve_market_or_404(text: str) -> str:
 
 def _first(backend: SearchBackend, size: int, **filters: Any) -> SearchResult:
     """The first `size` matches in date order (and how many there are)."""
-    return backend.search(SearchQuery(sort="date", facets=False, size=size, **filters))
+    return memo_search(backend, SearchQuery(sort="date", facets=False, size=size, **filters))
 
 
 def _soonest_fairs(
@@ -66,7 +67,7 @@ def _soonest_fairs(
         page = skip // page_size + 1
         rest: list[dict[str, Any]] = []
         while len(rest) < min(undated, MAX_RECORDS):
-            found = backend.search(query.model_copy(update={"page": page, "size": page_size}))
+            found = memo_search(backend, query.model_copy(update={"page": page, "size": page_size}))
             if not found.items:
                 break
             rest.extend(found.items[skip - (page - 1) * page_size if not rest else 0 :])

@@ -18,6 +18,7 @@ from search_api.domain.i18n import language_name_in
 from search_api.domain.records import AnyRecord, parse_record
 from search_api.errors import NotFound, TradepointError
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
+from search_api.search.cache import memo_search
 from search_api.store import Store
 from search_api.store.watch import page_watch, watch_view
 
@@ -57,11 +58,13 @@ def annotate(items: list[dict[str, Any]], query: SearchQuery) -> None:
             item["matched_product"] = product_reason(item, query.hs)
 
 
-def search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
+def search(backend: SearchBackend, query: SearchQuery, *, keep: bool = False) -> SearchResult:
     """Run a search; each item says why it matched (`annotate`). The same fair from several
     sources is one item on a page, with the provenance of each in `sources`
-    (domain/duplicates.py); `total` still counts records."""
-    result = backend.search(query)
+    (domain/duplicates.py); `total` still counts records. With `keep`, the backend's answer
+    is kept until the index changes and reused (search/cache.py `memo_search`; the web
+    pages: the JSON API keeps its encoded answers itself)."""
+    result = memo_search(backend, query) if keep else backend.search(query)
     result.items = duplicates.merge(result.items)
     annotate(result.items, query)
     return result

@@ -123,7 +123,7 @@ def _real_first(items: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
 def home(request: Request, backend: BackendDep) -> Response:
     upcoming = searching.upcoming_fairs(backend, date.today(), size=HOME_CANDIDATES)
     upcoming.items = _real_first(duplicates.merge(upcoming.items), HOME_FAIRS)
-    overview = searching.search(backend, SearchRequest(size=0).to_query())
+    overview = searching.search(backend, SearchRequest(size=0).to_query(), keep=True)
     context = {"upcoming": upcoming, "overview": overview, "today": date.today().isoformat()}
     return page(request, "home.html", context, headers=CACHE_HEADERS)
 
@@ -153,7 +153,7 @@ def search_page(request: Request, backend: BackendDep) -> Response:
     # On the web pages `lang` is the language of the page; the records' is `language`.
     search = search_request(request, ignore=("lang",))
     query = search.to_query()
-    result = searching.search(backend, query)
+    result = searching.search(backend, query, keep=True)
     context = _view_model(search, result, query)
     context["notices"] = searching.language_notices(backend, query.languages)
     context["also"] = _also_searched(query)

@@ -44,6 +44,7 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -105,6 +106,25 @@ class _LockTimeout(SearchUnavailable):
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
+
+
+PARALLEL_FACETS = True
+"""Count a search's facets on another thread while it collects its hits (bench/cold.py turns it
+off to measure what it brings)."""
+_FACET_POOL: ThreadPoolExecutor | None = None
+_FACET_POOL_LOCK = threading.Lock()
+
+
+def _facet_pool() -> ThreadPoolExecutor:
+    """Threads counting facets beside the searches (one per core: more would only queue)."""
+    global _FACET_POOL
+    if _FACET_POOL is None:
+        with _FACET_POOL_LOCK:
+            if _FACET_POOL is None:
+                _FACET_POOL = ThreadPoolExecutor(
+                    max_workers=os.cpu_count() or 2, thread_name_prefix="facets"
+                )
+    return _FACET_POOL
 
 
 def _is_panic(exc: BaseException) -> bool:
@@ -651,32 +671,48 @@ class TantivyBackend(SearchBackend):
                 kwargs = {"order_by_field": "sort_desc", "order": Order.Desc}
             offset = query.offset
             fetch = query.size > 0 and offset < searcher.num_docs
-            # tantivy panics on limit=0: for a count-only request collect one hit and drop it
-            result = searcher.search(
-                tq,
-                limit=query.size if fetch else 1,
-                count=True,
-                offset=offset if fetch else 0,
-                **kwargs,
-            )
-            items: list[dict[str, Any]] = []
-            if fetch:
-                for _key, address in result.hits:
-                    items.append(orjson.loads(searcher.doc(address).get_first("doc") or b"{}"))
-            facets = self._cached_facets(view, tq, query) if query.facets else {}
+            key = self._facet_key(query) if query.facets else None
+            kept = self._kept_facets(view, key) if key is not None else {}
+            counting: Future[dict[str, list[FacetValue]]] | None = None
+            if kept is None and PARALLEL_FACETS:
+                # tantivy lets go of the GIL: the facets are counted on another core while
+                # this thread collects the hits (each pass reads every match: a query that
+                # matches half of a large index costs about as much for either)
+                counting = _facet_pool().submit(facet_counts, searcher, tq)
+            try:
+                # tantivy panics on limit=0: for a count-only request collect one hit and
+                # drop it
+                result = searcher.search(
+                    tq,
+                    limit=query.size if fetch else 1,
+                    count=True,
+                    offset=offset if fetch else 0,
+                    **kwargs,
+                )
+                items: list[dict[str, Any]] = []
+                if fetch:
+                    for _key, address in result.hits:
+                        items.append(orjson.loads(searcher.doc(address).get_first("doc") or b"{}"))
+            except BaseException:
+                if counting is not None:
+                    counting.cancel()  # or let it finish: nobody waits for it
+                raise
+            if kept is None and key is not None:
+                counted = counting.result() if counting else facet_counts(searcher, tq)
+                facets = self._keep_facets(view, key, tq, counted)
+            else:
+                facets = kept or {}
         except (OSError, ValueError, RuntimeError) as exc:
             raise SearchUnavailable(
                 f"search failed: {exc}; if it persists, {REINDEX_HINT}"
             ) from exc
         return SearchResult(total=getattr(result, "count", None) or 0, items=items, facets=facets)
 
-    @classmethod
-    def _cached_facets(
-        cls, view: _View, tq: Query, query: SearchQuery
-    ) -> dict[str, list[FacetValue]]:
+    @staticmethod
+    def _facet_key(query: SearchQuery) -> tuple[Any, ...]:
         # Every field of the query that selects records, so that no filter added later can be
         # forgotten here (one was: `languages` got the facets of the search without it).
-        key = (
+        return (
             text_groups(query),
             *(
                 tuple(sorted(value)) if isinstance(value, tuple) else value
@@ -685,20 +721,25 @@ class TantivyBackend(SearchBackend):
                 for value in (getattr(query, name),)
             ),
         )
-        cache = view.facets
+
+    @staticmethod
+    def _kept_facets(view: _View, key: tuple[Any, ...]) -> dict[str, list[FacetValue]] | None:
         with view.lock:
-            entry = cache.get(key)
-            if entry is not None:
-                cache.move_to_end(key)
-        if entry is None:
-            facets = facet_counts(view.searcher, tq)  # outside the lock: searches run in threads
-            with view.lock:
-                cache[key] = (tq, facets)
-                while len(cache) > FACET_CACHE_SIZE:
-                    cache.popitem(last=False)
-        else:
-            facets = entry[1]
-        # the cached lists are shared between results: hand out copies
+            entry = view.facets.get(key)
+            if entry is None:
+                return None
+            view.facets.move_to_end(key)
+        # the kept lists are shared between results: hand out copies
+        return {f: list(values) for f, values in entry[1].items()}
+
+    @staticmethod
+    def _keep_facets(
+        view: _View, key: tuple[Any, ...], tq: Query, facets: dict[str, list[FacetValue]]
+    ) -> dict[str, list[FacetValue]]:
+        with view.lock:
+            view.facets[key] = (tq, facets)
+            while len(view.facets) > FACET_CACHE_SIZE:
+                view.facets.popitem(last=False)
         return {f: list(values) for f, values in facets.items()}
 
     # ------------------------------------------------------------------ misc
