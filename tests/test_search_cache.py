@@ -204,3 +204,36 @@ def test_kept_results_are_bounded_in_number_and_items() -> None:
     memo.put("big", SearchResult(total=4, items=[{"id": str(i)} for i in range(4)]))
     # 4 + the most recent others within 5 items: the oldest went first
     assert memo.get("big") is not None and memo.get("q1") is None and memo.get("q2") is None
+
+
+def test_kept_pages_are_one_per_language_and_url_and_follow_the_index(
+    settings: Settings, store: Store, backend: SearchBackend, counting: CountingBackend
+) -> None:
+    add_fair(store, backend, 1, "Coffee Expo")
+    for c in client_for(settings, store, counting):
+        english = c.get("/search?q=coffee")
+        asked = counting.searches
+        french = c.get("/search?q=coffee", headers={"accept-language": "fr"})
+        assert '<html lang="en"' in english.text and '<html lang="fr"' in french.text
+        assert c.get("/search?q=coffee").text == english.text  # English again, not French
+        assert c.get("/search?q=coffee&lang=es").text.count('<html lang="es"') == 1
+        c.cookies.clear()  # the link's choice is remembered in a cookie: forget it
+        searched = counting.searches
+        assert c.get("/search?q=coffee", headers={"accept-language": "fr"}).text == french.text
+        assert counting.searches == searched  # served as kept: nothing searched
+        assert searched >= asked
+        assert "Coffee Week" not in c.get("/search?q=coffee").text
+        add_fair(store, backend, 2, "Coffee Week")
+        assert "Coffee Week" in c.get("/search?q=coffee").text
+        assert "Coffee Week" in c.get("/search?q=coffee", headers={"accept-language": "fr"}).text
+
+
+def test_a_kept_page_still_remembers_a_language_chosen_by_link(
+    settings: Settings, store: Store, backend: SearchBackend
+) -> None:
+    add_fair(store, backend, 1, "Coffee Expo")
+    for c in client_for(settings, store, backend):
+        c.get("/search?q=coffee&lang=fr")  # kept
+        c.cookies.clear()
+        again = c.get("/search?q=coffee&lang=fr")
+        assert "lang=fr" in again.headers.get("set-cookie", "").replace(" ", "")

@@ -12,10 +12,13 @@ import gzip
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
+
+T = TypeVar("T")
 
 _MEMO_KEY = "search-answers"
 GZIP_MIN_BYTES = 1000
@@ -145,3 +148,41 @@ def memo_search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
         items=[dict(item) for item in result.items],
         facets={name: list(values) for name, values in result.facets.items()},
     )
+
+
+class _Kept:
+    """Values by key, least recently used out first, bounded in number; thread-safe."""
+
+    def __init__(self, max_items: int) -> None:
+        self.max_items = max_items
+        self.values: OrderedDict[Hashable, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+
+def kept_until_change(
+    backend: SearchBackend,
+    name: str,
+    key: Hashable,
+    compute: Callable[[], T],
+    max_items: int = 512,
+) -> T:
+    """`compute()`, or what it returned for `key` since the index last changed (kept in the
+    backend's memo under `name`, at most `max_items`). The value is shared: callers must not
+    change it (copy what they change)."""
+    memo: dict[str, Any] | None = backend.memo()
+    if memo is None:
+        return compute()
+    kept = memo.get(name)
+    if kept is None:
+        kept = memo.setdefault(name, _Kept(max_items))
+    with kept.lock:
+        if key in kept.values:
+            kept.values.move_to_end(key)
+            value: T = kept.values[key]
+            return value
+    value = compute()  # outside the lock: two threads may both compute a new key, once
+    with kept.lock:
+        kept.values[key] = value
+        while len(kept.values) > kept.max_items:
+            kept.values.popitem(last=False)
+    return value

@@ -15,7 +15,7 @@ from search_api.domain import markets as mk
 from search_api.domain.vocab import REQUIREMENT_TYPES
 from search_api.errors import NotFound
 from search_api.search.base import MIN_RECORD_DATE, SearchBackend, SearchQuery, SearchResult
-from search_api.search.cache import memo_search
+from search_api.search.cache import kept_until_change, memo_search
 from search_api.search.request import resolve_hs, resolve_origin
 from search_api.services.search import product_reason
 
@@ -224,6 +224,29 @@ def market_overview(
     code = resolve_market_or_404(market)
     hs_code = resolve_hs(hs)
     origin_code = resolve_origin(origin)
+    limits = (max_requirements, max_fairs, max_finance)
+    # Most pages are asked again before the index changes; a copy of the top level lets a
+    # caller add its own keys (the lists and items are shared and must stay as they are).
+    return dict(
+        kept_until_change(
+            backend,
+            "market-overviews",
+            (code, hs_code, origin_code, today, limits),
+            lambda: _overview(backend, code, hs_code, origin_code, today, *limits),
+        )
+    )
+
+
+def _overview(
+    backend: SearchBackend,
+    code: str,
+    hs_code: str | None,
+    origin_code: str | None,
+    today: date,
+    max_requirements: int,
+    max_fairs: int,
+    max_finance: int,
+) -> dict[str, Any]:
     scope = mk.expand_all([code])
     origins = mk.expand_all([origin_code]) if origin_code else ()
 

@@ -21,7 +21,7 @@ from babel.numbers import format_decimal
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from search_api.domain import eligibility, markets, products
 from search_api.domain.i18n import (
@@ -295,6 +295,10 @@ class LocalisedTemplates(Jinja2Templates):
     def TemplateResponse(  # type: ignore[override]
         self, request: Request, name: str, context: dict[str, Any] | None = None, **kwargs: Any
     ) -> Response:
+        return self.respond(request, self.render(request, name, context), **kwargs)
+
+    def render(self, request: Request, name: str, context: dict[str, Any] | None = None) -> str:
+        """The page `name` in the request's language, as text."""
         lang = request_language(request)
         ctx = dict(context or {})
         ctx["lang"] = lang
@@ -302,7 +306,22 @@ class LocalisedTemplates(Jinja2Templates):
         tr_ = translations(lang)
         for key, mapping in self.label_maps.items():
             ctx[key] = {k: tr_.gettext(v) for k, v in mapping.items()}
-        response = super().TemplateResponse(request, name, ctx, **kwargs)
+        ctx.setdefault("request", request)
+        for processor in self.context_processors:
+            ctx.update(processor(request))
+        return self.get_template(name).render(ctx)
+
+    def respond(
+        self,
+        request: Request,
+        content: str,
+        *,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """A rendered page as the response to `request` (its language remembered when chosen
+        by a link)."""
+        response = HTMLResponse(content, status_code=status_code, headers=headers)
         # Caches must keep one copy per language choice.
         response.headers["Vary"] = "Accept-Language, Cookie"
         chosen = normalise(request.query_params.get("lang"))

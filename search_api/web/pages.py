@@ -19,7 +19,7 @@ from search_api.search.request import SearchRequest, UserQuery, resolve_market
 from search_api.services import search as searching
 from search_api.services.markets import market_overview
 from search_api.web.i18n import official_link
-from search_api.web.render import page
+from search_api.web.render import kept_page, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -150,19 +150,22 @@ def _also_searched(query: UserQuery) -> list[str]:
 
 @router.get("/search", response_class=HTMLResponse)
 def search_page(request: Request, backend: BackendDep) -> Response:
-    # On the web pages `lang` is the language of the page; the records' is `language`.
-    search = search_request(request, ignore=("lang",))
-    query = search.to_query()
-    result = searching.search(backend, query, keep=True)
-    context = _view_model(search, result, query)
-    context["notices"] = searching.language_notices(backend, query.languages)
-    context["also"] = _also_searched(query)
-    # Nothing found for words that name a product ("anacardos"): offer its HS codes, whose
-    # rules and fairs a product filter finds.
-    context["products"] = (
-        products.suggest(search.q, 3) if search.q and not result.total and not search.hs else []
-    )
-    return page(request, "search.html", context, headers=CACHE_HEADERS)
+    def context() -> dict[str, Any]:
+        # On the web pages `lang` is the language of the page; the records' is `language`.
+        search = search_request(request, ignore=("lang",))
+        query = search.to_query()
+        result = searching.search(backend, query, keep=True)
+        found = _view_model(search, result, query)
+        found["notices"] = searching.language_notices(backend, query.languages)
+        found["also"] = _also_searched(query)
+        # Nothing found for words that name a product ("anacardos"): offer its HS codes,
+        # whose rules and fairs a product filter finds.
+        found["products"] = (
+            products.suggest(search.q, 3) if search.q and not result.total and not search.hs else []
+        )
+        return found
+
+    return kept_page(request, backend, "search.html", context, headers=CACHE_HEADERS)
 
 
 @router.get("/records/{record_id}", response_class=HTMLResponse)
@@ -247,31 +250,35 @@ def market_page(
     """The "Export to {market}" page: the overview of GET /api/v1/markets/{code}. Words in
     `product` list HS codes to pick (as links); an HS code in `product` is used directly."""
     product = (product or "").strip() or None
-    suggestions: list[dict[str, Any]] = []
-    if product:
-        as_code = products.normalise_code(product)
-        if as_code:
-            hs = as_code
-        else:
-            suggestions = products.suggest(product, 10)
-    overview = market_overview(
-        backend,
-        code,
-        hs=hs,
-        origin=origin,
-        max_requirements=2 * PAGE_REQUIREMENTS,
-        # enough to fill each section (dated, recurring, other sectors') from what was read
-        max_fairs=3 * FAIRS_SHOWN,
-        max_finance=PAGE_LIMIT,
-    )
-    requirements = _first_of_each(overview["requirements"], PAGE_REQUIREMENTS)
-    context = {
-        **overview,
-        **_fair_sections(overview["fairs"]),
-        "requirements": requirements,
-        "requirements_shown": sum(len(items) for items in requirements.values()),
-        "page_limit": PAGE_LIMIT,
-        "suggestions": suggestions,
-        "product": product,
-    }
-    return page(request, "market.html", context, headers=CACHE_HEADERS)
+
+    def context() -> dict[str, Any]:
+        hs_code = hs
+        suggestions: list[dict[str, Any]] = []
+        if product:
+            as_code = products.normalise_code(product)
+            if as_code:
+                hs_code = as_code
+            else:
+                suggestions = products.suggest(product, 10)
+        overview = market_overview(
+            backend,
+            code,
+            hs=hs_code,
+            origin=origin,
+            max_requirements=2 * PAGE_REQUIREMENTS,
+            # enough to fill each section (dated, recurring, other sectors') from what was read
+            max_fairs=3 * FAIRS_SHOWN,
+            max_finance=PAGE_LIMIT,
+        )
+        requirements = _first_of_each(overview["requirements"], PAGE_REQUIREMENTS)
+        return {
+            **overview,
+            **_fair_sections(overview["fairs"]),
+            "requirements": requirements,
+            "requirements_shown": sum(len(items) for items in requirements.values()),
+            "page_limit": PAGE_LIMIT,
+            "suggestions": suggestions,
+            "product": product,
+        }
+
+    return kept_page(request, backend, "market.html", context, headers=CACHE_HEADERS)

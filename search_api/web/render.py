@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from fastapi import Request
@@ -9,7 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from search_api.domain.i18n import N_
 from search_api.errors import TradepointError
-from search_api.web.i18n import LocalisedTemplates
+from search_api.search.base import SearchBackend
+from search_api.search.cache import kept_until_change
+from search_api.web.i18n import LocalisedTemplates, request_language
 
 # English msgids: each render gets them translated under the same names (web/i18n.py).
 FACET_LABEL = {
@@ -80,6 +84,30 @@ def page(
     return templates(request).TemplateResponse(
         request, name, context, status_code=status, headers=headers
     )
+
+
+PAGES_KEPT = 512
+"""Rendered public pages kept per process until the index changes (~20 kB each)."""
+
+
+def kept_page(
+    request: Request,
+    backend: SearchBackend,
+    name: str,
+    context: Callable[[], dict[str, Any]],
+    *,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A public page that depends only on its URL, its language, the day and the index: its
+    text is kept until the index changes (search/cache.py), since rendering a page of dozens
+    of items costs more than the searches it shows once those are kept too. Not for pages
+    that show who is signed in, flash messages or forms with tokens."""
+    tpl = templates(request)
+    key = (request.url.path, request.url.query, request_language(request), date.today())
+    content = kept_until_change(
+        backend, "pages", key, lambda: tpl.render(request, name, context()), PAGES_KEPT
+    )
+    return tpl.respond(request, content, headers=headers)
 
 
 def render_error(request: Request, status: int, message: str) -> Response:
