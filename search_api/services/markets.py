@@ -7,6 +7,8 @@ show, so the two never disagree.
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -29,6 +31,19 @@ MAX_FINANCE = 50
 MAX_RECORDS = 500
 """Most undated fairs read to order them by their usual month (when the list reaches them)."""
 OTHER_TYPE = "other"
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        with _POOL_LOCK:
+            if _POOL is None:
+                _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="overview")
+    return _POOL
 
 
 def resolve_market_or_404(text: str) -> str:
@@ -258,8 +273,19 @@ def _overview(
         "hs": hs_code,
         "origins": origins,
     }
-    requirements = _first(backend, max_requirements, **wanted)
-    repealed = _first(backend, 0, **wanted, status=("repealed",)).total
+    # The lists are independent searches and tantivy lets go of the GIL: a page asked for
+    # the first time waits for the slowest of them rather than for their sum.
+    pool = _pool()
+    asked_requirements = pool.submit(_first, backend, max_requirements, **wanted)
+    asked_repealed = pool.submit(_first, backend, 0, **wanted, status=("repealed",))
+    asked_fairs = pool.submit(_upcoming_fairs, backend, scope, hs_code, today, max_fairs)
+    finance_wanted: dict[str, Any] = {"kind": ("finance",), "origins": origins, "hs": hs_code}
+    asked_finance = [
+        pool.submit(_first, backend, max_finance, **finance_wanted, sme_focus=sme)
+        for sme in (True, False)
+    ]
+    requirements = asked_requirements.result()
+    repealed = asked_repealed.result().total
     for item in requirements.items:
         if item.get("status") == "repealed":
             continue
@@ -274,7 +300,7 @@ def _overview(
         for items in grouped.values():  # the product's own rules first (a stable sort)
             items.sort(key=lambda i: (i.get("matched_product") or {}).get("via") != "code")
 
-    fairs, fair_count = _upcoming_fairs(backend, scope, hs_code, today, max_fairs)
+    fairs, fair_count = asked_fairs.result()
     # The same fair from several sources is one item (with every provenance); the order stays.
     fairs = duplicates.merge(fairs)
 
@@ -284,17 +310,14 @@ def _overview(
     destinations = set(scope)
     finance: list[dict[str, Any]] = []
     finance_count = 0
-    for sme in (True, False):
-        room = max_finance - len(finance)
-        found = _first(
-            backend, max(room, 0), kind=("finance",), origins=origins, hs=hs_code, sme_focus=sme
-        )
+    for asked in asked_finance:
+        found = asked.result()
         kept = [
             item
             for item in found.items
             if not item.get("destinations") or destinations & set(item["destinations"])
         ]
-        finance.extend(kept)
+        finance.extend(kept[: max(max_finance - len(finance), 0)])
         finance_count += found.total - (len(found.items) - len(kept))
     for item in finance:
         eligibility.annotate(item, origin_code)
