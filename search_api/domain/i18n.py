@@ -185,8 +185,14 @@ def label_in(lang: str, value: str | None) -> str:
 def fmt_date_in(lang: str, value: Any) -> str:
     if not value:
         return ""
-    d = date.fromisoformat(str(value)[:10])
-    return format_date(d, format=DATE_FORMATS.get(lang, "medium"), locale=lang)
+    return _fmt_day(lang, str(value)[:10])
+
+
+@lru_cache(maxsize=8192)
+def _fmt_day(lang: str, day: str) -> str:
+    # babel formats a date in ~50 µs and a page shows dozens, mostly the same few days
+    pattern = DATE_FORMATS.get(lang, "medium")
+    return format_date(date.fromisoformat(day), format=pattern, locale=lang)
 
 
 @lru_cache(maxsize=4096)
