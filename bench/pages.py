@@ -85,7 +85,8 @@ def in_process(data_dir: Path, pages: dict[str, list[str]]) -> dict[str, Any]:
             for path in log[:WARMUP]:
                 client.get(path, headers=HEADERS)
             times = []
-            first_asks, asked_again = [], []
+            first_asks: list[float] = []
+            asked_again: list[float] = []
             seen = set(log[:WARMUP])
             for path in log[WARMUP:]:
                 t = time.perf_counter()

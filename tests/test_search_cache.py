@@ -179,9 +179,7 @@ def test_a_market_page_shares_its_searches_with_the_next_and_sees_changes(
         assert "Mombasa Tea Fair" in again.text and "Nairobi Coffee Expo" in again.text
 
 
-def test_kept_results_are_copies_callers_may_annotate(
-    store: Store, backend: SearchBackend
-) -> None:
+def test_kept_results_are_copies_callers_may_annotate(store: Store, backend: SearchBackend) -> None:
     from search_api.search.cache import memo_search
 
     add_fair(store, backend, 1, "Coffee Expo")
