@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from search_api.domain.i18n import N_
+from search_api.domain.sentences import CHECK_LABEL
 from search_api.errors import TradepointError
 from search_api.web.i18n import LocalisedTemplates
 
@@ -37,17 +38,6 @@ PARAM_LABEL = {
     "amount_min": N_("amount from"),
     "amount_max": N_("amount up to"),
     "currency": N_("currency"),
-}
-
-
-CHECK_LABEL = {
-    "register": N_("Register"),
-    "certify": N_("Certificates"),
-    "label": N_("Label"),
-    "package": N_("Packaging and marking"),
-    "standard": N_("Product standards"),
-    "document": N_("Documents"),
-    "other": N_("Other rules"),
 }
 
 
