@@ -11,12 +11,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from search_api.app import create_app
 from search_api.domain import i18n
 from search_api.domain.records import parse_record
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
+from search_api.settings import Settings
 from search_api.store import Store
 from tests.helpers.catalogue import FILES, load
+from tests.helpers.mail import smtp_server
 
 AFDB = "starter_finance:afdb-trade-finance-program"
 AFRICA_KE = {
@@ -276,3 +279,24 @@ def test_an_answer_without_sentences_still_names_its_language(client: TestClient
     assert en.content == fr.content
     assert en.headers["etag"] != fr.headers["etag"]
     assert (en.headers["content-language"], fr.headers["content-language"]) == ("en", "fr")
+
+
+def test_a_new_subscriptions_reply_follows_the_client(
+    settings: Settings, store: Store, backend: SearchBackend
+) -> None:
+    """The reply's message is in the client's language; the emails keep the subscription's
+    own `language`."""
+    with smtp_server() as box:
+        mail = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": box.port})
+        app = create_app(mail, store=store, backend=backend, background_indexer=False)
+        with TestClient(app) as c:
+            body = {"email": "advisor@example.org", "kind": ["fair"], "language": "en"}
+            resp = c.post("/api/v1/subscriptions", json=body, headers={"Accept-Language": "es"})
+            assert resp.status_code == 202, resp.text
+            assert resp.headers["content-language"] == "es"
+            reply = resp.json()
+            assert reply["language"] == "en"
+            assert reply["message"] == (
+                "Se envió un enlace de confirmación a advisor@example.org; no se envía nada más "
+                "antes de que se abra."
+            )

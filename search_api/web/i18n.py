@@ -204,21 +204,31 @@ def date_text(ctx: Any, what: str, value: str) -> str:
 @pass_context
 def source_name(ctx: Any, item: Mapping[str, Any]) -> str:
     """The name of the source a record came from, as its registry says ("Tradepoint starter
-    catalogue: finance"), never its internal id; else the host of the page it was read
-    from; "" when neither is known. The registry is read once per request."""
+    catalogue: finance"), in the page's language where the source gives one (`names`), never
+    its internal id; else the host of the page it was read from; "" when neither is known.
+    The registry is read once per request."""
     request = ctx.get("request")
+    lang = _lang(ctx)
     names: dict[str, str] | None = None
     if request is not None:
         names = getattr(request.state, "source_names", None)
         if names is None:
             store = getattr(request.app.state, "store", None)
-            names = {s.id: s.name for s in store.list_sources()} if store is not None else {}
+            names = (
+                {s.id: s.name_in(lang) for s in store.list_sources()} if store is not None else {}
+            )
             request.state.source_names = names
     name = (names or {}).get(str(item.get("source_id") or ""))
     if name:
         return name
     page = official_link(item.get("source_url"))  # the page the record was read from
     return (urlsplit(page).hostname or "") if page else ""
+
+
+@pass_context
+def source_title(ctx: Any, spec: Any) -> str:
+    """A source's own name (agency pages) in the page's language (`names`), else `name`."""
+    return str(spec.name_in(_lang(ctx)))
 
 
 def short_title(title: str, limit: int = 70) -> str:
@@ -262,6 +272,7 @@ def install(env: jinja2.Environment) -> None:
         why_text=why_text,
         date_text=date_text,
         source_name=source_name,
+        source_title=source_title,
         short_title=short_title,
         hs_label=hs_label,
         languages=LANGUAGES,
