@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from search_api.domain.i18n import negotiate
 from search_api.errors import Forbidden, Unauthorized
 from search_api.search.base import SearchBackend
 from search_api.search.request import SearchRequest
@@ -39,6 +40,26 @@ async def get_backend(request: Request) -> SearchBackend:
 async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def answer_language(request: Request) -> str:
+    """The language of the sentences an API answer writes for a person (eligibility, why a
+    record is shown, checklist labels, notices): the best of en/fr/es by the request's
+    Accept-Language, else English. Never the `lang` parameter: that filters records by
+    their own language."""
+    return negotiate(request.headers.get("accept-language"))
+
+
+def language_headers(lang: str) -> dict[str, str]:
+    """What an answer in `lang` says about it: caches must keep one copy per language."""
+    return {"Content-Language": lang, "Vary": "Accept-Language"}
+
+
+async def api_language(request: Request, response: Response) -> str:
+    """`answer_language`, with the answer's Content-Language and Vary headers set."""
+    lang = answer_language(request)
+    response.headers.update(language_headers(lang))
+    return lang
 
 
 def search_request(request: Request, *, ignore: Sequence[str] = ()) -> SearchRequest:
@@ -68,6 +89,9 @@ to other sites as a Referer."""
 StoreDep = Annotated[Store, Depends(get_store)]
 BackendDep = Annotated[SearchBackend, Depends(get_backend)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+AnswerLanguage = Annotated[str, Depends(api_language)]
+"""The answer's language (`answer_language`) for a route returning data; the response gets
+Content-Language and `Vary: Accept-Language`."""
 
 
 def optional_principal(request: Request, store: StoreDep) -> Principal | None:

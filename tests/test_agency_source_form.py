@@ -63,7 +63,15 @@ def test_every_format_gets_a_form_from_its_model() -> None:
     for name in source_formats():
         for kind in ("fair", "requirement", "finance"):
             names = [f.name for f in form_fields(name, kind)]
-            assert names[:5] == ["id", "name", "kind", "format", "start_urls"]
+            assert names[:7] == [
+                "id",
+                "name",
+                "names.fr",
+                "names.es",
+                "kind",
+                "format",
+                "start_urls",
+            ]
             assert "schedule" in names and "advanced" in names
     html = {f.name: f for f in form_fields("html", "fair")}
     assert html["selectors.item"].required and html["selectors.fields"].widget == "record_fields"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from search_api.domain import eligibility
+from search_api.domain.languages import UI_LANGUAGES
 from search_api.domain.records import FinanceRecord, parse_record
 from search_api.domain.vocab import BLOCS, COUNTRY_GROUPS, is_market_code
 
@@ -77,9 +78,18 @@ def test_groups_are_no_market_codes() -> None:
         (["KE"], "KE", "en", "Open to exporters from Kenya"),
         (["KE", "UG"], "UG", "en", "Open to exporters from Uganda and Kenya"),
         (["KE", "UG", "RW"], None, "fr", "Ouvert aux exportateurs de : Kenya, Ouganda et Rwanda"),
-        (["EAC"], None, "en", "Open to exporters from all 8 members of East African Community"),
-        (list(BLOCS["ECOWAS"]), "GH", "es", "Abierto a exportadores de los 12 miembros de "
-         "Comunidad Económica de Estados de África Occidental, entre ellos: Ghana"),
+        (["EAC"], None, "en", "Open to exporters from all 8 members of the East African Community"),
+        (["EAC"], None, "fr",
+         "Ouvert aux exportateurs des 8 membres de la Communauté d'Afrique de l'Est"),
+        (list(BLOCS["ECOWAS"]), "GH", "es",
+         "Abierto a exportadores de los 12 miembros de la CEDEAO, entre ellos: Ghana"),
+        (["MERCOSUR"], "PE", "fr", "Non ouvert aux exportateurs de : Pérou"),
+        (["MERCOSUR"], None, "fr", "Ouvert aux exportateurs des 5 membres du Mercosur"),
+        (["MERCOSUR"], "UY", "es",
+         "Abierto a exportadores de los 5 miembros del Mercosur, entre ellos: Uruguay"),
+        (["EU"], None, "es", "Abierto a exportadores de los 27 miembros de la Unión Europea"),
+        (["COMESA"], "KE", "en",
+         "Open to exporters from all 21 members of COMESA, including Kenya"),
         (list(COUNTRY_GROUPS["AFRICA"]), "KE", "en",
          "Open to exporters from all 54 African countries, including Kenya"),
         (list(COUNTRY_GROUPS["AFRICAN_UNION"]), "KE", "en",
@@ -94,6 +104,31 @@ def test_groups_are_no_market_codes() -> None:
 )  # fmt: skip
 def test_summary(codes: list[str], origin: str | None, lang: str, sentence: str) -> None:
     assert eligibility.summary(lang, eligibility.describe(codes, origin)) == sentence
+
+
+GROUPS_IN_WORDS = sorted({*BLOCS, *COUNTRY_GROUPS} - {"AFRICA"})
+"""Every group a summary may name by its members ("AFRICA" has sentences of its own)."""
+
+
+@pytest.mark.parametrize("group", GROUPS_IN_WORDS)
+def test_every_group_has_its_phrase_in_every_language(group: str) -> None:
+    """data/group_phrases.yml names each bloc and group in each language of the site, with
+    the preposition each language needs before it (contracted where the language does)."""
+    forms = eligibility.group_phrases().get(group)
+    assert forms is not None, f"{group} missing from data/group_phrases.yml"
+    assert set(forms) == set(UI_LANGUAGES), group
+    assert forms["en"].startswith("of "), forms
+    assert forms["fr"].startswith(("de la ", "de l'", "du ", "des ")), forms
+    assert forms["es"].startswith(("de la ", "del ", "de los ", "de las ")), forms
+    members = list(BLOCS.get(group) or COUNTRY_GROUPS[group])
+    for lang, phrase in forms.items():
+        sentence = eligibility.summary(lang, eligibility.describe(members, None))
+        assert sentence.endswith(phrase), (lang, sentence)
+        assert " de de " not in sentence and " of of " not in sentence
+
+
+def test_the_phrases_name_only_known_groups() -> None:
+    assert set(eligibility.group_phrases()) <= {*BLOCS, *COUNTRY_GROUPS}
 
 
 def test_describe_for_the_api() -> None:

@@ -262,7 +262,7 @@ def test_a_language_no_record_is_in_is_said(client: TestClient) -> None:
     (notice,) = body["notices"]
     assert notice["code"] == "no_records_in_language" and notice["language"] == "tlh"
     assert notice["message"] == (
-        "lang: no record is in Klingon (tlh) yet; records are in: English (en)"
+        "lang: No record is in Klingon (tlh) yet; records are in: English (en)."
     )
     assert "notices" not in client.get("/api/v1/search", params={"lang": "en"}).json()
     html = client.get("/search", params={"language": "tlh"}).text
@@ -300,7 +300,7 @@ def test_saved_searches_follow_the_same_rule(mail_client: TestClient) -> None:
     resp = mail_client.post("/api/v1/subscriptions", json={**body, "lang": "Klingon"})
     assert resp.status_code == 202, resp.text
     (notice,) = resp.json()["notices"]
-    assert notice["message"].startswith("lang: no record is in Klingon (tlh) yet")
+    assert notice["message"].startswith("lang: No record is in Klingon (tlh) yet")
     form = {"email": "advisor@example.org", "kind": "fair", "lang": "tlh", "frequency": "weekly"}
     html = mail_client.post("/subscriptions", data=form).text
     assert "No record is in Klingon yet" in html

@@ -23,7 +23,6 @@ from search_api.domain.records import parse_record
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store
-from search_api.web import i18n as web_i18n
 from tests.helpers.factories import fair
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,7 +215,7 @@ def test_templates_show_no_text_outside_translations() -> None:
     ],
 )
 def test_accept_language_ranks_by_q_values(header: str, expected: list[str]) -> None:
-    assert web_i18n.parse_accept_language(header) == expected
+    assert i18n.accepted_languages(header) == expected
 
 
 @pytest.fixture

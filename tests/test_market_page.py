@@ -187,9 +187,14 @@ def test_kenyan_roasted_coffee_to_france(client: TestClient) -> None:
         "via": "code",
         "codes": ["09"],
         "fit": "product",
+        "text": "Matches your product: HS 09",
     }
     packaging = body["requirements"]["packaging"][0]
-    assert packaging["matched_product"] == {"hs": "090121", "via": "all_products"}
+    assert packaging["matched_product"] == {
+        "hs": "090121",
+        "via": "all_products",
+        "text": "Applies to all products (no HS code)",
+    }
     assert body["requirement_count"] == 3
     # upcoming fairs in France: dated ones first, then recurring ones by their next usual
     # month; the pan-EU fair counts too; past fairs do not

@@ -78,6 +78,23 @@ def demo_sources(base_url: str) -> list[SourceSpec]:
     return specs + catalogue_sources()
 
 
+# The catalogue's sources by file, named in the site's other languages as well (`names`).
+CATALOGUE_NAMES: dict[str, dict[str, str]] = {
+    "fairs": {
+        "fr": "Catalogue de départ de Tradepoint : salons",
+        "es": "Catálogo inicial de Tradepoint: ferias",
+    },
+    "finance": {
+        "fr": "Catalogue de départ de Tradepoint : financement",
+        "es": "Catálogo inicial de Tradepoint: financiación",
+    },
+    "requirements": {
+        "fr": "Catalogue de départ de Tradepoint : exigences",
+        "es": "Catálogo inicial de Tradepoint: requisitos",
+    },
+}
+
+
 def catalogue_sources() -> list[SourceSpec]:
     """The starter catalogue shipped in crawlers/data, one curated source per file."""
     return [
@@ -85,6 +102,7 @@ def catalogue_sources() -> list[SourceSpec]:
             dict(
                 id=f"starter_{path.stem}",
                 name=f"Tradepoint starter catalogue: {path.stem}",
+                names=CATALOGUE_NAMES.get(path.stem),
                 kind=_kind_of(path),
                 format="curated",
                 start_urls=[path.resolve().as_uri()],

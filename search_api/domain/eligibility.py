@@ -8,31 +8,51 @@ the exporter's country; `summary` says it in English, French or Spanish.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import yaml
 from babel.lists import format_list
 
 from search_api.domain import markets as mk
-from search_api.domain.i18n import N_, gettext
+from search_api.domain.i18n import DEFAULT_LANGUAGE, N_, gettext
 from search_api.domain.vocab import BLOCS, COUNTRY_GROUPS
 
 MAX_NAMED = 4
 """Most countries a summary names one by one; beyond, it counts them."""
 
-# Groups without a market code of their own (vocab.COUNTRY_GROUPS), by their display name.
-GROUP_NAMES = {"AFRICAN_UNION": N_("the African Union")}
+GROUP_PHRASES_FILE = Path(__file__).resolve().parent / "data" / "group_phrases.yml"
+"""Each bloc and country group as it follows "members" in each language ("of the European
+Union", "de l'Union européenne", "de la Unión Europea"): data, with its sources."""
 
 ANY = N_("Open to exporters from any country")
 NAMED = N_("Open to exporters from %(countries)s")
-GROUP_ALL = N_("Open to exporters from all %(count)s members of %(group)s")
+# %(of_group)s is the group with its preposition and article in the sentence's language
+# (data/group_phrases.yml): "of the European Union", "de l'Union européenne", "del Mercosur".
+GROUP_ALL = N_("Open to exporters from all %(count)s members %(of_group)s")
 GROUP_ALL_WITH = N_(
-    "Open to exporters from all %(count)s members of %(group)s, including %(origin)s"
+    "Open to exporters from all %(count)s members %(of_group)s, including %(origin)s"
 )
 AFRICA_ALL = N_("Open to exporters from all %(count)s African countries")
 AFRICA_ALL_WITH = N_("Open to exporters from all %(count)s African countries, including %(origin)s")
 COUNTED = N_("Open to exporters from %(count)s countries")
 COUNTED_WITH = N_("Open to exporters from %(origin)s and %(count)s other countries")
 NOT_OPEN = N_("Not open to exporters from %(origin)s")
+
+
+@cache
+def group_phrases() -> dict[str, dict[str, str]]:
+    """data/group_phrases.yml: {group code: {language: phrase}}."""
+    raw = yaml.safe_load(GROUP_PHRASES_FILE.read_text(encoding="utf-8"))
+    return {str(code): {str(k): str(v) for k, v in forms.items()} for code, forms in raw.items()}
+
+
+def of_group(group: str, lang: str) -> str:
+    """A bloc or group as it follows "members" in `lang` ("de la CEDEAO"); English where the
+    data has no phrase in `lang` (the completeness test keeps that from happening)."""
+    forms = group_phrases().get(group, {})
+    return forms.get(lang) or forms.get(DEFAULT_LANGUAGE) or f"of {mk.market_name(group, lang)}"
 
 
 def countries(codes: Iterable[str]) -> list[str]:
@@ -83,13 +103,8 @@ def summary(lang: str, info: dict[str, Any]) -> str:
         msg = AFRICA_ALL_WITH if with_origin else AFRICA_ALL
         return gettext(lang, msg, count=count, origin=origin_name)
     if group:
-        name = (
-            gettext(lang, GROUP_NAMES[group])
-            if group in GROUP_NAMES
-            else mk.market_name(group, lang)
-        )
         msg = GROUP_ALL_WITH if with_origin else GROUP_ALL
-        return gettext(lang, msg, count=count, group=name, origin=origin_name)
+        return gettext(lang, msg, count=count, of_group=of_group(group, lang), origin=origin_name)
     if info["named"]:
         named = list(info["named"])
         if origin in named:  # the reader's country first

@@ -17,10 +17,13 @@ from typing import Any
 
 import pycountry
 from babel import Locale
+from babel.core import negotiate_locale
 from babel.dates import format_date, get_month_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from search_api.domain import articles, markets
 from search_api.domain.languages import UI_LANGUAGES
@@ -232,6 +235,37 @@ def usually_in(lang: str, month: int) -> str:
     if lang == DEFAULT_LANGUAGE:
         name = name.capitalize()
     return gettext(lang, USUALLY_IN, month=name)
+
+
+def accepted_languages(header: str | None) -> list[str]:
+    """Our languages in the order an Accept-Language header prefers them (q-values honoured,
+    q=0 refuses, "fr-CA" is French, "*" is English); [] when it names none of ours.
+
+    werkzeug parses the header (RFC 9110 weights, malformed ones dropped) and babel matches
+    each tag to our locales; only the order is ours: by weight alone, where werkzeug puts
+    every named tag before "*" whatever their weights."""
+    accept = parse_accept_header(header or "", LanguageAccept)
+    ranked = sorted(accept, key=lambda pair: -pair[1])  # stable: ties keep the header's order
+    ours = list(LANGUAGES)
+    out: list[str] = []
+    for tag, q in ranked:
+        if q <= 0:
+            continue
+        lang = (
+            DEFAULT_LANGUAGE
+            if tag == "*"
+            else negotiate_locale([tag.replace("_", "-")], ours, sep="-")
+        )
+        if lang and lang not in out:
+            out.append(lang)
+    return out
+
+
+def negotiate(header: str | None) -> str:
+    """The language to answer in for an Accept-Language header: its best of ours, else
+    English (an unknown or malformed header is no error)."""
+    accepted = accepted_languages(header)
+    return accepted[0] if accepted else DEFAULT_LANGUAGE
 
 
 def normalise(value: str | None) -> str | None:

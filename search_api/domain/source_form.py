@@ -71,6 +71,8 @@ LABELS: dict[str, tuple[str, str | None]] = {
         N_("country_publisher_topic: lowercase letters, digits and _ (e.g. ke_epc_fairs)"),
     ),
     "name": (N_("Name"), None),
+    "names.fr": (N_("Name in French"), N_("Shown on the French pages; empty: the name above.")),
+    "names.es": (N_("Name in Spanish"), N_("Shown on the Spanish pages; empty: the name above.")),
     "kind": (N_("Kind of records"), None),
     "format": (N_("Format"), None),
     "start_urls": (N_("Start URLs"), N_("One http(s) address per line.")),
@@ -173,7 +175,7 @@ LABELS: dict[str, tuple[str, str | None]] = {
 
 # Shown by the form itself, in this order, whatever the format; the format's options follow
 # `start_urls`.
-COMMON_HEAD = ("id", "name", "kind", "format", "start_urls")
+COMMON_HEAD = ("id", "name", "names.fr", "names.es", "kind", "format", "start_urls")
 COMMON_TAIL = (
     "follow.allow",
     "follow.deny",
@@ -304,6 +306,8 @@ def form_fields(format_name: str, kind: str) -> list[FormField]:
             options = SECTORS if typ == "multi" else ()
         elif head == "follow":
             widget = "number" if sub == "max_pages" else "lines"
+        elif head == "names":
+            widget = "text"
         else:
             found = _widget(model.model_fields[path].annotation)
             assert found is not None, path

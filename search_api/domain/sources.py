@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from search_api.domain.cron import parse_cron
-from search_api.domain.languages import language_problem
+from search_api.domain.languages import UI_LANGUAGES, language_problem
 from search_api.domain.records import (
     KINDS,
     PROVENANCE_FIELDS,
@@ -95,6 +95,10 @@ def source_field_names(kind: str) -> set[str]:
     return names
 
 
+SOURCE_NAME_LANGUAGE = "en"
+"""The language of a source's `name`; `names` gives it in the site's other languages."""
+
+
 class SourceSpec(BaseModel):
     """What every source has, whatever its format. Each format (a module of crawlers/formats/,
     registered as a `tradepoint.formats` entry point) subclasses this with
@@ -104,6 +108,11 @@ class SourceSpec(BaseModel):
 
     id: str = Field(description="<country>_<publisher>_<topic>: lowercase letters, digits, _")
     name: str = Field(min_length=1, max_length=200)
+    names: dict[str, str] | None = Field(
+        None,
+        description="the name in the site's other languages, by language code "
+        "({fr: ..., es: ...}): shown on pages in that language; `name` elsewhere",
+    )
     kind: Kind
     format: str = Field(description="The format's name: schema_org, ical, feed, html, ...")
     start_urls: list[str] = Field(min_length=1)
@@ -169,6 +178,29 @@ class SourceSpec(BaseModel):
                 "starting with a letter or digit (e.g. de_example_fairs)"
             )
         return v
+
+    @field_validator("names")
+    @classmethod
+    def _names(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        if v is None:
+            return None
+        others = [lang for lang in UI_LANGUAGES if lang != SOURCE_NAME_LANGUAGE]
+        out: dict[str, str] = {}
+        for lang, name in v.items():
+            if lang not in others:
+                raise ValueError(
+                    f"{lang!r} is not a language of the site's pages: use "
+                    f"{' or '.join(others)} (the English name is `name`)"
+                )
+            text = name.strip()
+            if not text or len(text) > 200:
+                raise ValueError(f"{lang}: a name of 1 to 200 characters")
+            out[lang] = text
+        return out or None
+
+    def name_in(self, lang: str) -> str:
+        """The source's name on a page in `lang`: its `names` entry, else `name`."""
+        return (self.names or {}).get(lang) or self.name
 
     @field_validator("start_urls")
     @classmethod

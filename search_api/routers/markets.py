@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from search_api.deps import BackendDep
+from search_api.deps import AnswerLanguage, BackendDep
 from search_api.services.markets import market_overview
 
 router = APIRouter(prefix="/api/v1", tags=["markets"])
@@ -16,6 +16,7 @@ router = APIRouter(prefix="/api/v1", tags=["markets"])
 def get_market(
     code: str,
     backend: BackendDep,
+    lang: AnswerLanguage,
     hs: Annotated[
         str | None, Query(max_length=12, description="HS code of the product (2-6 digits)")
     ] = None,
@@ -23,4 +24,4 @@ def get_market(
         str | None, Query(max_length=100, description="Exporter's country (code or name)")
     ] = None,
 ) -> dict[str, Any]:
-    return market_overview(backend, code, hs=hs, origin=origin)
+    return market_overview(backend, code, hs=hs, origin=origin, lang=lang)

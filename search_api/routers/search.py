@@ -11,7 +11,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from search_api.deps import StoreDep, search_request
+from search_api.deps import (
+    AnswerLanguage,
+    StoreDep,
+    answer_language,
+    language_headers,
+    search_request,
+)
 from search_api.routers.params import SEARCH_OPENAPI
 from search_api.search.base import FacetValue, SearchBackend
 from search_api.search.cache import GZIP_MIN_BYTES, Answer, answer_cache
@@ -52,40 +58,44 @@ def _searcher_pool(state: Any) -> ThreadPoolExecutor:
     return pool
 
 
-def _http(request: Request, answer: Answer) -> Response:
-    headers = {"ETag": answer.etag, "Cache-Control": "no-cache"}
+def _http(request: Request, answer: Answer, lang: str) -> Response:
+    headers = {"ETag": answer.etag, "Cache-Control": "no-cache", **language_headers(lang)}
     if answer.matches(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=headers)
     body = answer.body
     if len(body) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("accept-encoding", ""):
         body = answer.gzipped()
         # GZipMiddleware adds Vary to what it compresses, not to what arrives compressed.
-        headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+        headers.update({"Content-Encoding": "gzip", "Vary": "Accept-Language, Accept-Encoding"})
     return Response(body, media_type="application/json", headers=headers)
 
 
 async def _answer(request: Request, adjust: Callable[[SearchRequest], SearchRequest]) -> Response:
     """Search, or reuse the answer to the same request on the same index state.
 
-    The key is the request's path and raw query string (and the day: /fairs means "from
-    today"). The ETag lets a client on a slow line revalidate without downloading the answer
-    again. The backend and settings are read from the app state rather than declared as
+    The key is the request's path and raw query string, the day (/fairs means "from today")
+    and the answer's language (Accept-Language negotiated: its sentences are in it, and so is
+    its ETag). The ETag lets a client on a slow line revalidate without downloading the
+    answer again. The backend and settings are read from the app state rather than declared as
     dependencies: FastAPI's dependency solving was half the cost of an answer from the cache.
     """
     state = request.app.state
     backend: SearchBackend = state.backend
     settings: Settings = state.settings
     cache = answer_cache(backend, settings.search_cache_size)
-    key = (request.scope["path"], request.scope["query_string"], date.today().toordinal())
+    lang = answer_language(request)
+    key = (request.scope["path"], request.scope["query_string"], date.today().toordinal(), lang)
     answer = cache.get(key) if cache is not None else None
     if answer is None:
         query = adjust(search_request(request)).to_query()
         loop = asyncio.get_running_loop()
-        body = await loop.run_in_executor(_searcher_pool(state), searching.encoded, backend, query)
-        answer = Answer.of(body)
+        body = await loop.run_in_executor(
+            _searcher_pool(state), searching.encoded, backend, query, lang
+        )
+        answer = Answer.of(body, lang)
         if cache is not None:
             cache.put(key, answer)
-    return _http(request, answer)
+    return _http(request, answer, lang)
 
 
 # `async def`: an answer from the cache is served on the event loop (a worker thread hop would
@@ -119,5 +129,5 @@ async def fairs(request: Request) -> Response:
 
 
 @router.get("/records/{record_id}", summary="One record with its provenance")
-def get_record(record_id: str, store: StoreDep) -> dict[str, Any]:
-    return searching.record_view(store, searching.get_record(store, record_id))
+def get_record(record_id: str, store: StoreDep, lang: AnswerLanguage) -> dict[str, Any]:
+    return searching.record_view(store, searching.get_record(store, record_id), lang)

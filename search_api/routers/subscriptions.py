@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from search_api.deps import PRIVATE_HEADERS, BackendDep, SettingsDep, StoreDep
+from search_api.deps import PRIVATE_HEADERS, AnswerLanguage, BackendDep, SettingsDep, StoreDep
 from search_api.services.subscriptions import (
     SubscriptionIn,
     erase,
@@ -38,10 +38,11 @@ def create_subscription(
     store: StoreDep,
     settings: SettingsDep,
     backend: BackendDep,
+    lang: AnswerLanguage,
 ) -> dict[str, Any]:
     client = request.client.host if request.client else None
     sub = subscribe(settings, store, body, client=client)
-    return pending_reply(sub, search_notices(backend, sub))
+    return pending_reply(sub, search_notices(backend, sub, lang), lang)
 
 
 @router.get("/api/v1/subscriptions/{token}", summary="A subscription, seen by its owner")

@@ -26,7 +26,8 @@ GZIP_MIN_BYTES = 1000
 MAX_BYTES = 64 * 1024 * 1024
 """Bytes of answers kept per process; a page of 100 long items is ~200 kB."""
 
-CacheKey = tuple[str, bytes, int]
+CacheKey = tuple[str, bytes, int, str]
+"""Path, raw query string, day, answer language."""
 
 
 @dataclass(slots=True)
@@ -36,8 +37,12 @@ class Answer:
     _gzipped: bytes | None = None
 
     @classmethod
-    def of(cls, body: bytes) -> Answer:
-        return cls(body, f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"')
+    def of(cls, body: bytes, language: str = "") -> Answer:
+        """An answer and its ETag, which names the answer's language as well as its body: an
+        answer with no sentence to translate is the same bytes in English and French, but
+        not the same representation (Content-Language differs)."""
+        digest = hashlib.blake2b(body, digest_size=12).hexdigest()
+        return cls(body, f'"{digest}-{language}"' if language else f'"{digest}"')
 
     def gzipped(self) -> bytes:
         """The body gzip-compressed, once per answer rather than once per request."""

@@ -12,14 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
-from search_api.domain import duplicates, eligibility, hs_sectors, products
+from search_api.domain import duplicates, eligibility, hs_sectors, products, sentences
 from search_api.domain import markets as mk
+from search_api.domain.i18n import DEFAULT_LANGUAGE
 from search_api.domain.vocab import REQUIREMENT_TYPES
 from search_api.errors import NotFound
 from search_api.search.base import MIN_RECORD_DATE, SearchBackend, SearchQuery, SearchResult
 from search_api.search.cache import kept_until_change, memo_search
 from search_api.search.request import resolve_hs, resolve_origin
-from search_api.services.search import product_reason
+from search_api.services.search import explained_product_reason
 
 # What one overview lists; the counts are of every match. A market of the real catalogue has
 # a few dozen of each, a big one in a large index thousands: reading them all cost ~30 µs a
@@ -94,7 +95,12 @@ def _soonest_fairs(
 
 
 def _upcoming_fairs(
-    backend: SearchBackend, scope: tuple[str, ...], hs_code: str | None, today: date, limit: int
+    backend: SearchBackend,
+    scope: tuple[str, ...],
+    hs_code: str | None,
+    today: date,
+    limit: int,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> tuple[list[dict[str, Any]], int]:
     """Up to `limit` upcoming fairs in the order shown, and how many there are.
 
@@ -120,7 +126,7 @@ def _upcoming_fairs(
                 seen.add(item["id"])
                 fairs.append(item)
     for item in fairs:
-        item["matched_product"] = product_reason(item, hs_code)
+        item["matched_product"] = explained_product_reason(item, hs_code, lang)
     fairs.sort(key=lambda item: (*_fit_order(item), *_fair_order(item, today)))
     return fairs[:limit], total
 
@@ -173,12 +179,13 @@ MAX_DATES = 6
 
 
 def checklist(
-    grouped: dict[str, list[dict[str, Any]]], today: date
+    grouped: dict[str, list[dict[str, Any]]], today: date, lang: str = DEFAULT_LANGUAGE
 ) -> dict[str, list[dict[str, Any]]]:
     """What to do before shipping, from a market's requirements: `steps` (one per action:
-    register, certify, label, package, standard, document, other; each with its rules as
-    {id, title}, the product's own first) and `dates` (comment deadlines and dates of entry
-    into force still ahead, soonest first: {id, title, date, what: "comments" | "applies"})."""
+    register, certify, label, package, standard, document, other; each with its `label` in
+    `lang` and its rules as {id, title}, the product's own first) and `dates` (comment
+    deadlines and dates of entry into force still ahead, soonest first: {id, title, date,
+    what: "comments" | "applies", text: the date in words in `lang`})."""
     steps: dict[str, list[dict[str, Any]]] = {a: [] for a in CHECK_ORDER}
     dates: list[dict[str, Any]] = []
     for rtype, items in grouped.items():
@@ -193,17 +200,27 @@ def checklist(
                 value = item.get(field)
                 if value and date.fromisoformat(value) >= today:
                     dates.append(
-                        {"id": item["id"], "title": item["title"], "date": value, "what": what}
+                        {
+                            "id": item["id"],
+                            "title": item["title"],
+                            "date": value,
+                            "what": what,
+                            "text": sentences.date_text(lang, what, value),
+                        }
                     )
     dates.sort(key=lambda d: (d["date"], d["title"]))
     return {
-        "steps": [{"action": a, "rules": rules} for a, rules in steps.items() if rules],
+        "steps": [
+            {"action": a, "label": sentences.check_label(lang, a), "rules": rules}
+            for a, rules in steps.items()
+            if rules
+        ],
         "dates": dates[:MAX_DATES],
     }
 
 
-def _named(code: str) -> dict[str, str]:
-    return {"code": code, "name": mk.market_name(code)}
+def _named(code: str, lang: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    return {"code": code, "name": mk.market_name(code, lang)}
 
 
 def market_overview(
@@ -216,10 +233,12 @@ def market_overview(
     max_requirements: int = MAX_REQUIREMENTS,
     max_fairs: int = MAX_FAIRS,
     max_finance: int = MAX_FINANCE,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> dict[str, Any]:
     """Requirements (grouped by type), upcoming fairs and finance for one market: the first
     `max_*` of each in the order shown, and how many there are; and a checklist of what to do
-    before shipping (`checklist`, from the requirements listed).
+    before shipping (`checklist`, from the requirements listed). Names and sentences for
+    people (market names, reasons, eligibility, checklist labels) are in `lang`.
 
     - requirements: tagged with the market, a bloc containing it, or (for a bloc) a member;
       with `hs`, those on the code, a broader code or a narrower one, and those without HS
@@ -246,8 +265,8 @@ def market_overview(
         kept_until_change(
             backend,
             "market-overviews",
-            (code, hs_code, origin_code, today, limits),
-            lambda: _overview(backend, code, hs_code, origin_code, today, *limits),
+            (code, hs_code, origin_code, today, limits, lang),
+            lambda: _overview(backend, code, hs_code, origin_code, today, *limits, lang),
         )
     )
 
@@ -261,6 +280,7 @@ def _overview(
     max_requirements: int,
     max_fairs: int,
     max_finance: int,
+    lang: str,
 ) -> dict[str, Any]:
     scope = mk.expand_all([code])
     origins = mk.expand_all([origin_code]) if origin_code else ()
@@ -278,7 +298,7 @@ def _overview(
     pool = _pool()
     asked_requirements = pool.submit(_first, backend, max_requirements, **wanted)
     asked_repealed = pool.submit(_first, backend, 0, **wanted, status=("repealed",))
-    asked_fairs = pool.submit(_upcoming_fairs, backend, scope, hs_code, today, max_fairs)
+    asked_fairs = pool.submit(_upcoming_fairs, backend, scope, hs_code, today, max_fairs, lang)
     finance_wanted: dict[str, Any] = {"kind": ("finance",), "origins": origins, "hs": hs_code}
     asked_finance = [
         pool.submit(_first, backend, max_finance, **finance_wanted, sme_focus=sme)
@@ -291,10 +311,10 @@ def _overview(
             continue
         reason = mk.match_reason(item.get("markets") or [], [code])
         if reason is not None:
-            reason["name"] = mk.market_name(reason["code"])
+            reason["name"] = mk.market_name(reason["code"], lang)
         item["matched_market"] = reason
         if hs_code:
-            item["matched_product"] = product_reason(item, hs_code)
+            item["matched_product"] = explained_product_reason(item, hs_code, lang)
         grouped[item.get("requirement_type") or OTHER_TYPE].append(item)
     if hs_code:
         for items in grouped.values():  # the product's own rules first (a stable sort)
@@ -320,26 +340,26 @@ def _overview(
         finance.extend(kept[: max(max_finance - len(finance), 0)])
         finance_count += found.total - (len(found.items) - len(kept))
     for item in finance:
-        eligibility.annotate(item, origin_code)
+        eligibility.annotate(item, origin_code, lang)
         if hs_code:
-            item["matched_product"] = product_reason(item, hs_code)
+            item["matched_product"] = explained_product_reason(item, hs_code, lang)
     finance.sort(key=lambda item: (not item.get("sme_focus"), item["title"].casefold()))
 
     return {
         "market": {
             "code": code,
-            "name": mk.market_name(code),
+            "name": mk.market_name(code, lang),
             "names": mk.market_names(code),
             "is_bloc": mk.is_bloc(code),
-            "blocs": [_named(b) for b in mk.blocs_of(code)],
-            "members": [_named(m) for m in mk.members(code)],
+            "blocs": [_named(b, lang) for b in mk.blocs_of(code)],
+            "members": [_named(m, lang) for m in mk.members(code)],
         },
         "hs": {**(products.describe(hs_code) or {}), "hierarchy": products.hierarchy(hs_code)}
         if hs_code
         else None,
-        "origin": _named(origin_code) if origin_code else None,
+        "origin": _named(origin_code, lang) if origin_code else None,
         "requirements": {t: items for t, items in grouped.items() if items},
-        "checklist": checklist(grouped, today),
+        "checklist": checklist(grouped, today, lang),
         "requirement_count": requirements.total - repealed,
         "fairs": fairs,
         "fair_count": fair_count,

@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 
-from search_api.domain import duplicates, eligibility, hs_sectors
+from search_api.domain import duplicates, eligibility, hs_sectors, sentences
 from search_api.domain import markets as mk
-from search_api.domain.i18n import language_name_in
+from search_api.domain.i18n import DEFAULT_LANGUAGE, gettext, language_name_in
 from search_api.domain.records import AnyRecord, parse_record
 from search_api.errors import NotFound, TradepointError
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
@@ -43,30 +43,47 @@ def product_reason(item: dict[str, Any], hs: str) -> dict[str, Any] | None:
     return None
 
 
-def annotate(items: list[dict[str, Any]], query: SearchQuery) -> None:
+def explained_product_reason(
+    item: dict[str, Any], hs: str, lang: str = DEFAULT_LANGUAGE
+) -> dict[str, Any] | None:
+    """`product_reason` with `text`, the reason in words in `lang` (domain/sentences.py)."""
+    reason = product_reason(item, hs)
+    if reason is not None:
+        reason["text"] = sentences.product_text(lang, reason)
+    return reason
+
+
+def annotate(items: list[dict[str, Any]], query: SearchQuery, lang: str = DEFAULT_LANGUAGE) -> None:
     """Say why each item matched: `matched_market` with a market filter ({"market": asked,
     "code": the record's market, "via": "direct" | "bloc" | "member"}), `matched_product`
-    with a product (`product_reason`); finance items say who may apply (`eligibility`,
-    `eligibility_summary`, for the exporter's country when `origin` was asked)."""
+    with a product (`explained_product_reason`); finance items say who may apply
+    (`eligibility`, `eligibility_summary`, for the exporter's country when `origin` was
+    asked). Sentences are in `lang`."""
     asked = getattr(query, "asked_markets", ())
     origin = getattr(query, "asked_origin", None)
     for item in items:
-        eligibility.annotate(item, origin)
+        eligibility.annotate(item, origin, lang)
         if asked:
             item["matched_market"] = mk.match_reason(item.get("markets") or [], asked)
         if query.hs:
-            item["matched_product"] = product_reason(item, query.hs)
+            item["matched_product"] = explained_product_reason(item, query.hs, lang)
 
 
-def search(backend: SearchBackend, query: SearchQuery, *, keep: bool = False) -> SearchResult:
-    """Run a search; each item says why it matched (`annotate`). The same fair from several
-    sources is one item on a page, with the provenance of each in `sources`
+def search(
+    backend: SearchBackend,
+    query: SearchQuery,
+    lang: str = DEFAULT_LANGUAGE,
+    *,
+    keep: bool = False,
+) -> SearchResult:
+    """Run a search; each item says why it matched (`annotate`, in `lang`). The same fair
+    from several sources is one item on a page, with the provenance of each in `sources`
     (domain/duplicates.py); `total` still counts records. With `keep`, the backend's answer
     is kept until the index changes and reused (search/cache.py `memo_search`; the web
     pages: the JSON API keeps its encoded answers itself)."""
     result = memo_search(backend, query) if keep else backend.search(query)
     result.items = duplicates.merge(result.items)
-    annotate(result.items, query)
+    annotate(result.items, query, lang)
     return result
 
 
@@ -87,38 +104,47 @@ def record_languages(backend: SearchBackend) -> dict[str, int] | None:
     return counts
 
 
-def language_notices(backend: SearchBackend, languages: tuple[str, ...]) -> list[dict[str, Any]]:
+def language_notices(
+    backend: SearchBackend, languages: tuple[str, ...], lang: str = DEFAULT_LANGUAGE
+) -> list[dict[str, Any]]:
     """The one rule of `lang` (the API's and saved searches' parameter, the web pages'
     `language`): it must name a language (ISO 639 code, tag or name; otherwise a 400 naming
     it, search/request.py); a language no record is written in is accepted (records in it
     may come) and the answer says so, with the languages records are in, instead of
-    answering 0 silently. Each notice: {code, field, language, languages, message}."""
+    answering 0 silently. Each notice: {code, field, language, languages, message}, the
+    message in the answer's language `lang` (the records' language is a filter, not that)."""
     if not languages:
         return []
     present = record_languages(backend)
     if present is None:
         return []
     have = sorted(present, key=lambda code: (-present[code], code))
-    listed = ", ".join(f"{language_name_in('en', c)} ({c})" for c in have) or "none"
+    listed = ", ".join(f"{language_name_in(lang, c)} ({c})" for c in have) or "–"
     return [
         {
             "code": "no_records_in_language",
             "field": "lang",
             "language": code,
             "languages": have,
-            "message": f"lang: no record is in {language_name_in('en', code)} ({code}) yet; "
-            f"records are in: {listed}",
+            "message": "lang: "
+            + gettext(
+                lang,
+                sentences.NO_RECORDS_IN,
+                language=f"{language_name_in(lang, code)} ({code})",
+                languages=listed,
+            ),
         }
         for code in languages
         if code not in present
     ]
 
 
-def encoded(backend: SearchBackend, query: SearchQuery) -> bytes:
+def encoded(backend: SearchBackend, query: SearchQuery, lang: str = DEFAULT_LANGUAGE) -> bytes:
     """The JSON answer of `GET /api/v1/search`, serialised directly: the backend's items are
     plain JSON values already, and validating them again would cost more than the search.
-    `notices` (only when there are some) say why an answer may be empty (`language_notices`)."""
-    result = search(backend, query)
+    `notices` (only when there are some) say why an answer may be empty (`language_notices`).
+    Sentences for people are in `lang`."""
+    result = search(backend, query, lang)
     payload: dict[str, Any] = {
         "total": result.total,
         "page": query.page,
@@ -126,7 +152,7 @@ def encoded(backend: SearchBackend, query: SearchQuery) -> bytes:
         "items": result.items,
         "facets": {k: [f.model_dump() for f in v] for k, v in result.facets.items()},
     }
-    notices = language_notices(backend, query.languages)
+    notices = language_notices(backend, query.languages, lang)
     if notices:
         payload["notices"] = notices
     return orjson.dumps(payload)
@@ -167,15 +193,15 @@ def get_record(store: Store, record_id: str) -> AnyRecord:
     return record
 
 
-def record_view(store: Store, record: AnyRecord) -> dict[str, Any]:
+def record_view(store: Store, record: AnyRecord, lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
     """A record as the API and web pages show it: its fields, and what the change watch last
     found on its official page (`official_page`: checked_on, changed_on, similarity; null when
-    the page is not watched); a finance record says who may apply (`eligibility`)."""
+    the page is not watched); a finance record says who may apply (`eligibility`, in `lang`)."""
     view = {
         **record.model_dump(mode="json"),
         "official_page": watch_view(page_watch(store, record.id)),
     }
-    eligibility.annotate(view, None)
+    eligibility.annotate(view, None, lang)
     return view
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, field_validator
 
+from search_api.domain import sentences
+from search_api.domain.i18n import gettext
 from search_api.domain.records import AnyRecord
 from search_api.domain.reminders import normalise_days
 from search_api.errors import Gone, NotFound
@@ -203,24 +205,28 @@ def subscribe(
 
 
 def pending_reply(
-    sub: SubscriptionRow, notices: list[dict[str, Any]] | None = None
+    sub: SubscriptionRow, notices: list[dict[str, Any]] | None = None, lang: str = "en"
 ) -> dict[str, Any]:
+    """The answer to a new subscription; `message` in `lang`, the client's (the emails'
+    language is the subscription's own `language`)."""
     reply: dict[str, Any] = {
         "status": "pending_confirmation",
         "email": sub.email,
         "frequency": sub.frequency,
         "language": sub.language,
-        "message": f"A confirmation link was sent to {sub.email}; nothing else is sent "
-        "before it is opened.",
+        "message": gettext(lang, sentences.SUBSCRIPTION_PENDING, email=sub.email),
     }
     if notices:
         reply["notices"] = notices
     return reply
 
 
-def search_notices(backend: SearchBackend, sub: SubscriptionRow) -> list[dict[str, Any]]:
-    """What to tell about a saved search as it is made (services.search.language_notices)."""
-    return language_notices(backend, saved_search_of(sub).to_query().languages)
+def search_notices(
+    backend: SearchBackend, sub: SubscriptionRow, lang: str = "en"
+) -> list[dict[str, Any]]:
+    """What to tell about a saved search as it is made (services.search.language_notices),
+    in `lang`."""
+    return language_notices(backend, saved_search_of(sub).to_query().languages, lang)
 
 
 def confirm(store: Store, backend: SearchBackend, token: str) -> tuple[SubscriptionRow, str]:

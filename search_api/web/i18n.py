@@ -23,7 +23,7 @@ from jinja2 import pass_context
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from search_api.domain import eligibility, markets, products
+from search_api.domain import eligibility, markets, products, sentences
 from search_api.domain.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -32,6 +32,7 @@ from search_api.domain.i18n import (
     gettext,
     label_in,
     language_name_in,
+    negotiate,
     normalise,
     translations,
 )
@@ -53,37 +54,13 @@ def translator(request: Request) -> Callable[..., str]:
 # --------------------------------------------------------------------------- negotiation
 
 
-def parse_accept_language(header: str | None) -> list[str]:
-    """Our languages in the order of an Accept-Language header's q-values (q=0 refuses)."""
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate((header or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        for param in params.split(";"):
-            name, _, val = param.strip().partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(val)
-                except ValueError:
-                    q = 0.0  # a malformed weight: ignore the tag rather than guess
-        lang = DEFAULT_LANGUAGE if tag.strip() == "*" else normalise(tag)
-        if lang and q > 0:
-            ranked.append((-q, position, lang))
-    out: list[str] = []
-    for _, _, lang in sorted(ranked):
-        if lang not in out:
-            out.append(lang)
-    return out
-
-
 def request_language(request: Request) -> str:
     """`?lang=`, else the `lang` cookie, else Accept-Language, else English."""
     for candidate in (request.query_params.get("lang"), request.cookies.get(COOKIE)):
         lang = normalise(candidate)
         if lang:
             return lang
-    accepted = parse_accept_language(request.headers.get("accept-language"))
-    return accepted[0] if accepted else DEFAULT_LANGUAGE
+    return negotiate(request.headers.get("accept-language"))
 
 
 def switch_links(request: Request) -> list[dict[str, str]]:
@@ -213,23 +190,45 @@ def eligibility_text(ctx: Any, item: dict[str, Any]) -> str:
 
 
 @pass_context
+def why_text(ctx: Any, reason: dict[str, Any] | None) -> str:
+    """Why a record is shown for the product asked, in the page's language."""
+    return sentences.product_text(_lang(ctx), reason)
+
+
+@pass_context
+def date_text(ctx: Any, what: str, value: str) -> str:
+    """A checklist date in words, in the page's language."""
+    return sentences.date_text(_lang(ctx), what, value)
+
+
+@pass_context
 def source_name(ctx: Any, item: Mapping[str, Any]) -> str:
     """The name of the source a record came from, as its registry says ("Tradepoint starter
-    catalogue: finance"), never its internal id; else the host of the page it was read
-    from; "" when neither is known. The registry is read once per request."""
+    catalogue: finance"), in the page's language where the source gives one (`names`), never
+    its internal id; else the host of the page it was read from; "" when neither is known.
+    The registry is read once per request."""
     request = ctx.get("request")
+    lang = _lang(ctx)
     names: dict[str, str] | None = None
     if request is not None:
         names = getattr(request.state, "source_names", None)
         if names is None:
             store = getattr(request.app.state, "store", None)
-            names = {s.id: s.name for s in store.list_sources()} if store is not None else {}
+            names = (
+                {s.id: s.name_in(lang) for s in store.list_sources()} if store is not None else {}
+            )
             request.state.source_names = names
     name = (names or {}).get(str(item.get("source_id") or ""))
     if name:
         return name
     page = official_link(item.get("source_url"))  # the page the record was read from
     return (urlsplit(page).hostname or "") if page else ""
+
+
+@pass_context
+def source_title(ctx: Any, spec: Any) -> str:
+    """A source's own name (agency pages) in the page's language (`names`), else `name`."""
+    return str(spec.name_in(_lang(ctx)))
 
 
 def short_title(title: str, limit: int = 70) -> str:
@@ -270,7 +269,10 @@ def install(env: jinja2.Environment) -> None:
         official_link=official_link,
         days_until=days_until,
         eligibility_text=eligibility_text,
+        why_text=why_text,
+        date_text=date_text,
         source_name=source_name,
+        source_title=source_title,
         short_title=short_title,
         hs_label=hs_label,
         languages=LANGUAGES,

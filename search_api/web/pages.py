@@ -18,7 +18,7 @@ from search_api.search.base import SearchResult
 from search_api.search.request import SearchRequest, UserQuery, resolve_market
 from search_api.services import search as searching
 from search_api.services.markets import market_overview
-from search_api.web.i18n import official_link
+from search_api.web.i18n import official_link, request_language
 from search_api.web.render import kept_page, page
 
 router = APIRouter(include_in_schema=False)
@@ -154,9 +154,10 @@ def search_page(request: Request, backend: BackendDep) -> Response:
         # On the web pages `lang` is the language of the page; the records' is `language`.
         search = search_request(request, ignore=("lang",))
         query = search.to_query()
-        result = searching.search(backend, query, keep=True)
+        lang = request_language(request)
+        result = searching.search(backend, query, lang, keep=True)
         found = _view_model(search, result, query)
-        found["notices"] = searching.language_notices(backend, query.languages)
+        found["notices"] = searching.language_notices(backend, query.languages, lang)
         found["also"] = _also_searched(query)
         # Nothing found for words that name a product ("anacardos"): offer its HS codes,
         # whose rules and fairs a product filter finds.
@@ -171,7 +172,7 @@ def search_page(request: Request, backend: BackendDep) -> Response:
 @router.get("/records/{record_id}", response_class=HTMLResponse)
 def record_page(request: Request, record_id: str, store: StoreDep, backend: BackendDep) -> Response:
     record = searching.get_record(store, record_id)
-    view = searching.record_view(store, record)
+    view = searching.record_view(store, record, request_language(request))
     context = {"r": view, "record": record, "also": searching.same_fair(backend, view)}
     return page(request, "record.html", context, headers=CACHE_HEADERS)
 
@@ -269,6 +270,7 @@ def market_page(
             # enough to fill each section (dated, recurring, other sectors') from what was read
             max_fairs=3 * FAIRS_SHOWN,
             max_finance=PAGE_LIMIT,
+            lang=request_language(request),
         )
         requirements = _first_of_each(overview["requirements"], PAGE_REQUIREMENTS)
         return {

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from search_api.domain.i18n import N_
+from search_api.domain.sentences import CHECK_LABEL
 from search_api.errors import TradepointError
 from search_api.search.base import SearchBackend
 from search_api.search.cache import kept_until_change
@@ -41,17 +42,6 @@ PARAM_LABEL = {
     "amount_min": N_("amount from"),
     "amount_max": N_("amount up to"),
     "currency": N_("currency"),
-}
-
-
-CHECK_LABEL = {
-    "register": N_("Register"),
-    "certify": N_("Certificates"),
-    "label": N_("Label"),
-    "package": N_("Packaging and marking"),
-    "standard": N_("Product standards"),
-    "document": N_("Documents"),
-    "other": N_("Other rules"),
 }
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from search_api.deps import StoreDep
+from search_api.domain.i18n import N_
 from search_api.errors import InvalidBody, TradepointError
 from search_api.services import records as rw
 from search_api.store.keys import Principal
@@ -22,8 +23,7 @@ from search_api.web.agency.forms import (
     posted_values,
     record_from_form,
 )
-from search_api.web.agency.session import Form, Who, redirect, render, to_signin
-from search_api.web.i18n import translator
+from search_api.web.agency.session import Form, Who, flash_message, redirect, render, to_signin
 
 router = APIRouter(prefix="/agency", include_in_schema=False)
 
@@ -131,5 +131,5 @@ def delete_record(
     if principal is None:
         return to_signin()
     rw.delete_curated(store, principal, record_id)
-    _ = translator(request)
-    return redirect("/agency/records", request, _("Record %(id)s deleted.", id=record_id))
+    deleted = flash_message(N_("Record %(id)s deleted."), id=record_id)
+    return redirect("/agency/records", request, deleted)

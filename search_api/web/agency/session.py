@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from search_api.deps import StoreDep
+from search_api.domain.i18n import N_
 from search_api.errors import Forbidden
 from search_api.settings import Settings
 from search_api.store.keys import Principal, verify_key
@@ -97,17 +98,33 @@ def to_signin() -> RedirectResponse:
     return RedirectResponse("/agency/signin", status_code=303)
 
 
-def redirect(url: str, request: Request, flash: str | None = None) -> RedirectResponse:
+def flash_message(message: str, **variables: str | int) -> dict[str, Any]:
+    """A message for the next page (an English msgid marked with N_, and its variables),
+    translated when that page is shown: in the language of the page it appears on, which
+    need not be the language of the request that made it (a sign-in posted without the
+    page's language, a language switched in between)."""
+    return {"message": message, "variables": variables}
+
+
+def redirect(url: str, request: Request, flash: dict[str, Any] | None = None) -> RedirectResponse:
     if flash:
         request.session["flash"] = flash
     return RedirectResponse(url, status_code=303)
+
+
+def _flash_text(request: Request, pending: Any) -> str | None:
+    """The pending flash message in this page's language."""
+    if isinstance(pending, dict) and isinstance(pending.get("message"), str):
+        variables = pending.get("variables") or {}
+        return translator(request)(pending["message"], **variables)
+    return pending if isinstance(pending, str) else None  # a session from before this change
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
     ctx = {
         "csrf_token": csrf_token(request),
         "fmt_utc": fmt_utc,
-        "flash": request.session.pop("flash", None),
+        "flash": _flash_text(request, request.session.pop("flash", None)),
         **context,
     }
     return page(request, f"agency/{name}", ctx, status=status, headers=NO_STORE)
@@ -137,7 +154,8 @@ def signin(request: Request, form: Form, store: StoreDep) -> Response:
     # session this browser had before ends.
     _end(request, store)
     request.session["sid"] = start_session(store, principal.key_id, SESSION_MAX_AGE)
-    return redirect("/agency/sources", request, _("Signed in as %(name)s.", name=principal.label))
+    signed = flash_message(N_("Signed in as %(name)s."), name=principal.label)
+    return redirect("/agency/sources", request, signed)
 
 
 @router.post("/signout")

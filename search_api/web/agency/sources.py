@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from search_api.deps import SettingsDep, StoreDep
+from search_api.domain.i18n import N_
 from search_api.domain.records import RECORD_MODELS
 from search_api.domain.source_form import (
     FieldError,
@@ -35,18 +36,23 @@ from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store.keys import Principal
 from search_api.web.agency.forms import RECORD_FIELD_LABELS
-from search_api.web.agency.session import Form, Who, redirect, render, to_signin
+from search_api.web.agency.session import Form, Who, flash_message, redirect, render, to_signin
 from search_api.web.agency.source_views import (
     FORMAT_HELP,
     cause_text,
     errors_from_message,
     explain,
+    fmt_utc,
     preview_table,
     preview_warnings,
 )
 from search_api.web.i18n import translator
 
 router = APIRouter(prefix="/agency", include_in_schema=False)
+
+ALREADY_RUNNING = N_(
+    "This source is already running (run %(run)s, since %(since)s); reload to follow it."
+)
 
 # A source is a few hundred bytes; a form twice the size of the longest real one is an error.
 SOURCE_MAX_BYTES = 64_000
@@ -238,8 +244,8 @@ def _save_source(
             spec = src.create_source(store, principal, data)
     except TradepointError as exc:
         return again(errors_from_message(exc.message, names), status=exc.status_code)
-    _ = translator(request)
-    return redirect(f"/agency/sources/{spec.id}", request, _("Source %(id)s saved.", id=spec.id))
+    saved = flash_message(N_("Source %(id)s saved."), id=spec.id)
+    return redirect(f"/agency/sources/{spec.id}", request, saved)
 
 
 def _preview_context(
@@ -286,8 +292,8 @@ def _save_yaml(
         return _yaml_form(
             request, principal, text, source_id=source_id, status=exc.status_code, error=exc.message
         )
-    _ = translator(request)
-    return redirect(f"/agency/sources/{spec.id}", request, _("Source %(id)s saved.", id=spec.id))
+    saved = flash_message(N_("Source %(id)s saved."), id=spec.id)
+    return redirect(f"/agency/sources/{spec.id}", request, saved)
 
 
 @router.get("/sources/{source_id}", response_class=HTMLResponse)
@@ -351,12 +357,23 @@ def crawl_now(
     try:
         run_id = start_crawl(settings, store, source_id)
     except Conflict as exc:  # already running: say so on the source's page
-        return redirect(f"/agency/sources/{source_id}", request, exc.message)
-    _ = translator(request)
+        if exc.code != "run_in_progress":
+            raise
+        running = store.running_run(source_id)
+        busy = (
+            flash_message(
+                ALREADY_RUNNING,
+                run=running.id,
+                since=fmt_utc(running.started_at),
+            )
+            if running is not None
+            else flash_message(N_("This source is already running; reload to follow it."))
+        )
+        return redirect(f"/agency/sources/{source_id}", request, busy)
     return redirect(
         f"/agency/sources/{source_id}",
         request,
-        _("Run %(run)s started; reload to follow it.", run=run_id),
+        flash_message(N_("Run %(run)s started; reload to follow it."), run=run_id),
     )
 
 
@@ -380,6 +397,5 @@ def delete_source(
     if form.get("confirm") != "yes":  # a form that did not come from the confirmation page
         return RedirectResponse(f"/agency/sources/{source_id}/delete", status_code=303)
     src.delete_source(store, principal, source_id)
-    _ = translator(request)
-    flash = _("Source %(id)s removed; its records stay.", id=source_id)
+    flash = flash_message(N_("Source %(id)s removed; its records stay."), id=source_id)
     return redirect("/agency/sources", request, flash)

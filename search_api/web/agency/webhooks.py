@@ -11,13 +11,13 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from search_api.deps import SettingsDep, StoreDep
+from search_api.domain.i18n import N_
 from search_api.errors import TradepointError
 from search_api.services import webhooks as wh
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store.keys import Principal
-from search_api.web.agency.session import Form, Who, redirect, render, to_signin
-from search_api.web.i18n import translator
+from search_api.web.agency.session import Form, Who, flash_message, redirect, render, to_signin
 
 router = APIRouter(prefix="/agency", include_in_schema=False)
 
@@ -121,8 +121,7 @@ def enable_webhook(
         return to_signin()
     on = form.get("enabled") == "1"
     _patch(settings, store, principal, webhook_id, enabled=on)
-    _ = translator(request)
-    flash = _("Webhook enabled.") if on else _("Webhook disabled.")
+    flash = flash_message(N_("Webhook enabled.") if on else N_("Webhook disabled."))
     return redirect(f"/agency/webhooks/{webhook_id}", request, flash)
 
 
@@ -148,9 +147,10 @@ def retry_webhook(
     if principal is None:
         return to_signin()
     n = wh.retry_failed(store, principal, webhook_id)
-    _ = translator(request)
     return redirect(
-        f"/agency/webhooks/{webhook_id}", request, _("%(n)s deliveries queued again.", n=n)
+        f"/agency/webhooks/{webhook_id}",
+        request,
+        flash_message(N_("%(n)s deliveries queued again."), n=n),
     )
 
 
@@ -161,5 +161,4 @@ def delete_webhook(
     if principal is None:
         return to_signin()
     wh.remove(store, principal, webhook_id)
-    _ = translator(request)
-    return redirect("/agency/webhooks", request, _("Webhook deleted."))
+    return redirect("/agency/webhooks", request, flash_message(N_("Webhook deleted.")))
