@@ -73,6 +73,8 @@ class MailSender(Protocol):
 def _field(snap: Snapshot, name: str) -> str | None:
     if name == "dates":
         return fmt_dates(snap.start_date, snap.end_date) or None
+    if name == "status" and snap.start_date is None and snap.status == "scheduled":
+        return None  # a snapshot from when undated series were called "scheduled"
     return getattr(snap, name)
 
 
