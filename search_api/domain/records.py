@@ -435,6 +435,13 @@ RECORD_MODELS: dict[str, type[RecordBase]] = {
 }
 
 
+def is_undated_series(item: Any) -> bool:
+    """A fair whose next dates are not known (a record, or a record as a dict): lists show it
+    apart, as a recurring fair, never among scheduled ones."""
+    get = item.get if isinstance(item, dict) else lambda name: getattr(item, name, None)
+    return get("kind") == "fair" and not get("start_date")
+
+
 def parse_record(data: dict[str, Any]) -> AnyRecord:
     return RECORD_ADAPTER.validate_python(data)
 
