@@ -248,7 +248,7 @@ def _calendar(header: str, event_url: str = "") -> str:
     "header",
     [
         "SOURCE;VALUE=URI:https://fairs.example.org/fairs.ics\r\n",  # RFC 7986
-        "X-ORIGINAL-URL:https://fairs.example.org/fairs.ics\r\n",  # Outlook and others
+        "SOURCE:https://fairs.example.org/fairs.ics\r\n",
     ],
 )
 def test_a_calendar_that_names_its_own_address_is_known_by_it(header: str) -> None:
@@ -263,7 +263,14 @@ def test_a_calendar_that_names_its_own_address_is_known_by_it(header: str) -> No
 
 @pytest.mark.parametrize(
     "header",
-    ["", "SOURCE:/fairs.ics\r\n", "SOURCE:ftp://fairs.example.org/x.ics\r\n", "SOURCE: \r\n"],
+    [
+        "",
+        "SOURCE:/fairs.ics\r\n",
+        "SOURCE:ftp://fairs.example.org/x.ics\r\n",
+        "SOURCE: \r\n",
+        # WordPress (The Events Calendar) names its site's home page here, not the feed
+        "X-ORIGINAL-URL:http://www.glwater.org\r\n",
+    ],
 )
 def test_without_a_usable_own_address_the_calendar_is_known_where_it_was_read(
     header: str,

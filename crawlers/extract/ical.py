@@ -444,22 +444,18 @@ def _vevent_count(text: str) -> int:
     return len(re.findall(r"^BEGIN:VEVENT[ \t]*\r?$", text, re.IGNORECASE | re.MULTILINE))
 
 
-OWN_ADDRESS = ("SOURCE", "X-ORIGINAL-URL")
-"""Calendar properties naming the feed's own address: RFC 7986's SOURCE ("where a client can
-retrieve updated data for the calendar") and X-ORIGINAL-URL, which Outlook and others write."""
-
-
 def _own_address(calendars: list[Calendar], url: str) -> str | None:
-    """The address a calendar gives itself (an absolute http(s) URL), its canonical URL as a
-    page's `<link rel=canonical>` is: the feed's records name it, whatever address served it
-    (a mirror, a proxy, a loopback copy)."""
+    """The address a calendar gives itself in RFC 7986's SOURCE ("where a client can retrieve
+    updated data for the calendar"; an absolute http(s) URL), its canonical URL as a page's
+    `<link rel=canonical>` is: the feed's records name it, whatever address served it (a
+    mirror, a proxy, a loopback copy). Not X-ORIGINAL-URL: WordPress calendars put their
+    site's home page there (`X-ORIGINAL-URL:http://www.glwater.org`), not the feed."""
     for cal in calendars:
-        for name in OWN_ADDRESS:
-            value = _text(cal.get(name))
-            if value and re.match(r"(?i)https?://", value.strip()):
-                found = canonicalise(value.strip())
-                if found:
-                    return found
+        value = _text(cal.get("SOURCE"))
+        if value and re.match(r"(?i)https?://", value.strip()):
+            found = canonicalise(value.strip())
+            if found:
+                return found
     return None
 
 

@@ -43,5 +43,5 @@ FORMAT = SourceFormat(
     parse=parse,
     reads="VEVENTs of an iCalendar feed: all-day dates (DTEND exclusive), TZID and UTC times, "
     "STATUS:CANCELLED, CATEGORIES as sectors, LOCATION split into venue/city/country; the "
-    "calendar's own address (SOURCE, X-ORIGINAL-URL) as its records' source URL.",
+    "calendar's own address (RFC 7986 SOURCE) as its records' source URL.",
 )
