@@ -27,7 +27,7 @@ from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.store import Store
 from search_api.store.keys import create_key
-from search_api.store.migrations import alembic_config, head_revision
+from search_api.store.migrations import alembic_config
 from search_api.store.subscriptions import Snapshot, snapshot_of
 from search_api.store.tables import OutboxRow, RecordRow
 from tests.helpers.catalogue import FILES, load
@@ -187,7 +187,6 @@ def test_the_migration_rewrites_old_series_without_changing_them(tmp_path: Path)
     finally:
         store.close()
         engine.dispose()
-    assert head_revision().startswith("0010")
 
 
 # --------------------------------------------------------------------------- the API
