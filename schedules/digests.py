@@ -29,7 +29,8 @@ from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 
-from search_api.domain.records import AnyRecord
+from search_api.domain.i18n import usually_in
+from search_api.domain.records import AnyRecord, is_undated_series
 from search_api.errors import TradepointError
 from search_api.search import create_backend
 from search_api.search.base import SearchBackend
@@ -73,13 +74,25 @@ class MailSender(Protocol):
 def _field(snap: Snapshot, name: str) -> str | None:
     if name == "dates":
         return fmt_dates(snap.start_date, snap.end_date) or None
+    if name == "status" and snap.start_date is None and snap.status == "scheduled":
+        return None  # a snapshot from when undated series were called "scheduled"
     return getattr(snap, name)
 
 
-def _entry(section: str, snap: Snapshot, changes: list[dict[str, Any]], link: str) -> dict:
+def _entry(
+    section: str,
+    snap: Snapshot,
+    changes: list[dict[str, Any]],
+    link: str,
+    record: AnyRecord | None = None,
+) -> dict:
     return {
         "section": section,
         "record_id": snap.record_id,
+        # a fair series without known dates is listed apart, "usually in June", never among
+        # the dated fairs (entries of older pending digests lack these: listed as before)
+        "series": record is not None and is_undated_series(record),
+        "usual_month": getattr(record, "usual_month", None),
         "title": snap.title,
         "start_date": snap.start_date,
         "end_date": snap.end_date,
@@ -117,7 +130,8 @@ def diff(
     entries: list[dict[str, Any]] = []
     after: list[Snapshot] = []
 
-    def compare(old: Snapshot, cur: Snapshot) -> None:
+    def compare(old: Snapshot, record: AnyRecord) -> None:
+        cur = snapshot_of(record)
         if (cur.version, cur.content_hash) == (old.version, old.content_hash):
             return
         after.append(cur)
@@ -125,12 +139,13 @@ def diff(
             {"field": f, "old": _field(old, f), "new": _field(cur, f)}
             for f in REPORTED
             if _field(old, f) != _field(cur, f)
+            # a fair gaining or losing its dates gains or loses "scheduled": the dates say it
+            and not (f == "status" and {_field(old, f), _field(cur, f)} <= {"scheduled", None})
         ]
         if changes:
             cancelled = cur.status == "cancelled" and old.status != "cancelled"
-            entries.append(
-                _entry("cancelled" if cancelled else "changed", cur, changes, link(cur.record_id))
-            )
+            section = "cancelled" if cancelled else "changed"
+            entries.append(_entry(section, cur, changes, link(cur.record_id), record))
 
     matched = set()
     for record in records:
@@ -140,9 +155,9 @@ def diff(
         if old is None or old.gone:
             after.append(cur)
             section = "cancelled" if cur.status == "cancelled" else "new"
-            entries.append(_entry(section, cur, [], link(cur.record_id)))
+            entries.append(_entry(section, cur, [], link(cur.record_id), record))
         else:
-            compare(old, cur)
+            compare(old, record)
     left = [rid for rid, snap in sent.items() if rid not in matched and not snap.gone]
     current = lookup(left) if left else {}
     for rid in left:
@@ -151,7 +166,7 @@ def diff(
             after.append(replace(old, gone=True))
             entries.append(_entry("gone", old, [], link(rid)))
         else:
-            compare(old, snapshot_of(still))
+            compare(old, still)
     order = {s: i for i, s in enumerate(SECTIONS)}
     entries.sort(key=lambda e: (order[e["section"]], e["start_date"] or "9999", e["title"]))
     return entries, after
@@ -160,17 +175,33 @@ def diff(
 # --------------------------------------------------------------------------- composing
 
 
+def _shown(entry: dict[str, Any], lang: str) -> dict[str, Any]:
+    """An entry as the email lists it: `when` is its dates, or when a series is usually held."""
+    month = entry.get("usual_month")
+    when = fmt_dates(entry["start_date"], entry["end_date"])
+    if not when and month:
+        when = usually_in(lang, month)
+    return {**entry, "series": bool(entry.get("series")), "when": when}
+
+
 def compose(
     settings: Settings, sub: SubscriptionRow, entries: list[dict[str, Any]], message_id: str
 ) -> EmailMessage:
     t = strings(settings, sub.language)
     n = len(entries)
     subject = t("digest_subject_one") if n == 1 else t("digest_subject_many", count=n)
-    sections = [
-        {"key": key, "entries": [e for e in entries if e["section"] == key]}
-        for key in SECTIONS
-        if any(e["section"] == key for e in entries)
-    ]
+    sections = []
+    for key in SECTIONS:
+        these = [_shown(e, sub.language) for e in entries if e["section"] == key]
+        if these:
+            sections.append(
+                {
+                    "key": key,
+                    "count": len(these),
+                    "entries": [e for e in these if not e["series"]],
+                    "series": [e for e in these if e["series"]],
+                }
+            )
     urls = links(settings, sub)
     text, html = render(
         settings,

@@ -170,7 +170,8 @@ def test_demo_populates_without_network(env: dict[str, str]) -> None:
     assert "starter_fairs: succeeded" in out
     # Running it again updates in place: no duplicates.
     out = tp("demo", "--no-serve", env=env).stdout
-    assert "0 new, 0 changed, 5 unchanged" in out
+    assert "demo_fairs_schema_org: succeeded: 5 records: 0 new, 0 changed, 5 unchanged" in out
+    assert "demo_fairs_ical: succeeded: 3 records: 0 new, 0 changed, 3 unchanged" in out
 
 
 def test_catalogue_loads_the_starter_records_in_one_command(env: dict[str, str]) -> None:

@@ -232,3 +232,49 @@ def test_one_bad_vevent_does_not_hide_the_others() -> None:
     result = extract_ical(ics, FEED)
     assert len(result.events) == 1
     assert len(result.errors) == 1
+
+
+def _calendar(header: str, event_url: str = "") -> str:
+    url = f"URL:{event_url}\r\n" if event_url else ""
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n"
+        f"{header}"
+        "BEGIN:VEVENT\r\nUID:a@t\r\nDTSTAMP:20270101T000000Z\r\nDTSTART;VALUE=DATE:20270310\r\n"
+        f"SUMMARY:Coffee Expo\r\n{url}END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "SOURCE;VALUE=URI:https://fairs.example.org/fairs.ics\r\n",  # RFC 7986
+        "SOURCE:https://fairs.example.org/fairs.ics\r\n",
+    ],
+)
+def test_a_calendar_that_names_its_own_address_is_known_by_it(header: str) -> None:
+    served_at = "http://127.0.0.1:41234/fairs.ics"  # a mirror, a proxy, a loopback copy
+    result = extract_ical(_calendar(header), served_at)
+    assert result.canonical_url == "https://fairs.example.org/fairs.ics"
+    # an event without a URL of its own points at the calendar's address, not at the copy
+    assert result.events[0]["url"] == "https://fairs.example.org/fairs.ics"
+    own = extract_ical(_calendar(header, "/fairs/coffee.html"), served_at)
+    assert own.events[0]["url"] == "https://fairs.example.org/fairs/coffee.html"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "SOURCE:/fairs.ics\r\n",
+        "SOURCE:ftp://fairs.example.org/x.ics\r\n",
+        "SOURCE: \r\n",
+        # WordPress (The Events Calendar) names its site's home page here, not the feed
+        "X-ORIGINAL-URL:http://www.glwater.org\r\n",
+    ],
+)
+def test_without_a_usable_own_address_the_calendar_is_known_where_it_was_read(
+    header: str,
+) -> None:
+    result = extract_ical(_calendar(header), "https://cal.example.org/feed.ics")
+    assert result.canonical_url is None
+    assert result.events[0]["url"] == "https://cal.example.org/feed.ics"

@@ -46,8 +46,11 @@ def serve_directory(root: Path) -> Iterator[str]:
 
 def demo_sources(base_url: str) -> list[SourceSpec]:
     # The fictional site lives on a loopback port that changes every run, so its sources are
-    # disabled for the scheduler; the demo crawls them explicitly. Its pages carry absolute
-    # canonical URLs, so record ids stay the same whatever the port.
+    # disabled for the scheduler; the demo crawls them explicitly. It names its own stable
+    # address, https://fairs.demo.tradepoint.invalid/ (a name reserved never to resolve, RFC
+    # 6761): its pages by <link rel=canonical>, its calendar by SOURCE (RFC 7986), as a real
+    # site served through a mirror would. Records keep those URLs (ids, `url`, `source_url`),
+    # so a re-run changes nothing and no record points at a port that is gone.
     specs = [
         parse_source(
             dict(

@@ -444,6 +444,21 @@ def _vevent_count(text: str) -> int:
     return len(re.findall(r"^BEGIN:VEVENT[ \t]*\r?$", text, re.IGNORECASE | re.MULTILINE))
 
 
+def _own_address(calendars: list[Calendar], url: str) -> str | None:
+    """The address a calendar gives itself in RFC 7986's SOURCE ("where a client can retrieve
+    updated data for the calendar"; an absolute http(s) URL), its canonical URL as a page's
+    `<link rel=canonical>` is: the feed's records name it, whatever address served it (a
+    mirror, a proxy, a loopback copy). Not X-ORIGINAL-URL: WordPress calendars put their
+    site's home page there (`X-ORIGINAL-URL:http://www.glwater.org`), not the feed."""
+    for cal in calendars:
+        value = _text(cal.get("SOURCE"))
+        if value and re.match(r"(?i)https?://", value.strip()):
+            found = canonicalise(value.strip())
+            if found:
+                return found
+    return None
+
+
 def extract_ical(body: bytes | str, url: str) -> ExtractResult:
     """One event per VEVENT (recurring events: their first occurrence). Never raises."""
     result = ExtractResult(events=[], errors=[])
@@ -469,6 +484,8 @@ def extract_ical(body: bytes | str, url: str) -> ExtractResult:
             result.errors.append(f"broken iCalendar: {failure}"[:300])
             return result
         x_wr = re.search(r"^X-WR-TIMEZONE[^:]*:(.+?)\s*$", text, re.IGNORECASE | re.MULTILINE)
+        result.canonical_url = _own_address(calendars, url)
+        feed_url = result.canonical_url or url
         for cal in calendars:
             # A calendar read component by component: its zone is the whole document's.
             tzids = _text_tzids(text) if salvaged_calendars else _tzids(cal)
@@ -478,7 +495,7 @@ def extract_ical(body: bytes | str, url: str) -> ExtractResult:
             for number, component in enumerate(cal.walk("VEVENT"), start=1):
                 reader = _Reader(zone, zone_source)
                 try:
-                    event = _event(component, url, reader, hint)
+                    event = _event(component, feed_url, reader, hint)
                 except Exception as exc:  # one bad VEVENT must not hide the others
                     result.errors.append(f"VEVENT {number}: {type(exc).__name__}: {exc}"[:300])
                     continue

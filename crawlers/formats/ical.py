@@ -34,7 +34,7 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
         key = uid if uid and uses[uid] == 1 else None
         if key is None:
             key = f"{uid or ''}|{event.get('title')}|{event.get('start_date')}".lstrip("|")
-        yield {**event, "_key": f"uid:{key}", "_page": response.url}
+        yield {**event, "_key": f"uid:{key}", "_page": result.canonical_url or response.url}
 
 
 FORMAT = SourceFormat(
@@ -42,5 +42,6 @@ FORMAT = SourceFormat(
     source=IcalSource,
     parse=parse,
     reads="VEVENTs of an iCalendar feed: all-day dates (DTEND exclusive), TZID and UTC times, "
-    "STATUS:CANCELLED, CATEGORIES as sectors, LOCATION split into venue/city/country.",
+    "STATUS:CANCELLED, CATEGORIES as sectors, LOCATION split into venue/city/country; the "
+    "calendar's own address (RFC 7986 SOURCE) as its records' source URL.",
 )

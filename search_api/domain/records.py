@@ -270,6 +270,10 @@ class RecordBase(BaseModel):
         provider = data.get("provider")
         if isinstance(provider, dict) and provider.get("country") is None:
             provider.pop("country", None)  # added later, like _ADDED_FIELDS
+        if data.get("kind") == "fair" and data.get("status") is None:
+            # Undated series were stored as "scheduled" until they lost that status: hashed as
+            # they were, so that re-reading an unchanged source changes nothing.
+            data["status"] = "scheduled"
         raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
@@ -290,7 +294,12 @@ class FairRecord(RecordBase):
     registration_deadline: date | None = Field(
         None, description="Last day exhibitors may register, where the source says."
     )
-    status: FairStatus = "scheduled"
+    status: FairStatus | None = Field(
+        None,
+        description="scheduled (the default for a fair with dates), rescheduled, postponed, "
+        "cancelled or moved_online; none for a series whose next dates are not known, since "
+        "nothing is scheduled yet.",
+    )
     online: bool = False
     # Bounded like the columns that snapshot them (subscription digests); PostgreSQL enforces it.
     city: str | None = Field(None, max_length=200)
@@ -316,6 +325,14 @@ class FairRecord(RecordBase):
             raise ValueError(f"end_date {self.end_date} is before start_date {self.start_date}")
         if self.start_date and not self.end_date:
             self.end_date = self.start_date
+        # "scheduled" is what a dated fair is unless its source says otherwise; a series with
+        # no known next dates is not scheduled (a client sending back what it read, "status":
+        # "scheduled" or null, gets the same record). Other statuses stand without dates
+        # (postponed: new dates not known yet).
+        if self.start_date is None and self.status == "scheduled":
+            self.status = None
+        elif self.start_date is not None and self.status is None:
+            self.status = "scheduled"
         if self.country and self.country not in self.markets:
             self.markets = [self.country, *self.markets]
         return self
@@ -416,6 +433,13 @@ RECORD_MODELS: dict[str, type[RecordBase]] = {
     "requirement": RequirementRecord,
     "finance": FinanceRecord,
 }
+
+
+def is_undated_series(item: Any) -> bool:
+    """A fair whose next dates are not known (a record, or a record as a dict): lists show it
+    apart, as a recurring fair, never among scheduled ones."""
+    get = item.get if isinstance(item, dict) else lambda name: getattr(item, name, None)
+    return get("kind") == "fair" and not get("start_date")
 
 
 def parse_record(data: dict[str, Any]) -> AnyRecord:

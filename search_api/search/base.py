@@ -166,11 +166,9 @@ def record_interval(record: AnyRecord) -> tuple[date | None, date | None]:
 
 def record_status(record: AnyRecord) -> str | None:
     """The status a status filter and facet see. A fair series without known dates is not
-    "scheduled" (nothing is: its next edition has no dates yet), so it has none there."""
-    status = getattr(record, "status", None)
-    if record.kind == "fair" and record.start_date is None and status == "scheduled":
-        return None
-    return status
+    "scheduled" (nothing is: its next edition has no dates yet), so it has none there: the
+    record model leaves it without one (domain/records.py FairRecord)."""
+    return getattr(record, "status", None)
 
 
 TITLE_CONCEPT_WEIGHT = 3

@@ -32,6 +32,7 @@ EMAIL_MESSAGES: dict[str, str] = {
     "section_changed": pgettext("email", "Changed"),
     "section_new": pgettext("email", "New"),
     "section_gone": pgettext("email", "No longer listed by the source"),
+    "recurring": pgettext("email", "Recurring fairs — next dates not yet announced"),
     "field_title": pgettext("email", "title"),
     "field_dates": pgettext("email", "dates"),
     "field_status": pgettext("email", "status"),

@@ -219,7 +219,7 @@ def build_ics(
     return cal.to_ical()
 
 
-def _ics_status(status: str) -> str:
+def _ics_status(status: str | None) -> str:
     if status == "cancelled":
         return "CANCELLED"
     if status == "postponed":

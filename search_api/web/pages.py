@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from search_api.deps import BackendDep, StoreDep, search_request
 from search_api.domain import duplicates, glossary, markets, products, words
+from search_api.domain.records import is_undated_series
 from search_api.search.base import SearchResult
 from search_api.search.request import SearchRequest, UserQuery, resolve_market
 from search_api.services import search as searching
@@ -83,10 +84,18 @@ def _view_model(search: SearchRequest, result: SearchResult, query: UserQuery) -
         if entries:
             facets.append({"field": field, "entries": entries})
     pages = max(1, -(-result.total // query.size)) if query.size else 1
+    # Fair series without known dates are listed apart, after the rest of the page, so none
+    # reads as a scheduled fair. By date they sort last already (their block starts on the
+    # page where dated fairs end); by relevance each page keeps its own records, regrouped,
+    # so paging still shows every result once.
+    listed = [i for i in result.items if not is_undated_series(i)]
+    recurring = [i for i in result.items if is_undated_series(i)]
     calendar = [(k, v) for k, v in search.to_params(records_language="lang") if k != "size"]
     return {
         "params": search,
         "result": result,
+        "listed": listed,
+        "recurring": recurring,
         "query": query,
         "active": active,
         "facets": facets,
@@ -122,7 +131,9 @@ def _real_first(items: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, backend: BackendDep) -> Response:
     upcoming = searching.upcoming_fairs(backend, date.today(), size=HOME_CANDIDATES)
-    upcoming.items = _real_first(duplicates.merge(upcoming.items), HOME_FAIRS)
+    # A date window finds dated fairs only; a series is no upcoming fair whatever finds it.
+    dated = [i for i in upcoming.items if not is_undated_series(i)]
+    upcoming.items = _real_first(duplicates.merge(dated), HOME_FAIRS)
     overview = searching.search(backend, SearchRequest(size=0).to_query(), keep=True)
     context = {"upcoming": upcoming, "overview": overview, "today": date.today().isoformat()}
     return page(request, "home.html", context, headers=CACHE_HEADERS)
