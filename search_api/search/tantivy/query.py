@@ -25,6 +25,7 @@ from search_api.search.tantivy.schema import (
     QUERY_ANALYZER,
     SCHEMA,
     STEM_QUERY_ANALYZERS,
+    UNTAGGED_FAIR,
     month_terms,
     stemmed_field,
     utc,
@@ -55,14 +56,15 @@ def _hs_query(hs: str, sectors: Sequence[str] = ()) -> Query:
     up = Query.term_set_query(SCHEMA, "hs_codes", [code[:i] for i in range(1, len(code) + 1)])
     # ... or that the asked code is a prefix of ("090111" for "09"); digits only, regex-safe
     down = Query.regex_query(SCHEMA, "hs_codes", f"{code}[0-9]+")
-    untagged = Query.term_query(SCHEMA, "hs_codes", OPEN_TO_ALL)
-    fair = Query.term_query(SCHEMA, "kind", "fair")
-    every_product = Query.boolean_query([(Occur.Must, untagged), (Occur.MustNot, fair)])
+    every_product = Query.term_query(SCHEMA, "hs_codes", OPEN_TO_ALL)  # fairs aside
     clauses = [(Occur.Should, up), (Occur.Should, down), (Occur.Should, every_product)]
     wanted = [s.strip() for s in sectors if s and s.strip()]
     if wanted:
         by_sector = Query.boolean_query(
-            [(Occur.Must, fair), (Occur.Must, untagged), (Occur.Must, _terms("sectors", wanted))]
+            [
+                (Occur.Must, Query.term_query(SCHEMA, "hs_codes", UNTAGGED_FAIR)),
+                (Occur.Must, _terms("sectors", wanted)),
+            ]
         )
         clauses.append((Occur.Should, by_sector))
     return Query.boolean_query(clauses)

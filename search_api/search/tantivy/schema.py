@@ -22,7 +22,7 @@ from search_api.search.base import (
     record_status,
 )
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """Bump when the schema or the analyzer changes; an index with another version must be rebuilt."""
 
 ANALYZER_NAME = "tp_folded"
@@ -44,6 +44,8 @@ LONG = "long"
 # `facet_overflow`; its values are counted from the multi-valued column, over those few only.
 FACET_POSITIONS = {"markets": 3, "sectors": 4, "status": 1}
 NONE = "\x00"
+UNTAGGED_FAIR = "fair*"
+"""The `hs_codes` term of a fair without HS codes (other records without any: OPEN_TO_ALL)."""
 
 
 def _build_analyzer(*, for_query: bool = False) -> tantivy.TextAnalyzer:
@@ -203,8 +205,11 @@ def to_document(record: AnyRecord) -> tantivy.Document:
     status = record_status(record)
     if status:
         doc.add_text("status", status)
-    # a record without HS codes applies to every product (see SearchBackend)
-    for code in record.hs_codes or [OPEN_TO_ALL]:
+    # a record without HS codes applies to every product (see SearchBackend), but a fair: it is
+    # found by its sectors. One term each, so that a product filter reads one posting list
+    # rather than "untagged but not a fair" (5 ms instead of 1 ms at 1M records).
+    untagged = UNTAGGED_FAIR if record.kind == "fair" else OPEN_TO_ALL
+    for code in record.hs_codes or [untagged]:
         doc.add_text("hs_codes", code)
     if record.language:
         doc.add_text("language", record.language)
