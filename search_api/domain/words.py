@@ -123,7 +123,10 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(text or "")
 
 
+@lru_cache(maxsize=131_072)
 def fold(word: str) -> str:
+    # a word, not a text: indexing folds every word of every record (~140 per record), and
+    # words repeat far more than they vary
     return fold_accents(word)
 
 
