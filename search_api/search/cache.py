@@ -94,8 +94,8 @@ def answer_cache(backend: SearchBackend, max_items: int) -> AnswerCache | None:
 _RESULTS_KEY = "search-results"
 MAX_RESULTS = 4096
 """Search results a process keeps per index state (each at most a page of parsed items)."""
-MAX_RESULT_ITEMS = 100_000
-"""Items, summed over the results kept: about 200 MB at the largest items of a big index."""
+MAX_RESULT_ITEMS = 20_000
+"""Items, summed over the results kept (~2 kB each parsed: ~40 MB at most per process)."""
 
 
 class ResultMemo:

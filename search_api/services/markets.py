@@ -32,6 +32,8 @@ MAX_FINANCE = 50
 MAX_RECORDS = 500
 """Most undated fairs read to order them by their usual month (when the list reaches them)."""
 OTHER_TYPE = "other"
+OVERVIEWS_KEPT = 256
+"""Market overviews kept per process until the index changes (up to ~100 items each)."""
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -267,6 +269,7 @@ def market_overview(
             "market-overviews",
             (code, hs_code, origin_code, today, limits, lang),
             lambda: _overview(backend, code, hs_code, origin_code, today, *limits, lang),
+            OVERVIEWS_KEPT,
         )
     )
 
