@@ -151,6 +151,17 @@ MAX_CONCEPT_COUNT = 8
 """Most times one concept counts in a record (a long text naming "packaging" 40 times)."""
 
 
+_FIRSTS_ANY: dict[str, frozenset[str]] = {}
+
+
+def _firsts_of_any_language(book: Glossary) -> frozenset[str]:
+    """The first words of every phrase in every language (by the glossary's digest)."""
+    found = _FIRSTS_ANY.get(book.digest)
+    if found is None:
+        found = _FIRSTS_ANY[book.digest] = frozenset().union(*book.firsts.values())
+    return found
+
+
 def concept_counts(texts: list[tuple[str | None, int]], language: str | None) -> Counter[str]:
     """How often a record's texts name each glossary concept, each text weighing its weight
     (a title more than a body): every run of words that is a phrase of an entry as written
@@ -168,12 +179,15 @@ def concept_counts(texts: list[tuple[str | None, int]], language: str | None) ->
         budget -= len(text)
         tokens = [W.fold(t) for t in W.content_tokens(text)]
         stems = {lang: [W.stem(t, lang) for t in tokens] for lang in langs}
+        first_any = _firsts_of_any_language(book)
         for i, token in enumerate(tokens):
-            starts = any(token in book.firsts[lang] for lang in W.LANGUAGES) or any(
-                stems[lang][i] in book.firsts[lang] for lang in langs
-            )
-            if not starts:
-                continue
+            # most words start no phrase: one set lookup each (then one per stem)
+            if token not in first_any:
+                for lang in langs:
+                    if stems[lang][i] in book.firsts[lang]:
+                        break
+                else:
+                    continue
             for n in range(1, min(book.longest, len(tokens) - i) + 1):
                 window = tuple(tokens[i : i + n])
                 named: set[str] = set()
