@@ -288,7 +288,11 @@ class LocalisedTemplates(Jinja2Templates):
 
     def __init__(self, directory: str, label_maps: Mapping[str, Mapping[str, str]]) -> None:
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(directory), autoescape=jinja2.select_autoescape()
+            loader=jinja2.FileSystemLoader(directory),
+            autoescape=jinja2.select_autoescape(),
+            # Templates do not change under a running server; checking each one's file at every
+            # use cost a stat per included item (40 a market page).
+            auto_reload=False,
         )
         install(env)
         super().__init__(env=env)
