@@ -21,6 +21,7 @@ from search_api.domain.records import AnyRecord, parse_record
 from search_api.errors import SearchUnavailable
 from search_api.search.base import FacetValue, SearchQuery
 from search_api.search.tantivy import TantivyBackend
+from search_api.search.tantivy import backend as tantivy_backend
 from search_api.search.tantivy.backend import POINTER_FILE, RELOAD_INTERVAL
 from search_api.search.tantivy.query import query_terms
 
@@ -294,6 +295,7 @@ import sys
 from pathlib import Path
 from search_api.domain.records import parse_record
 from search_api.search.tantivy import TantivyBackend
+from search_api.search.tantivy import backend as tantivy_backend
 
 root, action, start, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 b = TantivyBackend(Path(root), lock_timeout=30)
@@ -368,8 +370,11 @@ def _facet_counts(facets: dict[str, list[FacetValue]]) -> dict[str, list[tuple[s
 
 
 def test_a_reader_reloaded_after_a_commit_elsewhere_has_its_queries_facets_counted_anew(
-    root: Path, backend: TantivyBackend
+    root: Path, backend: TantivyBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # warming is off by default (it measured worse on two cores: bench/cold.py); when on:
+    monkeypatch.setattr(tantivy_backend, "WARM_SECONDS", 0.3)
+    monkeypatch.setattr(tantivy_backend, "WARM_MORE_SECONDS", 1.0)
     backend.index([fair(1, country="FR"), fair(2, country="DE")])
     asked = SearchQuery(kind=("fair",))
     before = backend.search(asked)
@@ -394,6 +399,25 @@ def test_a_reader_reloaded_after_a_commit_elsewhere_has_its_queries_facets_count
     assert _facet_counts(after.facets) == _facet_counts(fresh.facets)
 
 
+def test_without_warming_a_reloaded_reader_counts_facets_when_first_asked(
+    root: Path, backend: TantivyBackend
+) -> None:
+    backend.index([fair(1, country="FR"), fair(2, country="DE")])
+    asked = SearchQuery(kind=("fair",))
+    backend.search(asked)
+    assert backend._gen is not None
+    old_view = backend._gen.view
+    TantivyBackend(root).index([fair(3, country="FR")])
+    deadline = time.monotonic() + 10 * RELOAD_INTERVAL
+    while backend._gen.view is old_view:
+        assert time.monotonic() < deadline, "the reader never saw the commit"
+        time.sleep(0.02)
+    assert len(backend._gen.view.facets) == 0  # nothing counted ahead
+    after = backend.search(asked)
+    assert after.total == 3
+    assert {v.value: v.count for v in after.facets["markets"]} == {"FR": 2, "DE": 1}
+
+
 def test_a_write_by_this_process_is_searchable_at_once_and_its_facets_are_right(
     backend: TantivyBackend,
 ) -> None:
@@ -405,3 +429,22 @@ def test_a_write_by_this_process_is_searchable_at_once_and_its_facets_are_right(
     result = backend.search(asked)
     assert result.total == 3
     assert {v.value: v.count for v in result.facets["markets"]} == {"FR": 2, "DE": 1}
+
+
+def test_facets_counted_beside_the_hits_are_those_counted_after_them(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [fair(n, country=("FR", "DE", "KE")[n % 3]) for n in range(1, 40)]
+    TantivyBackend(root).index(records)
+    asked = [SearchQuery(kind=("fair",)), SearchQuery(q="fair"), SearchQuery(markets=("KE",))]
+    answers = {}
+    for parallel in (True, False):
+        monkeypatch.setattr(tantivy_backend, "PARALLEL_FACETS", parallel)
+        fresh = TantivyBackend(root)  # nothing kept from the other way
+        answers[parallel] = [
+            (r.total, [i["id"] for i in r.items], _facet_counts(r.facets))
+            for r in (fresh.search(q) for q in asked)
+        ]
+        fresh.close()
+    assert answers[True] == answers[False]
+    assert answers[True][2][0] == 13
