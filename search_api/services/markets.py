@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
@@ -64,20 +65,38 @@ def _first(backend: SearchBackend, size: int, **filters: Any) -> SearchResult:
     return memo_search(backend, SearchQuery(sort="date", facets=False, size=size, **filters))
 
 
+Counts = Callable[[], tuple[int, int]]
+"""How many fairs the filters find, and how many of them have dates (see `_fair_counts`)."""
+
+
+def _fair_counts(backend: SearchBackend, **filters: Any) -> tuple[int, int]:
+    base: dict[str, Any] = {"kind": ("fair",), **filters}
+    return _first(backend, 0, **base).total, _first(
+        backend, 0, **base, date_from=MIN_RECORD_DATE
+    ).total
+
+
 def _soonest_fairs(
-    backend: SearchBackend, size: int, today: date, *, count: bool = True, **filters: Any
+    backend: SearchBackend,
+    size: int,
+    today: date,
+    *,
+    count: bool = True,
+    counts: Counts | None = None,
+    **filters: Any,
 ) -> tuple[list[dict[str, Any]], int]:
     """The first `size` upcoming fairs in the order shown (dated ones by date, then undated
     recurring ones by their next usual month), and how many upcoming fairs there are (with
-    `count`; otherwise only the dated ones are counted when they fill the list)."""
+    `count`; otherwise only the dated ones are counted when they fill the list). `counts`:
+    `_fair_counts` of the same filters when the caller is already counting them."""
     base: dict[str, Any] = {"kind": ("fair",), **filters}
     dated = _first(backend, size, **base, date_from=today)
     fairs = [i for i in dated.items if _upcoming(i, today)]
     if not count and len(fairs) >= size:
         return fairs, dated.total
     # undated fairs sort after every dated one: they are the last of all the fairs
-    every = _first(backend, 0, **base).total
-    undated = every - _first(backend, 0, **base, date_from=MIN_RECORD_DATE).total
+    every, with_dates = counts() if counts else _fair_counts(backend, **filters)
+    undated = every - with_dates
     if undated and len(fairs) < size:
         query = SearchQuery(sort="date", facets=False, **base)
         page_size = 100
@@ -103,13 +122,15 @@ def _upcoming_fairs(
     today: date,
     limit: int,
     lang: str = DEFAULT_LANGUAGE,
+    counts: Counts | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Up to `limit` upcoming fairs in the order shown, and how many there are.
+    """Up to `limit` upcoming fairs in the order shown, and how many there are (`counts`: see
+    `_soonest_fairs`).
 
     With a product, fairs are ranked by fit tier first: each tier's sectors are read in
     date order until the list is full, so the tiers come out exact and, within a tier, the
     soonest (the main-sector ones first among those read)."""
-    fairs, total = _soonest_fairs(backend, limit, today, markets=scope)
+    fairs, total = _soonest_fairs(backend, limit, today, counts=counts, markets=scope)
     if not hs_code:
         return fairs, total
     fit = hs_sectors.product_sectors(hs_code)
@@ -301,12 +322,24 @@ def _overview(
     pool = _pool()
     asked_requirements = pool.submit(_first, backend, max_requirements, **wanted)
     asked_repealed = pool.submit(_first, backend, 0, **wanted, status=("repealed",))
-    asked_fairs = pool.submit(_upcoming_fairs, backend, scope, hs_code, today, max_fairs, lang)
+    asked_every = pool.submit(_first, backend, 0, kind=("fair",), markets=scope)
+    asked_dated = pool.submit(
+        _first, backend, 0, kind=("fair",), markets=scope, date_from=MIN_RECORD_DATE
+    )
     finance_wanted: dict[str, Any] = {"kind": ("finance",), "origins": origins, "hs": hs_code}
     asked_finance = [
         pool.submit(_first, backend, max_finance, **finance_wanted, sme_focus=sme)
         for sme in (True, False)
     ]
+
+    def counts() -> tuple[int, int]:
+        return asked_every.result().total, asked_dated.result().total
+
+    # In this thread (not the pool's): it waits for the counts, and a pool thread waiting for
+    # another pool task could wait forever once every thread of the pool did the same.
+    fairs, fair_count = _upcoming_fairs(
+        backend, scope, hs_code, today, max_fairs, lang, counts=counts
+    )
     requirements = asked_requirements.result()
     repealed = asked_repealed.result().total
     for item in requirements.items:
@@ -323,7 +356,6 @@ def _overview(
         for items in grouped.values():  # the product's own rules first (a stable sort)
             items.sort(key=lambda i: (i.get("matched_product") or {}).get("via") != "code")
 
-    fairs, fair_count = asked_fairs.result()
     # The same fair from several sources is one item (with every provenance); the order stays.
     fairs = duplicates.merge(fairs)
 
