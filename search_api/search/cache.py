@@ -14,11 +14,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 _MEMO_KEY = "search-answers"
 GZIP_MIN_BYTES = 1000
@@ -54,41 +56,102 @@ class Answer:
         return self.etag in if_none_match or if_none_match.strip() == "*"
 
 
-class AnswerCache:
-    """Answers by request, least recently used out first, bounded in number and in bytes."""
+class Lru(Generic[K, V]):
+    """Values by key, least recently used out first, bounded in number and, with `weight`, in
+    total weight (`weight_limit`). Thread-safe: the threads serving pages share them (an
+    OrderedDict moved in two threads at once can lose keys)."""
+
+    def __init__(
+        self,
+        max_items: int,
+        max_weight: int | None = None,
+        weight: Callable[[V], int] | None = None,
+    ) -> None:
+        self.max_items = max_items
+        self._max_weight = max_weight
+        self._weight = weight
+        self._values: OrderedDict[K, V] = OrderedDict()
+        self._total = 0
+        self._lock = threading.Lock()
+
+    @property
+    def weight_limit(self) -> int | None:
+        return self._max_weight
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            found = self._values.get(key)
+            if found is not None:
+                self._values.move_to_end(key)
+            return found
+
+    def put(self, key: K, value: V) -> None:
+        limit = self.weight_limit
+        with self._lock:
+            if key in self._values:
+                return
+            self._values[key] = value
+            self._total += self._weight(value) if self._weight else 0
+            while self._values and (
+                len(self._values) > self.max_items or (limit is not None and self._total > limit)
+            ):
+                _, old = self._values.popitem(last=False)
+                self._total -= self._weight(old) if self._weight else 0
+
+
+class AnswerCache(Lru[CacheKey, Answer]):
+    """Answers by request, bounded in number and in bytes (MAX_BYTES)."""
 
     def __init__(self, max_items: int) -> None:
-        self.max_items = max_items
-        self._items: OrderedDict[CacheKey, Answer] = OrderedDict()
-        self._bytes = 0
+        super().__init__(max_items, weight=lambda answer: len(answer.body))
 
-    def get(self, key: CacheKey) -> Answer | None:
-        answer = self._items.get(key)
-        if answer is not None:
-            self._items.move_to_end(key)
-        return answer
+    @property
+    def weight_limit(self) -> int | None:
+        return MAX_BYTES
 
-    def put(self, key: CacheKey, answer: Answer) -> None:
-        if key in self._items:
-            return
-        self._items[key] = answer
-        self._bytes += len(answer.body)
-        while self._items and (len(self._items) > self.max_items or self._bytes > MAX_BYTES):
-            _, old = self._items.popitem(last=False)
-            self._bytes -= len(old.body)
+
+def _kept(
+    backend: SearchBackend, name: str, make: Callable[[], Lru[Any, Any]]
+) -> Lru[Any, Any] | None:
+    """What the backend's memo keeps under `name` for the current index state (made on first
+    use); None when the backend cannot tell when its state changes."""
+    memo: dict[str, Any] | None = backend.memo()
+    if memo is None:
+        return None
+    kept = memo.get(name)
+    if kept is None:
+        kept = memo.setdefault(name, make())
+    return kept
 
 
 def answer_cache(backend: SearchBackend, max_items: int) -> AnswerCache | None:
     """The answers kept for the backend's current index state; None when caching is off."""
     if max_items <= 0:
         return None
-    memo: dict[str, Any] | None = backend.memo()
-    if memo is None:
-        return None
-    cache = memo.get(_MEMO_KEY)
-    if cache is None:
-        cache = memo.setdefault(_MEMO_KEY, AnswerCache(max_items))
-    return cache
+    cache = _kept(backend, _MEMO_KEY, lambda: AnswerCache(max_items))
+    return cache if isinstance(cache, AnswerCache) else None
+
+
+def kept_until_change(
+    backend: SearchBackend,
+    name: str,
+    key: Hashable,
+    compute: Callable[[], T],
+    max_items: int = 512,
+    *,
+    make: Callable[[], Lru[Any, Any]] | None = None,
+) -> T:
+    """`compute()`, or what it returned for `key` since the index last changed (kept in the
+    backend's memo under `name`: at most `max_items`, or as `make()` bounds them). The value
+    is shared: callers must not change it (copy what they change)."""
+    kept = _kept(backend, name, make or (lambda: Lru(max_items)))
+    if kept is None:
+        return compute()
+    found: T | None = kept.get(key)
+    if found is None:
+        found = compute()  # outside the lock: two threads may both compute a new key, once
+        kept.put(key, found)
+    return found
 
 
 _RESULTS_KEY = "search-results"
@@ -98,35 +161,11 @@ MAX_RESULT_ITEMS = 20_000
 """Items, summed over the results kept (~2 kB each parsed: ~40 MB at most per process)."""
 
 
-class ResultMemo:
-    """Search results by query, least recently used out first. Shared by the threads that
-    serve pages, hence the lock (an OrderedDict moved in two threads at once can lose keys)."""
+class ResultMemo(Lru[str, SearchResult]):
+    """Search results by query, bounded in number and in items summed over them."""
 
     def __init__(self, max_results: int = MAX_RESULTS, max_items: int = MAX_RESULT_ITEMS) -> None:
-        self.max_results = max_results
-        self.max_items = max_items
-        self._results: OrderedDict[str, SearchResult] = OrderedDict()
-        self._items = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> SearchResult | None:
-        with self._lock:
-            found = self._results.get(key)
-            if found is not None:
-                self._results.move_to_end(key)
-            return found
-
-    def put(self, key: str, result: SearchResult) -> None:
-        with self._lock:
-            if key in self._results:
-                return
-            self._results[key] = result
-            self._items += len(result.items)
-            while self._results and (
-                len(self._results) > self.max_results or self._items > self.max_items
-            ):
-                _, old = self._results.popitem(last=False)
-                self._items -= len(old.items)
+        super().__init__(max_results, max_items, weight=lambda result: len(result.items))
 
 
 def memo_search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
@@ -137,57 +176,15 @@ def memo_search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
     product, the finance open to an origin) shares most of them with other pages: the fairs
     of Germany are the same whatever the product. Items are handed out as shallow copies, so
     a caller may add keys to them (why an item matched) but must not change nested values."""
-    memo: dict[str, Any] | None = backend.memo()
-    if memo is None:
-        return backend.search(query)
-    kept = memo.get(_RESULTS_KEY)
-    if kept is None:
-        kept = memo.setdefault(_RESULTS_KEY, ResultMemo())
-    key = query.model_dump_json()
-    result = kept.get(key)
-    if result is None:
-        result = backend.search(query)
-        kept.put(key, result)
+    result = kept_until_change(
+        backend,
+        _RESULTS_KEY,
+        query.model_dump_json(),
+        lambda: backend.search(query),
+        make=ResultMemo,
+    )
     return SearchResult(
         total=result.total,
         items=[dict(item) for item in result.items],
         facets={name: list(values) for name, values in result.facets.items()},
     )
-
-
-class _Kept:
-    """Values by key, least recently used out first, bounded in number; thread-safe."""
-
-    def __init__(self, max_items: int) -> None:
-        self.max_items = max_items
-        self.values: OrderedDict[Hashable, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-
-def kept_until_change(
-    backend: SearchBackend,
-    name: str,
-    key: Hashable,
-    compute: Callable[[], T],
-    max_items: int = 512,
-) -> T:
-    """`compute()`, or what it returned for `key` since the index last changed (kept in the
-    backend's memo under `name`, at most `max_items`). The value is shared: callers must not
-    change it (copy what they change)."""
-    memo: dict[str, Any] | None = backend.memo()
-    if memo is None:
-        return compute()
-    kept = memo.get(name)
-    if kept is None:
-        kept = memo.setdefault(name, _Kept(max_items))
-    with kept.lock:
-        if key in kept.values:
-            kept.values.move_to_end(key)
-            value: T = kept.values[key]
-            return value
-    value = compute()  # outside the lock: two threads may both compute a new key, once
-    with kept.lock:
-        kept.values[key] = value
-        while len(kept.values) > kept.max_items:
-            kept.values.popitem(last=False)
-    return value
