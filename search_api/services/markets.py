@@ -6,8 +6,8 @@ show, so the two never disagree.
 
 from __future__ import annotations
 
+import functools
 import re
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -37,17 +37,10 @@ OVERVIEWS_KEPT = 256
 """Market overviews kept per process until the index changes (up to ~100 items each)."""
 
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
+@functools.cache
 def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        with _POOL_LOCK:
-            if _POOL is None:
-                _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="overview")
-    return _POOL
+    # made on first use (a thread of its own starts only with a task)
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="overview")
 
 
 def resolve_market_or_404(text: str) -> str:

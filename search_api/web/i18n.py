@@ -9,7 +9,6 @@ requests in different languages rendering at once cannot see each other's langua
 from __future__ import annotations
 
 import calendar
-import ipaddress
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -23,7 +22,7 @@ from jinja2 import pass_context
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from search_api.domain import eligibility, markets, products, sentences
+from search_api.domain import eligibility, markets, netguard, products, sentences
 from search_api.domain.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -173,7 +172,8 @@ def official_link(url: str | None) -> str | None:
     if host == "localhost" or host.endswith(_RESERVED_SUFFIXES):
         return None
     try:
-        if not ipaddress.ip_address(host).is_global:
+        # the crawler's own rule (IPv4 inside IPv6 judged by the IPv4, multicast refused)
+        if not netguard.is_public_address(host):
             return None
     except ValueError:
         pass  # a name, not an address

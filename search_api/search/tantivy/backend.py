@@ -116,20 +116,12 @@ _T = TypeVar("_T")
 PARALLEL_FACETS = True
 """Count a search's facets on another thread while it collects its hits (bench/cold.py turns it
 off to measure what it brings)."""
-_FACET_POOL: ThreadPoolExecutor | None = None
-_FACET_POOL_LOCK = threading.Lock()
 
 
+@functools.cache
 def _facet_pool() -> ThreadPoolExecutor:
     """Threads counting facets beside the searches (one per core: more would only queue)."""
-    global _FACET_POOL
-    if _FACET_POOL is None:
-        with _FACET_POOL_LOCK:
-            if _FACET_POOL is None:
-                _FACET_POOL = ThreadPoolExecutor(
-                    max_workers=os.cpu_count() or 2, thread_name_prefix="facets"
-                )
-    return _FACET_POOL
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="facets")
 
 
 def _is_panic(exc: BaseException) -> bool:
