@@ -16,6 +16,7 @@ from typing import Any
 from search_api.domain import duplicates, eligibility, hs_sectors, products, sentences
 from search_api.domain import markets as mk
 from search_api.domain.i18n import DEFAULT_LANGUAGE
+from search_api.domain.records import is_undated_series
 from search_api.domain.vocab import REQUIREMENT_TYPES
 from search_api.errors import NotFound
 from search_api.search.base import MIN_RECORD_DATE, SearchBackend, SearchQuery, SearchResult
@@ -102,7 +103,7 @@ def _soonest_fairs(
                 break
             rest.extend(found.items[skip - (page - 1) * page_size if not rest else 0 :])
             page += 1
-        rest = [i for i in rest if i.get("start_date") is None]
+        rest = [i for i in rest if is_undated_series(i)]
         rest.sort(key=lambda item: _fair_order(item, today))
         fairs.extend(rest[: size - len(fairs)])
     return fairs, dated.total + undated

@@ -233,7 +233,7 @@ def _fair_sections(fairs: list[dict[str, Any]]) -> dict[str, Any]:
     at most FAIRS_SHOWN in all, with the count of each (`counts`)."""
     upcoming, recurring, other = [], [], []
     for fair in fairs:
-        if not fair.get("start_date"):
+        if is_undated_series(fair):
             recurring.append(fair)
         elif (fair.get("matched_product") or {}).get("fit") == "other":
             other.append(fair)
