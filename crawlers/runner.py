@@ -16,6 +16,7 @@ import sys
 import threading
 from typing import Any, TextIO
 
+from crawlers.secrets import Secrets
 from search_api.domain.records import PROVENANCE_FIELDS, AnyRecord
 from search_api.domain.sources import SECRET_ENV_PREFIX, SourceSpec
 from search_api.services.crawls import KILL_GRACE_SECONDS, CrawlOutcome
@@ -224,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         collector = crawl_in_this_process(settings, spec, progress=shown)
     except Exception as exc:
         log.exception("crawl failed", extra={"source": spec.id, "run": args.run_id})
-        store.finish_run(args.run_id, "failed", RunStats(), f"{type(exc).__name__}: {exc}")
+        message = Secrets.every_one().mask(f"{type(exc).__name__}: {exc}")
+        store.finish_run(args.run_id, "failed", RunStats(), message)
         return 1
     outcome = finalise_run(store, spec, args.run_id, collector)
     log.info(

@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from search_api.domain.sources import SECRET_ENV_PREFIX, SECRET_REF
 
@@ -31,11 +32,23 @@ class Secrets:
         self.environ = os.environ if environ is None else environ
         self.values: set[str] = set()
 
+    @classmethod
+    def every_one(cls, environ: Mapping[str, str] | None = None) -> Secrets:
+        """Every secret the environment holds, as if resolved: to mask a message written
+        before (or without) the spider that resolves them, such as a crawl's failure."""
+        secrets = cls(environ)
+        for key in secrets.environ:
+            if key.startswith(SECRET_ENV_PREFIX) and secrets.environ[key]:
+                secrets.value(key.removeprefix(SECRET_ENV_PREFIX))
+        return secrets
+
     def value(self, name: str) -> str:
         value = self.environ.get(f"{SECRET_ENV_PREFIX}{name}")
         if not value:
             raise MissingSecret(name)
-        self.values.add(value)
+        # as written, and as a URL carries it once encoded (a query parameter, or Scrapy's
+        # escaping of a start URL): "ab+c/d=" travels as "ab%2Bc%2Fd%3D", a space as "+" or "%20"
+        self.values.update({value, quote(value, safe=""), quote_plus(value), quote(value)})
         return value
 
     def resolve(self, value: Any) -> Any:
@@ -72,6 +85,11 @@ class MaskingFilter(logging.Filter):
             masked = self.secrets.mask(message)
             if masked != message:
                 record.msg, record.args = masked, None
+            if record.exc_info and not record.exc_text:
+                # A traceback is formatted by the handler, after the filters: format it here
+                # so that the text the handler prints is the masked one.
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+                record.exc_info = None
             if record.exc_text:
                 record.exc_text = self.secrets.mask(record.exc_text)
         return True

@@ -459,3 +459,59 @@ def test_an_amendment_in_a_later_run_keeps_what_the_stored_notification_said(
     assert kor.hs_codes == ["030617", "0901"]  # the notification's, kept
     assert kor.comment_deadline == dt.date(2027, 1, 2)
     assert kor.markets == ["KR"]
+
+
+def test_a_next_link_to_another_host_is_not_followed_with_the_sources_keys(
+    api: ApiServer, settings: Settings, store: Store
+) -> None:
+    """The source's headers carry its key: an API answer naming another host as its next
+    page (a hijacked or misconfigured API) gets nothing from us."""
+
+    def elsewhere(request: ApiRequest) -> Reply:
+        other = api.url("/stolen").replace("127.0.0.1", "localhost")
+        return json_reply({"results": [{"t": "R1"}], "next_page_url": other})
+
+    api.route("/first", elsewhere)
+    api.route("/stolen", lambda request: json_reply({"results": []}))
+    spec = make_spec(
+        id="xx_test_api_next_elsewhere",
+        kind="fair",
+        format="api",
+        start_urls=[api.url("/first")],
+        api={
+            "records": "results",
+            "fields": {"title": "t"},
+            "key": "t",
+            "headers": {"x-api-key": "${TEST_API_KEY}"},
+            "paginate": {"next": "next_page_url"},
+        },
+    )
+    outcome = crawl(settings, store, spec)
+    assert outcome.ok, outcome.message
+    assert sorted(records_of(store, spec.id)) == ["R1"]
+    assert api.hits("/stolen") == []
+
+
+def test_a_secret_with_url_reserved_characters_is_masked_as_urls_carry_it(
+    api: ApiServer, settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "ab+c/d=q 7"
+    monkeypatch.setenv("TRADEPOINT_SECRET_TEST_API_KEY", secret)
+
+    def failing(request: ApiRequest) -> Reply:
+        assert request.arg("key") == secret
+        return json_reply({"error": "boom"}, 500)
+
+    api.route("/search", failing)
+    spec = make_spec(
+        id="xx_test_api_reserved_key",
+        kind="requirement",
+        format="api",
+        start_urls=[api.url("/search")],
+        api={"fields": {"title": "name"}, "params": {"key": "${TEST_API_KEY}"}},
+    )
+    outcome = crawl(settings, store, spec)
+    dump = json.dumps(errors_of(store, outcome)) + (outcome.message or "")
+    assert "key=***" in dump, dump
+    for form in ("ab+c/d=q", "ab%2Bc%2Fd%3Dq", "ab%2Bc", "c/d=q"):
+        assert form not in dump, form

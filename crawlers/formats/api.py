@@ -244,7 +244,9 @@ def _next_requests(
         return
     if state["page"] >= paginate.max_pages:
         # The run's message says it stopped at a page limit (and withdraws nothing).
-        spider.collector.truncated = bool(count)
+        # (never cleared: another start URL or the page budget may have set it already)
+        if count:
+            spider.collector.truncated = True
         return
     state["page"] += 1
     try:
@@ -253,8 +255,11 @@ def _next_requests(
             if isinstance(link, str) and link.strip() and count:
                 # The request keeps the source's headers; its URL is the API's own next link.
                 url = canonicalise(link, response.url)
-                if url:
+                if url and urlsplit(url).hostname in spider._hosts:
                     yield _request(spider, url, state)
+                elif url:
+                    # the source's headers carry its keys: never to a host it did not name
+                    spider.logger.error("next link %s leaves the source's hosts: not followed", url)
         elif paginate.cursor:
             cursor = evaluate(paginate.cursor, document)
             if cursor not in (None, "", []) and count and cursor != state.get("value"):
