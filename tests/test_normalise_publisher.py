@@ -101,6 +101,14 @@ def test_with_scheme_leaves_what_is_not_a_host_alone() -> None:
     assert canonicalise("www.workboatshow.com") == "https://www.workboatshow.com/"
 
 
+def test_a_link_elements_target_is_joined_to_its_page_as_a_browser_does() -> None:
+    page = "https://host.example/dir/page.html"
+    # a data field's "agenda.info" is a site; a link's is a page next to this one
+    assert canonicalise("agenda.info", page) == "https://agenda.info/"
+    assert canonicalise("agenda.info", page, href=True) == "https://host.example/dir/agenda.info"
+    assert canonicalise("//cdn.example/x", page, href=True) == "https://cdn.example/x"
+
+
 ORDERS = st.sampled_from([None, "DMY", "MDY", "YMD"])
 ZONES = st.sampled_from([None, "UTC", "America/New_York", "Asia/Kolkata", "Nowhere/Zone"])
 

@@ -212,5 +212,5 @@ def extract_feed(body: bytes, url: str, kind: str, content_type: str | None = No
         result.entries.append(item)
     for link in feed.get("links") or []:
         if link.get("rel") == "next" and link.get("href"):
-            result.next_url = canonicalise(link["href"], url)
+            result.next_url = canonicalise(link["href"], url, href=True)
     return result

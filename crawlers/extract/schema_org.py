@@ -281,9 +281,9 @@ def _extract_into(result: ExtractResult, body: bytes | str, url: str, encoding: 
     if base_href:
         base = urljoin(url, base_href.strip())
     canonical = _link_href(tree, ("link",), "canonical")
-    result.canonical_url = canonicalise(canonical, base) if canonical else None
+    result.canonical_url = canonicalise(canonical, base, href=True) if canonical else None
     next_href = _link_href(tree, ("link", "a"), "next")
-    result.next_url = canonicalise(next_href, base) if next_href else None
+    result.next_url = canonicalise(next_href, base, href=True) if next_href else None
     result.links = [
         urljoin(base, href.strip()) for el in tree.iter("a") if (href := el.get("href"))
     ]

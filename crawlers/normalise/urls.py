@@ -76,9 +76,7 @@ def with_scheme(url: str) -> str:
     (the Public Suffix List, bundled by the `tld` package) that is not a file name's ending."""
     text = url.strip()
     if not text or "://" in text or text.startswith(("/", ".", "?", "#")):
-        return url
-    if text.startswith("//"):
-        return "https:" + text
+        return url  # "//host/x" included: a base (or none) decides its scheme
     if re.match(r"^[a-z][a-z0-9+.-]*:", text, re.I) and not _HOST_START.match(text):
         return url  # mailto:, tel:, javascript: ...
     m = _HOST_START.match(text)
@@ -127,12 +125,13 @@ def _remove_dot_segments(path: str) -> str:
     return result
 
 
-def canonicalise(url: str, base: str | None = None) -> str | None:
+def canonicalise(url: str, base: str | None = None, *, href: bool = False) -> str | None:
     """Absolute, normalised http(s) URL without fragment or tracking params.
 
     A scheme-less absolute URL ("www.example.org") gets `https://` instead of being joined to
-    `base` (see `with_scheme`). Returns None for anything that is not a usable http(s) URL.
-    Idempotent.
+    `base` (see `with_scheme`): what a data field holds. With `href` (a link element's
+    target), it is joined to `base` as a browser does: "agenda.info" on a page is a page of
+    that site. Returns None for anything that is not a usable http(s) URL. Idempotent.
     """
     try:
         if not isinstance(url, str):
@@ -143,7 +142,8 @@ def canonicalise(url: str, base: str | None = None) -> str | None:
             url = re.sub(r"[\r\n\t\x00]", "", url)
             if not url:
                 return None
-        url = with_scheme(url)
+        if not href:
+            url = with_scheme(url)
         if base:
             url = urljoin(base.strip(), url)
         parts = urlsplit(url)
