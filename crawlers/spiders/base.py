@@ -51,7 +51,7 @@ class SourceSpider(scrapy.Spider):
                 if start_requests is not None:
                     requests = list(start_requests(url, self))
                 else:
-                    requests = [self._request(self.secrets.resolve(url))]
+                    requests = [self.page_request(self.secrets.resolve(url))]
             except MissingSecret as exc:
                 self.collector.add_error(url, str(exc))
                 self.collector.missing_secret = exc.name
@@ -59,22 +59,6 @@ class SourceSpider(scrapy.Spider):
             for request in requests:
                 if request is not None:
                     yield request
-
-    def page_request(
-        self,
-        url: str,
-        priority: int = 0,
-        *,
-        method: str = "GET",
-        headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
-        meta: dict[str, Any] | None = None,
-    ) -> scrapy.Request | None:
-        """A request for a page of the source, read by its format; None when it was requested
-        already or the page budget (`follow.max_pages`) is spent. API formats give a method,
-        headers and a body (a POST search, the next page of a paginated API); robots.txt, the
-        SSRF guard and the politeness settings apply to these requests as to any other."""
-        return self._request(url, priority, method=method, headers=headers, body=body, meta=meta)
 
     def extra_request(self, url: str, callback: Any, errback: Any) -> scrapy.Request:
         """A request outside the page budget with its own callbacks (an item's detail page)."""
@@ -98,7 +82,7 @@ class SourceSpider(scrapy.Spider):
         """Record a failed request on the run, as for the source's own pages."""
         self._errback(failure)
 
-    def _request(
+    def page_request(
         self,
         url: str,
         priority: int = 0,
@@ -108,6 +92,10 @@ class SourceSpider(scrapy.Spider):
         body: bytes | None = None,
         meta: dict[str, Any] | None = None,
     ) -> scrapy.Request | None:
+        """A request for a page of the source, read by its format; None when it was requested
+        already or the page budget (`follow.max_pages`) is spent. API formats give a method,
+        headers and a body (a POST search, the next page of a paginated API); robots.txt, the
+        SSRF guard and the politeness settings apply to these requests as to any other."""
         key = canonicalise(url) or url
         if method != "GET" or body:
             # Two POSTs to one URL with different bodies are two pages (page 1, page 2).
@@ -166,7 +154,7 @@ class SourceSpider(scrapy.Spider):
             # The next list page goes ahead of the detail pages it links to: fetched last, it
             # would leave the downloader with one request in flight at the end of every list
             # page (3-4x slower on a paginated calendar, bench/crawl.py).
-            request = self._request(url, priority=1 if url == next_url else 0)
+            request = self.page_request(url, priority=1 if url == next_url else 0)
             if request is not None:
                 yield request
 
