@@ -26,6 +26,12 @@ def test_a_single_market_with_a_provider_is_the_providers_home() -> None:
     assert r.markets == [] and r.provider and r.provider.country == "CI"
 
 
+def test_a_single_bloc_with_a_provider_is_a_destination_not_a_home() -> None:
+    r = finance(provider={"name": "A bank"}, markets=["EU"])
+    assert r.provider and r.provider.country is None
+    assert r.destinations == ["EU"]
+
+
 def test_markets_are_the_destinations() -> None:
     r = finance(destinations=["FR", "DE"])
     assert r.markets == ["FR", "DE"]

@@ -411,6 +411,8 @@ class FinanceRecord(RecordBase):
             and isinstance(provider, dict)
             and not provider.get("country")
             and len(given[0]) == 2
+            and given[0] not in BLOCS  # "EU" is a market, never a provider's home
+            and is_market_code(given[0])
         ):
             data["provider"] = {**provider, "country": given[0]}
         elif given and not data.get("destinations"):
