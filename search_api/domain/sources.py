@@ -47,6 +47,8 @@ _SOURCE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]{2,79}$")
 SECRET_REF = re.compile(r"\$\{([A-Za-z0-9_]*)\}")
 SECRET_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 SECRET_ENV_PREFIX = "TRADEPOINT_SECRET_"
+NOT_REQUEST_FIELDS = frozenset({"name", "names", "tested_with", "defaults"})
+"""Source fields never sent to the source: a `${...}` in them is text, not a secret."""
 
 # Form hints on a format's options (the agency form is built from the models): a mapping
 # keyed by record field (field -> expression), or by the publisher's column (column -> field).
@@ -214,9 +216,14 @@ class SourceSpec(BaseModel):
                 raise ValueError(f"{url!r} is not an http(s) or file:// URL") from exc
         return v
 
+    def _secret_refs(self) -> list[str]:
+        # What people read (names, the test notes, the records' defaults) may show "${...}"
+        # as text: it names no secret, so it neither needs one set nor must be well formed.
+        return secret_refs(self.model_dump(mode="json", exclude=set(NOT_REQUEST_FIELDS)))
+
     @model_validator(mode="after")
     def _secret_names(self) -> SourceSpec:
-        for ref in secret_refs(self.model_dump(mode="json", exclude={"name", "tested_with"})):
+        for ref in self._secret_refs():
             if not SECRET_NAME.match(ref):
                 raise ValueError(
                     f"secret reference ${{{ref}}}: a secret's name is upper-case letters, digits "
@@ -227,7 +234,7 @@ class SourceSpec(BaseModel):
     def secrets(self) -> list[str]:
         """Names of the secrets the source references as `${NAME}`, each read at crawl time
         from TRADEPOINT_SECRET_<NAME>; the spec itself stores only the reference."""
-        return sorted(set(secret_refs(self.model_dump(mode="json"))))
+        return sorted(set(self._secret_refs()))
 
     @field_validator("time_zone")
     @classmethod

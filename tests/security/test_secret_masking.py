@@ -35,3 +35,21 @@ def test_every_secret_of_the_environment_masks_a_message_written_without_a_spide
         {"TRADEPOINT_SECRET_A": "alpha-1", "TRADEPOINT_SECRET_B": "", "HOME": "/root"}
     )
     assert secrets.mask("alpha-1 at /root") == f"{MASK} at /root"
+
+
+def test_only_what_is_sent_to_the_source_names_secrets() -> None:
+    from search_api.domain.sources import parse_source
+
+    spec = parse_source(
+        {
+            "id": "xx_fees",
+            "name": "Fees in ${USD}",
+            "kind": "fair",
+            "format": "html",
+            "start_urls": ["https://a.example/list?key=${LIST_KEY}"],
+            "defaults": {"summary": "Prices in ${usd}"},
+            "selectors": {"item": "div", "fields": {"title": "h2"}},
+        }
+    )
+    # the name and the defaults are text people read: the source is not held back for them
+    assert spec.secrets() == ["LIST_KEY"]
