@@ -9,8 +9,10 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from search_api.domain.cron import parse_cron
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,6 +132,14 @@ class Settings(BaseSettings):
         description="When the change watch reads curated records' official pages (cron, UTC).",
     )
     crawl_retries: int = Field(2, ge=0, description="Retries of a failed scheduled crawl.")
+
+    @field_validator("digest_daily_cron", "digest_weekly_cron", "watch_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        # refused at start-up, naming the setting, rather than when the scheduler adds its job
+        parse_cron(v)
+        return v
+
     crawl_retry_backoff_seconds: int = Field(
         300, ge=1, description="Delay before the first retry; doubles for each further one."
     )

@@ -261,6 +261,7 @@ def accepted_languages(header: str | None) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1024)  # browsers send one of a few headers; searched on every request
 def negotiate(header: str | None) -> str:
     """The language to answer in for an Accept-Language header: its best of ours, else
     English (an unknown or malformed header is no error)."""

@@ -188,3 +188,14 @@ def test_any_weekday_field_the_domain_accepts_apscheduler_runs(dow: str) -> None
         assert isinstance(cron_trigger(f"0 4 * * {dow}"), CronTrigger)
     elif re.fullmatch(r"[0-6](,[0-6])*", dow):
         pytest.fail(f"plain weekday numbers refused: {dow}")
+
+
+@pytest.mark.parametrize("name", ["watch_cron", "digest_daily_cron", "digest_weekly_cron"])
+def test_a_cron_setting_is_checked_when_the_settings_are_read(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv(f"TRADEPOINT_{name.upper()}", "0 2 * *")
+    with pytest.raises(ValidationError, match=f"(?s){name}.*5 fields"):
+        Settings()
