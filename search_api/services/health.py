@@ -174,10 +174,9 @@ def source_health(store: Store, source_id: str) -> dict[str, Any]:
 def pages_changed(store: Store, source_id: str) -> list[dict[str, Any]]:
     """The source's records whose official page changed materially since they were checked
     (the change watch): what its agency should re-check."""
-    prefix = f"{source_id}:"
     out = []
-    for row in changed_pages(store):
-        if row.record_id.startswith(prefix) and row.changed_at is not None:
+    for row in changed_pages(store, source_id=source_id):
+        if row.changed_at is not None:
             out.append(
                 {
                     "record_id": row.record_id,

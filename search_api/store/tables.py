@@ -385,7 +385,9 @@ class PageWatchRow(Base):
     # facts) takes the page as it is then as the new baseline
     baseline_as_of: Mapped[str | None] = mapped_column(String(10), nullable=True)
     baseline_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    baseline_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # up to MAX_TEXT characters: loaded only where pages are compared (the watch), not with
+    # every row that lists or shows a watched page
+    baseline_text: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
     baseline_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     checked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -76,12 +76,17 @@ def page_watch(store: StoreBase, record_id: str) -> PageWatchRow | None:
         return s.get(PageWatchRow, record_id)
 
 
-def changed_pages(store: StoreBase, record_ids: list[str] | None = None) -> list[PageWatchRow]:
-    """Watched pages that changed materially since their record was checked, oldest first."""
+def changed_pages(
+    store: StoreBase, record_ids: list[str] | None = None, source_id: str | None = None
+) -> list[PageWatchRow]:
+    """Watched pages that changed materially since their record was checked, oldest first
+    (of `record_ids`, or of the records of `source_id`)."""
     with store.session() as s:
         q = select(PageWatchRow).where(PageWatchRow.changed_at.is_not(None))
         if record_ids is not None:
             q = q.where(PageWatchRow.record_id.in_(record_ids))
+        if source_id is not None:  # record ids are "<source id>:<key>"; "_" is no wildcard
+            q = q.where(PageWatchRow.record_id.startswith(f"{source_id}:", autoescape=True))
         return list(s.scalars(q.order_by(PageWatchRow.changed_at)).all())
 
 
