@@ -35,7 +35,7 @@ from search_api.errors import TradepointError
 from search_api.search import create_backend
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
-from search_api.services.feeds import record_link, saved_search_of
+from search_api.services.feeds import one_per_fair, record_link, saved_search_of
 from search_api.services.mail import (
     Mailer,
     MailError,
@@ -123,10 +123,13 @@ def diff(
     sent: dict[str, Snapshot],
     lookup: Callable[[list[str]], dict[str, AnyRecord]],
     link: Callable[[str], str],
+    also_matched: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[dict[str, Any]], list[Snapshot]]:
     """What to report about `records` (what the saved search matches now) given what was `sent`,
     and the snapshots to store once the report is sent. `lookup` reads records by id from the
-    store: a fair that left the results may have been withdrawn, or moved out of the window."""
+    store: a fair that left the results may have been withdrawn, or moved out of the window.
+    `also_matched`: records that match but are listed as another (the same fair from another
+    source): neither reported nor gone."""
     entries: list[dict[str, Any]] = []
     after: list[Snapshot] = []
 
@@ -158,7 +161,11 @@ def diff(
             entries.append(_entry(section, cur, [], link(cur.record_id), record))
         else:
             compare(old, record)
-    left = [rid for rid, snap in sent.items() if rid not in matched and not snap.gone]
+    left = [
+        rid
+        for rid, snap in sent.items()
+        if rid not in matched and rid not in also_matched and not snap.gone
+    ]
     current = lookup(left) if left else {}
     for rid in left:
         old, still = sent[rid], current.get(rid)
@@ -254,9 +261,13 @@ class _Run:
                 "digest: subscription=%d retrying digest=%d left pending", sub.id, pending.id
             )
             return self.deliver(sub, pending)
-        records = matching_records(self.store, self.backend, saved_search_of(sub), self.now.date())
+        found = matching_records(self.store, self.backend, saved_search_of(sub), self.now.date())
+        # The same fair from several sources is one entry, as on every page and feed; the
+        # records it stands for still match (not "gone", not looked up again).
+        records, also = one_per_fair(found)
+        matched = {r.id for r in found}
         sent = subs.load_snapshots(self.store, sub.id)
-        stale = stale_snapshots(sent, {r.id for r in records}, self.now.date())
+        stale = stale_snapshots(sent, matched, self.now.date())
         if stale:
             subs.delete_snapshots(self.store, sub.id, stale)
             for record_id in stale:
@@ -266,6 +277,7 @@ class _Run:
             sent,
             self.store.get_records,
             lambda rid: record_link(self.settings, rid),
+            also_matched={rid for ids in also.values() for rid in ids},
         )
         if not entries:
             return 0

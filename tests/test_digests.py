@@ -151,6 +151,28 @@ def test_digest_has_new_changed_and_cancelled_only(
     assert "C Doomed Fair" not in latest and "A Moved Fair" not in latest
 
 
+def test_the_same_fair_from_two_sources_is_one_entry_and_stays_one(
+    mail_client: TestClient,
+    mailbox: Mailbox,
+    mail_settings: Settings,
+    store: Store,
+    backend: SearchBackend,
+) -> None:
+    subscribe_and_confirm(mail_client, mailbox)
+    assert send_digests(mail_settings, "weekly", store=store, backend=backend) == 0
+    seed(
+        store,
+        backend,
+        german_food_fair("t_src:gf", title="Grüne Food Expo"),
+        german_food_fair("t_other:gf", title="Grune Food Expo", source_id="t_other"),
+    )
+    assert send_digests(mail_settings, "weekly", store=store, backend=backend) == 1
+    [msg] = digests_to(mailbox, "advisor@example.org")
+    assert msg["Subject"] == "Tradepoint: 1 update to your alert"
+    # nothing changed: the record listed as the other is neither new nor gone next time
+    assert send_digests(mail_settings, "weekly", store=store, backend=backend) == 0
+
+
 def test_only_subscriptions_of_the_frequency_are_sent(
     mail_client: TestClient,
     mailbox: Mailbox,
