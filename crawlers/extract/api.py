@@ -22,6 +22,8 @@ import jmespath
 from jmespath import exceptions as jmespath_errors
 from jmespath import functions as jmespath_functions
 
+from crawlers.extract.table import decode_text
+
 __all__ = [
     "ROOT_KEY",
     "ApiPage",
@@ -171,22 +173,13 @@ class ApiPage:
     errors: list[str] = field(default_factory=list)
 
 
-def _decode(body: bytes) -> str:
-    if body.startswith(b"\xef\xbb\xbf"):
-        body = body[3:]
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        return body.decode("cp1252", errors="replace")
-
-
 def read_api_page(body: bytes, records: str | None, jsonapi: bool | None = None) -> ApiPage:
     """The records of one JSON response. `records` is a JMESPath to their list (default: the
     document when it is a list, else its only list member); `jsonapi` joins a JSON:API
     document first (default: when it looks like one)."""
     page = ApiPage()
     try:
-        doc = json.loads(_decode(body))
+        doc = json.loads(decode_text(body))
     except (json.JSONDecodeError, RecursionError) as exc:
         page.errors.append(f"not valid JSON: {exc}")
         return page

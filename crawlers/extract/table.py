@@ -33,8 +33,6 @@ class TableResult:
     columns: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     format: str = ""
-    preamble: str | None = None
-    """Text above the header row that was skipped ("Last updated: June 23, 2014")."""
 
 
 def decode_text(body: bytes, encoding: str | None = None) -> str:
@@ -121,11 +119,6 @@ def _rows_from_grid(
             "the table is empty" if header_row is None else f"no row {header_row} in the table"
         )
         return result
-    if header_at > 0 and any(_width(r) for r in grid[:header_at]):
-        skipped = " | ".join(str(c).strip() for r in grid[:header_at] for c in r if _filled(c))[
-            :200
-        ]
-        result.preamble = skipped
     result.columns = [_clean_header(c, n) for n, c in enumerate(grid[header_at], 1)]
     for i, row in enumerate(grid[header_at + 1 :], header_at + 1):
         if not any(_filled(c) for c in row):

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from functools import cache
-from typing import Any, Literal, NamedTuple, get_args
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from search_api.domain.textfold import fold_accents as _fold
@@ -26,7 +26,6 @@ from search_api.domain.textfold import fold_accents as _fold
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "DATE_ORDERS",
     "MAX_YEAR",
     "MIN_YEAR",
     "DateOrder",
@@ -41,7 +40,6 @@ __all__ = [
 ]
 
 DateOrder = Literal["DMY", "MDY", "YMD"]
-DATE_ORDERS: tuple[str, ...] = get_args(DateOrder)
 
 MIN_YEAR = 1900
 MAX_YEAR = 2100

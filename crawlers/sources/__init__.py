@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from search_api.domain.sources import SourceSpec, format_validation_error, parse_source
 
 SOURCES_DIR = Path(__file__).resolve().parent
-OWNER = "tradepoint"
 
 
 class BuiltinSourceError(ValueError):

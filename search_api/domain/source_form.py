@@ -197,8 +197,6 @@ DEFAULT_FIELDS = {
     "sectors": "multi",
     "hs_codes": "list",
 }
-# Rare or the operator's (owner is set from the signed-in agency): in the advanced box.
-ADVANCED_ONLY = {"owner", "tested_with", "max_drop_ratio", "drop_min_previous"}
 
 
 def _strip_optional(annotation: Any) -> tuple[Any, bool]:

@@ -39,6 +39,7 @@ import orjson
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
+from search_api.domain.records import is_undated_series
 from search_api.store.base import StoreBase
 from search_api.store.tables import ChangeRow
 
@@ -73,7 +74,7 @@ def _as_now(data: dict[str, Any]) -> dict[str, Any]:
     """A stored record as the record model reads it today, where the stored JSON may be older:
     a fair series without dates was stored "scheduled" before migration 0010 (a row written
     by an older process meanwhile), and has no status now; that is no change of the record."""
-    series = data.get("kind") == "fair" and data.get("start_date") is None
+    series = is_undated_series(data)
     return {**data, "status": None} if series and data.get("status") == "scheduled" else data
 
 
