@@ -17,7 +17,7 @@ from search_api.domain.textfold import fold_accents
 
 _YEAR = re.compile(r"\b(19|20)\d{2}\b")
 _NOISE = re.compile(r"[^0-9a-z]+")
-_SUFFIX = re.compile(r"(international )?(trade )?(fair|show|exhibition|expo)$")
+_SUFFIX = re.compile(r"\b(international )?(trade )?(fair|show|exhibition|expo)$")
 
 
 def _fold(text: str | None) -> str:

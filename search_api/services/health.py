@@ -91,9 +91,9 @@ def classify_error(message: str) -> dict[str, Any]:
 
 
 def failure_cause(run: RunRow) -> dict[str, Any] | None:
-    """Why a run failed, as an agency can act on it: the first error on a page the source
-    starts from (else the first error), not the consequence ("yielded 0 records"). A run with
-    no error that found too few records says so."""
+    """Why a run failed, as an agency can act on it: the first error the run met (its start
+    pages are fetched first), not the consequence ("yielded 0 records"). A run with no error
+    that found too few records says so."""
     errors = list(run.errors or [])
     if errors:
         first = errors[0]
