@@ -72,6 +72,7 @@ def _crawls_in_this_process(
     if request.node.get_closest_marker("crawl") is None:
         children.refuse = "a test that crawls must be marked `crawl`"
     monkeypatch.setattr(search_api.services.crawls, "subprocess", children)
+    monkeypatch.setattr(search_api.services.crawls, "warm", children)
     monkeypatch.setattr(search_api.services.sources, "subprocess", children)
     # Whatever would start a reactor in this process crawls on the running one instead.
     monkeypatch.setattr(crawlers.runner, "crawl_in_this_process", crawl_here)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from search_api.domain.sources import SourceSpec, parse_source
-from search_api.services.crawls import CrawlOutcome, run_crawl
+from search_api.services.crawls import CrawlOutcome, crawl_pids, run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
 from tests.helpers.fault_server import FaultServer, event_title
@@ -50,22 +50,10 @@ def _wait_for(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.05)
 
 
-def _crawl_children(source_id: str) -> list[int]:
-    """Pids of `python -m crawlers.runner SOURCE` processes started by this process."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue  # exited meanwhile
-        # The command name is in parentheses and may contain spaces: split after it.
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == os.getpid() and b"crawlers.runner" in cmdline and source_id.encode() in cmdline:
-            found.append(int(entry.name))
-    return found
+def _crawl_children(store: Store, source_id: str) -> list[int]:
+    """Pids of the crawl processes `run_crawl` started in this process for the source's run."""
+    run = store.running_run(source_id)
+    return crawl_pids(run.id) if run else []
 
 
 def _site_source(store: Store, faults: FaultServer) -> SourceSpec:
@@ -116,8 +104,8 @@ def test_kill_9_of_a_supervised_crawl(
     thread.start()
     try:
         _wait_for(lambda: faults.count("/site/event-") >= served_before + 3, "pages in flight")
-        _wait_for(lambda: bool(_crawl_children(spec.id)), "the crawl child")
-        [pid] = _crawl_children(spec.id)
+        _wait_for(lambda: bool(_crawl_children(store, spec.id)), "the crawl child")
+        [pid] = _crawl_children(store, spec.id)
         os.kill(pid, signal.SIGKILL)
     finally:
         thread.join(DEADLINE)

@@ -3,23 +3,35 @@
 Each run is a child process, `python -m crawlers.runner SOURCE --run-id N` (Twisted's reactor
 cannot be restarted, and a crash must not take the caller with it). The child gets the
 caller's settings through `Settings.child_env()`, so a crawl writes where its caller reads.
-`search_api` never imports `crawlers`: it names the module to run.
+`search_api` never imports `crawlers`: it names the modules to run.
 
-- `run_crawl` waits for the run (command line, scheduler, demo);
-- `start_crawl` returns at once and a thread reaps the process (the API and web pages).
+- `run_crawl` waits for the run (command line, scheduler, demo). Its child is forked from a
+  server process that has imported Python, Scrapy and the crawler once (`WarmChildren`), so a
+  run does not pay 1-3 s of imports before its first request;
+- `start_crawl` returns at once and a thread reaps the process (the API and web pages). Its
+  child is a fresh `python -m crawlers.runner` in a session of its own, so that it outlives a
+  restart of the server that started it (a forked child would share the fork server's fate).
 Both record the run first, enforce the time limit, and fail the run when the child dies
 before it could record an outcome.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import io
 import logging
+import multiprocessing
+import os
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from multiprocessing import forkserver, popen_forkserver, reduction, util
+from multiprocessing.context import ForkServerProcess, set_spawning_popen
+from typing import Any
 
 from search_api.errors import TradepointError
 from search_api.settings import Settings
@@ -30,6 +42,8 @@ log = logging.getLogger(__name__)
 KILL_GRACE_SECONDS = 30
 """A crawl child may overrun its time limit by this much (to stop and write by itself)."""
 CRAWL_MODULE = "crawlers.runner"
+WARM_MODULE = "crawlers.warm"
+"""Imported by the fork server before it forks crawl children: everything a run imports."""
 
 
 @dataclass
@@ -76,6 +90,133 @@ def _record_death(store: Store, run_id: int, code: int | None, limit: float) -> 
     store.finish_run(run_id, "failed", RunStats(), message)
 
 
+def _child_main(module: str, argv: list[str], env: dict[str, str]) -> None:
+    """A forked crawl child: the caller's environment (settings, secrets), then the module's
+    `main`, as `python -m module ARGV` would run it."""
+    os.environ.clear()
+    os.environ.update(env)
+    sys.exit(importlib.import_module(module).main(argv))
+
+
+class _Popen(popen_forkserver.Popen):
+    """The fork server's Popen, except that the child does not run the caller's main script
+    again: multiprocessing re-runs it (as `__mp_main__`) so that functions defined there can
+    be unpickled, which would make every script that crawls need an `if __name__` guard and
+    pay its imports once more per run. Ours needs nothing from it: the target is
+    `_child_main`, found by module name.
+
+    `_launch` is multiprocessing.popen_forkserver.Popen._launch (CPython 3.11-3.13) with the
+    main module left out of the preparation data; tests/test_warm_children.py runs a script
+    without a guard, which fails if a Python version changes this."""
+
+    def _launch(self, process_obj: Any) -> None:
+        prep_data = _spawn_preparation(process_obj._name)
+        buf = io.BytesIO()
+        set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
+        # The write end stays open in this process: the child reads its closing as our death.
+        parent_w = os.dup(w)
+        self.finalizer = util.Finalize(
+            self,
+            util.close_fds,  # type: ignore[attr-defined]
+            (parent_w, self.sentinel),
+        )
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+def _spawn_preparation(name: str) -> dict[str, Any]:
+    from multiprocessing import spawn
+
+    data = spawn.get_preparation_data(name)
+    data.pop("init_main_from_path", None)
+    data.pop("init_main_from_name", None)
+    return data
+
+
+class _CrawlProcess(ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> _Popen:
+        return _Popen(process_obj)
+
+
+@functools.cache
+def _fork_server() -> bool:
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False  # not a POSIX system: plain child processes
+    forkserver.set_forkserver_preload([WARM_MODULE])
+    return True
+
+
+class WarmChildren:
+    """`subprocess.run` for `[python, -m, MODULE, ARGS...]`, forked from multiprocessing's fork
+    server, which imports `WARM_MODULE` once when it starts.
+
+    Each run stays a process of its own (killed alone, its own reactor, a crash touches no
+    other run), but start-up is a fork rather than Python, Scrapy and the crawler imported
+    again: about 1-3 s a run, which was most of a small source's crawl (issue 17, target 6).
+    The children are not this process's own, so their pids are kept here (`pids`) for the
+    scheduler to kill an interrupted run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[int, tuple[tuple[str, ...], int]] = {}
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        timeout: float | None = None,
+        check: bool = False,
+    ) -> subprocess.CompletedProcess[bytes]:
+        if not _fork_server() or len(args) < 3 or args[1] != "-m":
+            return subprocess.run(list(args), env=dict(env), timeout=timeout, check=check)
+        proc = _CrawlProcess(
+            target=_child_main, args=(args[2], list(args[3:]), dict(env)), name=args[2]
+        )
+        proc.start()
+        with self._lock:
+            self._running[id(proc)] = (tuple(args), proc.pid or 0)
+        try:
+            proc.join(timeout)
+            if proc.exitcode is None:
+                proc.kill()
+                proc.join()
+                raise subprocess.TimeoutExpired(list(args), timeout or 0)
+            code = int(proc.exitcode)
+        finally:
+            with self._lock:
+                del self._running[id(proc)]
+        if check and code:
+            raise subprocess.CalledProcessError(code, list(args))
+        return subprocess.CompletedProcess(list(args), code)
+
+    def pids(self, *argv: str) -> list[int]:
+        """Pids of the running children whose command line contains `argv` in order."""
+        n = len(argv)
+        with self._lock:
+            return [
+                pid
+                for args, pid in self._running.values()
+                if any(args[i : i + n] == argv for i in range(len(args) - n + 1))
+            ]
+
+
+warm = WarmChildren()
+
+
+def crawl_pids(run_id: int) -> list[int]:
+    """Pids of the crawl children of `run_id` that `run_crawl` started in this process."""
+    return warm.pids("--run-id", str(run_id))
+
+
 def run_crawl(
     settings: Settings,
     source_id: str,
@@ -90,9 +231,7 @@ def run_crawl(
     run_id = _begin(settings, store, source_id)
     limit = timeout if timeout is not None else hard_limit(settings)
     try:
-        proc = subprocess.run(
-            _command(source_id, run_id), env=_env(settings, env), timeout=limit, check=False
-        )
+        proc = warm.run(_command(source_id, run_id), env=_env(settings, env), timeout=limit)
         code: int | None = proc.returncode
     except subprocess.TimeoutExpired:
         code = None

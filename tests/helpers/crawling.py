@@ -246,6 +246,10 @@ class InProcessChildren:
         self.background.append(proc)
         return proc
 
+    def pids(self, *argv: str) -> list[int]:
+        """What `WarmChildren.pids` says: none here, an in-process crawl has no process."""
+        return []
+
     def wait_for_background(self, timeout: float = BACKGROUND_GRACE) -> list[InProcessRun]:
         """Wait for crawls started in the background; those still running after `timeout`."""
         for proc in self.background:
