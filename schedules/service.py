@@ -5,6 +5,11 @@ hard time limit; the database refuses a second running run of a source, so the s
 API and the CLI never crawl one source twice at once. Missed runs are coalesced (a scheduler
 that was down for ten periods crawls once), failed runs are retried with exponential backoff,
 and a shutdown lets running crawls finish for a bounded time, then marks them interrupted.
+
+At most `scheduler_max_crawls` crawls run at once, and never two on one host: each crawl is
+polite on its own (a delay and a concurrency per host), but two crawls of one site at once
+would double what the site sees. A due source whose host is busy waits for it: the crawl
+that holds the host runs it next, in the same worker thread.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ import signal
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
+from urllib.parse import urlsplit
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -37,16 +43,18 @@ from schedules.jobs import (
     RETRY_PREFIX,
     SYNC_JOB_ID,
     SyncPlan,
+    crawl_job_id,
     ensure_digest_jobs,
     ensure_watch_job,
     retry_delay,
     retry_job_id,
     sync_jobs,
 )
+from search_api.domain.sources import SourceSpec
 from search_api.errors import Conflict, NotFound, TradepointError
 from search_api.search.indexer import index_pending
 from search_api.services import reminders, webhooks
-from search_api.services.crawls import CrawlOutcome, run_crawl
+from search_api.services.crawls import CrawlOutcome, crawl_pids, run_crawl
 from search_api.settings import Settings
 from search_api.store import RunStats, Store
 
@@ -123,7 +131,7 @@ class SchedulerService:
         crawl_env: dict[str, str] | None = None,
         digest_ref: str = DIGEST_REF,
         sync_interval: float = SYNC_INTERVAL_SECONDS,
-        max_crawls: int = 4,
+        max_crawls: int | None = None,
     ) -> None:
         self.settings = settings
         self.store = store or Store(settings.sqlalchemy_url)
@@ -138,6 +146,9 @@ class SchedulerService:
         # log their own outcome; APScheduler's "Running job ..." line for each would drown it.
         logging.getLogger("apscheduler.executors.internal").setLevel(logging.WARNING)
         self._crawling: Counter[str] = Counter()
+        # Hosts being crawled, and due sources waiting for one of theirs (guarded by _cond).
+        self._busy_hosts: set[str] = set()
+        self._waiting: deque[tuple[str, int, frozenset[str]]] = deque()
         self.scheduler = BackgroundScheduler(
             jobstores={
                 # Our engine, so the job store shares the store's SQLite busy timeout while
@@ -147,7 +158,7 @@ class SchedulerService:
                 "internal": MemoryJobStore(),
             },
             executors={
-                "default": ThreadPoolExecutor(max_crawls),
+                "default": ThreadPoolExecutor(max_crawls or settings.scheduler_max_crawls),
                 # Digests, reminders, webhooks and the sync must not queue behind long crawls.
                 "internal": ThreadPoolExecutor(4),
             },
@@ -229,6 +240,7 @@ class SchedulerService:
         self._stopping.set()
         if self.scheduler.running:
             self.scheduler.pause()
+            self._park_waiting()
             # APScheduler 3's loop looks at its job stores once more after shutdown() and advances
             # any due job it can no longer submit, so that run would be lost. Detached first, due
             # jobs stay due and run (once) at the next start, within the misfire grace time.
@@ -285,20 +297,84 @@ class SchedulerService:
                 self._cond.notify_all()
 
     def run_crawl_job(self, source_id: str, attempt: int = 0) -> CrawlOutcome | None:
-        """Crawl one source now; schedule a retry when the run failed. None when skipped."""
+        """Crawl one source now, or after the crawl that holds its host; schedule a retry when
+        the run failed. None when skipped or left waiting for its host."""
         ctx = {"source": source_id, "attempt": attempt}
         if self._stopping.is_set():
             log.info("crawl not started: the scheduler is stopping", extra=ctx)
             return None
-        with self._tracking(source_id):
+        spec = self._crawlable(source_id, attempt)
+        if spec is None:
+            return None
+        hosts = crawl_hosts(spec)
+        with self._cond:
+            if source_id in self._crawling:
+                hosts = frozenset()  # running already: the store refuses a second run (below)
+            elif hosts & self._busy_hosts:
+                if all(w[0] != source_id for w in self._waiting):
+                    self._waiting.append((source_id, attempt, hosts))
+                busy = ", ".join(sorted(hosts & self._busy_hosts))
+                log.info("crawl waits: another crawl is on %s", busy, extra=ctx)
+                return None
+            self._busy_hosts |= hosts
+        try:
+            return self._crawl(source_id, attempt)
+        finally:
+            self._release_then_run_waiting(hosts)
+
+    def _crawlable(self, source_id: str, attempt: int) -> SourceSpec | None:
+        ctx = {"source": source_id, "attempt": attempt}
+        try:
+            spec = self.store.get_source(source_id)
+        except NotFound:
+            log.warning("crawl skipped: the source is gone", extra=ctx)
+            return None
+        if not spec.enabled:
+            log.info("crawl skipped: the source is disabled", extra=ctx)
+            return None
+        return spec
+
+    def _release_then_run_waiting(self, hosts: frozenset[str]) -> None:
+        """Free `hosts`, then crawl here, one after the other, the waiting sources whose hosts
+        are all free (first come, first crawled)."""
+        while True:
+            with self._cond:
+                self._busy_hosts -= hosts
+                if self._stopping.is_set():
+                    return
+                ready = next((w for w in self._waiting if not w[2] & self._busy_hosts), None)
+                if ready is None:
+                    return
+                self._waiting.remove(ready)
+                source_id, attempt, hosts = ready
+                self._busy_hosts |= hosts
             try:
-                spec = self.store.get_source(source_id)
-            except NotFound:
-                log.warning("crawl skipped: the source is gone", extra=ctx)
-                return None
-            if not spec.enabled:
-                log.info("crawl skipped: the source is disabled", extra=ctx)
-                return None
+                if self._crawlable(source_id, attempt) is not None:
+                    self._crawl(source_id, attempt)
+            except Exception:
+                # One source's failure must not strand the others waiting for this host.
+                log.exception("crawl failed", extra={"source": source_id, "attempt": attempt})
+
+    def _park_waiting(self) -> None:
+        """At shutdown: sources still waiting for their host are due at the next start (as
+        APScheduler keeps a job that was due but not run), not at their next period."""
+        with self._cond:
+            waiting, self._waiting = list(self._waiting), deque()
+        now = self.now()
+        for source_id, attempt, _ in waiting:
+            job_id = retry_job_id(source_id, attempt) if attempt else crawl_job_id(source_id)
+            try:
+                if attempt:
+                    self._schedule_retry(source_id, attempt, at=now)
+                else:
+                    self.scheduler.modify_job(job_id, next_run_time=now)
+            except JobLookupError:
+                continue  # not a job of ours (any more): nothing to keep
+            log.info("crawl left due for the next start", extra={"source": source_id})
+
+    def _crawl(self, source_id: str, attempt: int) -> CrawlOutcome | None:
+        ctx = {"source": source_id, "attempt": attempt}
+        with self._tracking(source_id):
             try:
                 outcome = run_crawl(
                     self.settings,
@@ -307,6 +383,9 @@ class SchedulerService:
                     env=self.crawl_env,
                     timeout=self.crawl_time_limit,
                 )
+            except NotFound:
+                log.warning("crawl skipped: the source is gone", extra=ctx)
+                return None
             except Conflict as exc:
                 # Never two runs at once: the one already running (scheduled, API or CLI) wins.
                 log.warning("crawl skipped: %s", exc.message, extra=ctx)
@@ -323,15 +402,15 @@ class SchedulerService:
             self._schedule_retry(source_id, attempt + 1)
         return outcome
 
-    def _schedule_retry(self, source_id: str, attempt: int) -> None:
+    def _schedule_retry(self, source_id: str, attempt: int, at: datetime | None = None) -> None:
         ctx = {"source": source_id, "attempt": attempt}
         if attempt > self.settings.crawl_retries:
             log.warning("no retry left after %d retries", self.settings.crawl_retries, extra=ctx)
             return
-        if self._stopping.is_set():
+        if self._stopping.is_set() and at is None:
             log.info("no retry scheduled: the scheduler is stopping", extra=ctx)
             return
-        run_at = self.now() + retry_delay(attempt, self.settings.crawl_retry_backoff_seconds)
+        run_at = at or self.now() + retry_delay(attempt, self.settings.crawl_retry_backoff_seconds)
         self.scheduler.add_job(
             CRAWL_FUNC,
             DateTrigger(run_date=run_at, timezone=UTC),
@@ -384,10 +463,18 @@ class SchedulerService:
         return sent
 
 
+def crawl_hosts(spec: SourceSpec) -> frozenset[str]:
+    """The host names a crawl of `spec` starts on (a crawl follows links within its start
+    pages' sites). Names without ports, as Scrapy's politeness counts a host."""
+    return frozenset(h for url in spec.start_urls if (h := urlsplit(url).hostname))
+
+
 def crawl_child_pids(run_id: int) -> list[int]:
-    """Pids of this process's `crawlers.runner` children working on `run_id` (Linux /proc)."""
+    """Pids of the crawl processes this process started for `run_id`: those forked for it by
+    `run_crawl` (children of the fork server, so not ours in /proc), and any `python -m
+    crawlers.runner` child of ours (where no fork server can run) found in Linux's /proc."""
     me = os.getpid()
-    found: list[int] = []
+    found: list[int] = crawl_pids(run_id)
     try:
         entries = os.listdir("/proc")
     except OSError:

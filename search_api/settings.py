@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     scheduler_jitter_seconds: int = Field(
         300, ge=0, description="Random delay added to scheduled crawls, spreading load."
     )
+    scheduler_max_crawls: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="Crawls the scheduler runs at once, each in a child process; never two at "
+        "once on one host.",
+    )
     scheduler_misfire_grace_seconds: int = Field(
         3600, ge=1, description="A crawl missed by at most this much still runs (once)."
     )
