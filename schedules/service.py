@@ -8,8 +8,11 @@ and a shutdown lets running crawls finish for a bounded time, then marks them in
 
 At most `scheduler_max_crawls` crawls run at once, and never two on one host: each crawl is
 polite on its own (a delay and a concurrency per host), but two crawls of one site at once
-would double what the site sees. A due source whose host is busy waits for it: the crawl
-that holds the host runs it next, in the same worker thread.
+would double what the site sees. A due source that finds every crawl slot taken, or its host
+busy, joins a waiting list and its job returns at once; a crawl that ends runs the first
+waiting source it can, in the same worker thread. The wait is ours, not APScheduler's: a job
+queued in APScheduler's pool for longer than the misfire grace would be dropped as missed
+(with 1,000 sources due at once, four at a time, that is after an hour).
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ DEFAULT_SHUTDOWN_GRACE = 60.0
 # After a shutdown has killed unfinished crawls, how long to wait for their threads to return.
 REAP_SECONDS = 30.0
 INTERRUPTED_MESSAGE = "interrupted: the scheduler stopped before the crawl finished"
+SPARE_JOB_THREADS = 2
 
 Clock = Callable[[], datetime]
 
@@ -146,7 +150,10 @@ class SchedulerService:
         # log their own outcome; APScheduler's "Running job ..." line for each would drown it.
         logging.getLogger("apscheduler.executors.internal").setLevel(logging.WARNING)
         self._crawling: Counter[str] = Counter()
-        # Hosts being crawled, and due sources waiting for one of theirs (guarded by _cond).
+        # Crawls running, hosts being crawled, and due sources waiting for a slot or for one of
+        # their hosts (guarded by _cond).
+        self._max_crawls = max_crawls or settings.scheduler_max_crawls
+        self._slots_used = 0
         self._busy_hosts: set[str] = set()
         self._waiting: deque[tuple[str, int, frozenset[str]]] = deque()
         self.scheduler = BackgroundScheduler(
@@ -158,7 +165,9 @@ class SchedulerService:
                 "internal": MemoryJobStore(),
             },
             executors={
-                "default": ThreadPoolExecutor(max_crawls or settings.scheduler_max_crawls),
+                # A thread per crawl slot, and spare ones for jobs that only join the waiting
+                # list while every slot crawls.
+                "default": ThreadPoolExecutor(self._max_crawls + SPARE_JOB_THREADS),
                 # Digests, reminders, webhooks and the sync must not queue behind long crawls.
                 "internal": ThreadPoolExecutor(4),
             },
@@ -308,19 +317,30 @@ class SchedulerService:
             return None
         hosts = crawl_hosts(spec)
         with self._cond:
-            if source_id in self._crawling:
-                hosts = frozenset()  # running already: the store refuses a second run (below)
-            elif hosts & self._busy_hosts:
+            running_already = source_id in self._crawling
+        if running_already:
+            # The store refuses a second run of the source, which needs no slot: said and logged.
+            return self._crawl(source_id, attempt)
+        with self._cond:
+            why = self._cannot_start(hosts)
+            if why:
                 if all(w[0] != source_id for w in self._waiting):
                     self._waiting.append((source_id, attempt, hosts))
-                busy = ", ".join(sorted(hosts & self._busy_hosts))
-                log.info("crawl waits: another crawl is on %s", busy, extra=ctx)
+                log.info("crawl waits: %s", why, extra=ctx)
                 return None
+            self._slots_used += 1
             self._busy_hosts |= hosts
         try:
             return self._crawl(source_id, attempt)
         finally:
             self._release_then_run_waiting(hosts)
+
+    def _cannot_start(self, hosts: frozenset[str]) -> str | None:
+        if self._slots_used >= self._max_crawls:
+            return f"{self._slots_used} crawls running, the most at once"
+        if hosts & self._busy_hosts:
+            return "another crawl is on " + ", ".join(sorted(hosts & self._busy_hosts))
+        return None
 
     def _crawlable(self, source_id: str, attempt: int) -> SourceSpec | None:
         ctx = {"source": source_id, "attempt": attempt}
@@ -335,18 +355,20 @@ class SchedulerService:
         return spec
 
     def _release_then_run_waiting(self, hosts: frozenset[str]) -> None:
-        """Free `hosts`, then crawl here, one after the other, the waiting sources whose hosts
-        are all free (first come, first crawled)."""
+        """Free the slot and `hosts`, then crawl here, one after the other, the waiting sources
+        that can start (first come, first crawled)."""
         while True:
             with self._cond:
+                self._slots_used -= 1
                 self._busy_hosts -= hosts
                 if self._stopping.is_set():
                     return
-                ready = next((w for w in self._waiting if not w[2] & self._busy_hosts), None)
+                ready = next((w for w in self._waiting if not self._cannot_start(w[2])), None)
                 if ready is None:
                     return
                 self._waiting.remove(ready)
                 source_id, attempt, hosts = ready
+                self._slots_used += 1
                 self._busy_hosts |= hosts
             try:
                 if self._crawlable(source_id, attempt) is not None:
@@ -356,11 +378,11 @@ class SchedulerService:
                 log.exception("crawl failed", extra={"source": source_id, "attempt": attempt})
 
     def _park_waiting(self) -> None:
-        """At shutdown: sources still waiting for their host are due at the next start (as
-        APScheduler keeps a job that was due but not run), not at their next period."""
+        """At shutdown: sources still waiting are due at the next start (as APScheduler keeps a
+        job that was due but not run), not at their next period."""
         with self._cond:
             waiting, self._waiting = list(self._waiting), deque()
-        now = self.now()
+        now = datetime.now(UTC)  # the wall clock, as APScheduler's (self.now places retries)
         for source_id, attempt, _ in waiting:
             job_id = retry_job_id(source_id, attempt) if attempt else crawl_job_id(source_id)
             try:

@@ -1,6 +1,7 @@
-"""The scheduler never crawls one host twice at once: a due source whose host is busy waits for
-the crawl that holds it, and runs next in the same worker; sources on other hosts run side by
-side. Real APScheduler, real crawls of a loopback site whose pages answer when the test says."""
+"""The scheduler runs at most `scheduler_max_crawls` crawls at once and never two on one host: a
+due source whose host is busy, or that finds every slot taken, waits for a crawl to end and runs
+next in its worker; sources on other hosts run side by side. Real APScheduler, real crawls of a
+loopback site whose pages answer when the test says."""
 
 from __future__ import annotations
 
@@ -103,9 +104,8 @@ def make_service(settings: Settings, store: Store) -> Iterator[Factory]:
     made: list[SchedulerService] = []
 
     def make(**kw: Any) -> SchedulerService:
-        svc = SchedulerService(
-            settings.model_copy(update={"scheduler_jitter_seconds": 0}), store, **kw
-        )
+        overrides = {"scheduler_jitter_seconds": 0, **kw.pop("settings", {})}
+        svc = SchedulerService(settings.model_copy(update=overrides), store, **kw)
         made.append(svc)
         svc.start()
         return svc
@@ -203,3 +203,28 @@ def test_a_source_still_waiting_at_shutdown_is_due_at_the_next_start(
     assert due <= before + 5
     assert [r.status for r in store.list_runs("xx_first")] == ["succeeded"]
     assert store.list_runs("xx_second") == []
+
+
+def test_a_source_waiting_for_a_slot_is_not_dropped_as_missed(
+    make_service: Factory, store: Store, site: GatedSite
+) -> None:
+    """APScheduler drops a job that waited in its pool's queue longer than the misfire grace:
+    with 1,000 sources due at once that was every source after the first hour."""
+    store.add_source(fair_source("xx_first", "127.0.0.1", site.port))
+    store.add_source(fair_source("xx_second", "localhost", site.port))
+    svc = make_service(max_crawls=1, settings={"scheduler_misfire_grace_seconds": 1})
+    run_now(svc, "crawl:xx_first")
+    wait_until(lambda: site.sources_asked() == {"xx_first"}, what="the first crawl's request")
+    run_now(svc, "crawl:xx_second")
+    wait_until(lambda: svc._waiting, what="the second source to wait for a slot")
+    time.sleep(2.5)  # beyond the misfire grace
+    assert site.sources_asked() == {"xx_first"}
+
+    site.release.set()
+    wait_until(
+        lambda: all(
+            [r.status for r in store.list_runs(s)] == ["succeeded"]
+            for s in ("xx_first", "xx_second")
+        ),
+        what="both runs to succeed",
+    )
