@@ -7,14 +7,16 @@ written, so that the record fails validation naming the field, as a YAML record 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from crawlers.extract.fields import coerce_fields
+from crawlers.extract.fields import DATE_FIELDS, coerce_fields
 from crawlers.extract.language import language_problem
 from crawlers.extract.table import read_csv
+from crawlers.normalise.dates import parse_instant
 from search_api.domain.sources import SourceFormat, SourceSpec
 from search_api.domain.yaml_input import YamlInputError, load_yaml
 
@@ -62,6 +64,8 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
                 f"record #{n}: id {slug!r} may only contain letters, digits, '.', '_' and '-'",
             )
             continue
+        for problem in _read_dates(item, spider.spec):
+            spider.collector.add_error(response.url, f"record #{n}: {problem}")
         item["_id"] = slug or None
         item["_key"] = slug or f"{rec.get('url')}|{rec.get('title')}"
         item["_page"] = response.url
@@ -71,6 +75,31 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
             # this one, so tell them.
             spider.collector.add_error(response.url, f"record #{n}: language: {problem}; left out")
         yield item
+
+
+def _read_dates(item: dict[str, Any], spec: SourceSpec) -> list[str]:
+    """A YAML record's dates read as the source says it writes them, in place: a string in its
+    `date_order` ("03/04/2027"), a time with an offset as its date in its `time_zone`. Without
+    those settings a date is ISO 8601 (YAML's own) or fails the record, as before: a hand-kept
+    file is not guessed at. What cannot be read stays as written, for validation to name."""
+    problems: list[str] = []
+    for name, value in item.items():
+        if name not in DATE_FIELDS or not isinstance(value, str | dt.datetime):
+            continue
+        in_order = spec.date_order is not None and isinstance(value, str)
+        instant = spec.time_zone is not None and parse_instant(value) is not None
+        if not (in_order or instant):
+            continue
+        coerced = coerce_fields(
+            {name: value},
+            spec.kind,
+            strict=True,
+            date_order=spec.date_order,
+            time_zone=spec.time_zone,
+        )
+        item[name] = coerced.values.get(name, value)
+        problems += coerced.problems
+    return problems
 
 
 def _parse_csv(response: Response, spider: SourceSpider) -> Iterable[Any]:
@@ -87,7 +116,15 @@ def _parse_csv(response: Response, spider: SourceSpider) -> Iterable[Any]:
             )
             continue
         fields = {k.strip(): v for k, v in row.items() if k.strip() != "id"}
-        coerced = coerce_fields(fields, spider.spec.kind, base_url=response.url, strict=True)
+        spec = spider.spec
+        coerced = coerce_fields(
+            fields,
+            spec.kind,
+            base_url=response.url,
+            strict=True,
+            date_order=spec.date_order,
+            time_zone=spec.time_zone,
+        )
         # Strict coercion keeps a bad value for validation to reject; what it reports
         # instead (a language tag) would otherwise go unsaid.
         for problem in coerced.problems:

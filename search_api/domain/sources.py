@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -162,6 +162,10 @@ class SourceSpec(BaseModel):
     owner: str | None = None
     enabled: bool = True
 
+    MEANINGLESS: ClassVar[dict[str, str]] = {}
+    """Settings of every source that cannot mean anything for this format (setting name -> why,
+    ending the sentence "... means nothing for format X:"): refused when set, not ignored."""
+
     @model_validator(mode="before")
     @classmethod
     def _a_format_model(cls, data: Any) -> Any:
@@ -235,6 +239,17 @@ class SourceSpec(BaseModel):
         """Names of the secrets the source references as `${NAME}`, each read at crawl time
         from TRADEPOINT_SECRET_<NAME>; the spec itself stores only the reference."""
         return sorted(set(self._secret_refs()))
+
+    @field_validator("date_order", "time_zone")
+    @classmethod
+    def _meaningful(cls, v: str | None, info: ValidationInfo) -> str | None:
+        why = cls.MEANINGLESS.get(str(info.field_name))
+        # A source saved before its format refused the setting stays readable; it never
+        # changed what the format read.
+        if v is None or why is None or (info.context or {}).get(STORED):
+            return v
+        fmt = cls.model_fields["format"].default
+        raise ValueError(f"means nothing for format {fmt!r}: {why}; remove it")
 
     @field_validator("time_zone")
     @classmethod
