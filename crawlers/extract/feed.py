@@ -172,8 +172,11 @@ def _entry(
         (lk.get("href") for lk in entry.get("links") or [] if lk.get("rel") == "alternate"), None
     )
     url = canonicalise(link, base) if link else None
-    dated = {"reading": reading, "problems": problems}
-    published = _entry_date(entry, "published", "updated", "created", **dated)
+
+    def dated(*names: str) -> dt.date | None:
+        return _entry_date(entry, *names, reading=reading, problems=problems)
+
+    published = dated("published", "updated", "created")
     item: dict[str, Any] = {"title": title, "summary": summary, "url": url}
     language = _entry_language(entry) or language
     if language:
@@ -182,8 +185,8 @@ def _entry(
         item["published_date"] = published
     elif kind == "fair":
         # The RSS event module says when a fair happens; the publication date never does.
-        item["start_date"] = _entry_date(entry, "ev_startdate", **dated)
-        item["end_date"] = _entry_date(entry, "ev_enddate", **dated)
+        item["start_date"] = dated("ev_startdate")
+        item["end_date"] = dated("ev_enddate")
         item["as_of"] = published
     else:
         item["as_of"] = published

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from crawlers.extract.fields import DATE_FIELDS, coerce_fields
 from crawlers.extract.language import language_problem
 from crawlers.extract.table import read_csv
-from crawlers.normalise.dates import parse_instant
+from crawlers.normalise.dates import parse_date, parse_instant
 from search_api.domain.sources import SourceFormat, SourceSpec
 from search_api.domain.yaml_input import YamlInputError, load_yaml
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from crawlers.spiders.base import SourceSpider
 
+_ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -64,8 +65,8 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
                 f"record #{n}: id {slug!r} may only contain letters, digits, '.', '_' and '-'",
             )
             continue
-        for problem in _read_dates(item, spider.spec):
-            spider.collector.add_error(response.url, f"record #{n}: {problem}")
+        for date_problem in _read_dates(item, spider.spec):
+            spider.collector.add_error(response.url, f"record #{n}: {date_problem}")
         item["_id"] = slug or None
         item["_key"] = slug or f"{rec.get('url')}|{rec.get('title')}"
         item["_page"] = response.url
@@ -87,8 +88,20 @@ def _read_dates(item: dict[str, Any], spec: SourceSpec) -> list[str]:
         if name not in DATE_FIELDS or not isinstance(value, str | dt.datetime):
             continue
         in_order = spec.date_order is not None and isinstance(value, str)
-        instant = spec.time_zone is not None and parse_instant(value) is not None
+        moment = parse_instant(value)
+        instant = spec.time_zone is not None and moment is not None
         if not (in_order or instant):
+            # Validation refuses it (a time other than midnight, a date not in ISO 8601): say
+            # what would make it readable.
+            if moment is not None and moment.time() != dt.time(0):
+                problems.append(
+                    f"{name}: {value!s} is a time: set the source's time_zone to read its date"
+                )
+            elif isinstance(value, str) and parse_date(value) and not _ISO_DATE.match(value):
+                problems.append(
+                    f"{name}: {value!r} is not written YYYY-MM-DD: set the source's "
+                    "date_order (DMY, MDY or YMD) to read it"
+                )
             continue
         coerced = coerce_fields(
             {name: value},
