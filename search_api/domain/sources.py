@@ -123,12 +123,14 @@ class SourceSpec(BaseModel):
     date_order: Literal["DMY", "MDY", "YMD"] | None = Field(
         None,
         description="how the publisher writes all-numeric dates: MDY for US sources (7/3/2014 "
-        "is 3 July); default: day first unless impossible",
+        "is 3 July); default: day first unless impossible (not for ical: its dates are year "
+        "first)",
     )
     time_zone: str | None = Field(
         None,
         description="IANA time zone the publisher's instants mean (America/New_York): "
-        "2021-02-10T04:59:59Z is then 9 February; default: the date as written",
+        "2021-02-10T04:59:59Z is then 9 February; default: the date as written (not for pdf: "
+        "a document's dates have no time)",
     )
     schedule: str | None = Field(
         None,
