@@ -18,14 +18,14 @@ from typing import Any
 import feedparser
 
 from crawlers.extract.language import first_language
-from crawlers.normalise.dates import parse_date
+from crawlers.normalise.dates import DateOrder, order_problem, parse_date
 from crawlers.normalise.sectors import map_sectors
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
 from crawlers.normalise.values import hs_from_category, markets_of, split_list
 from crawlers.normalise.vocab_map import map_choice
 
-__all__ = ["FeedResult", "categorise", "extract_feed"]
+__all__ = ["DateReading", "FeedResult", "categorise", "extract_feed"]
 
 SUMMARY_MAX = 5000
 TITLE_MAX = 500
@@ -90,23 +90,46 @@ def categorise(categories: list[str], kind: str) -> dict[str, list[str]]:
     return out
 
 
-def _entry_date(entry: Any, *names: str) -> dt.date | None:
+@dataclass(frozen=True)
+class DateReading:
+    """The source's word on its dates (its `date_order` and `time_zone`)."""
+
+    order: DateOrder | None = None
+    zone: str | None = None
+
+
+def _entry_date(
+    entry: Any, *names: str, reading: DateReading, problems: list[str]
+) -> dt.date | None:
     """The calendar date as the feed wrote it; feedparser's parsed form (UTC) only as a fallback,
-    because converting "Fri, 24 Jan 2025 23:30 -0500" to UTC moves it to the next day."""
+    because converting "Fri, 24 Jan 2025 23:30 -0500" to UTC moves it to the next day. With the
+    source's time zone, a time with an offset becomes its date in that zone; with its order, a
+    date that is not RFC 822 or ISO 8601 ("03/04/2027") is read in that order."""
+    said: set[str] = set()
     for name in names:
         raw = entry.get(name)
         if not raw:
             continue
-        date = parse_date(raw)
+        date = parse_date(raw, order=reading.order, tz=reading.zone)
+        wrong_order = order_problem(raw, reading.order) if date is None else None
+        if wrong_order:
+            # Not read another way (feedparser's guess) either: the source said its order.
+            # feedparser copies an RSS pubDate into `updated`: the same text is said once.
+            if str(raw) not in said:
+                problems.append(f"{name}: {wrong_order}; left out")
+                said.add(str(raw))
+            continue
         if date is None:
             try:
-                date = email.utils.parsedate_to_datetime(str(raw)).date()
+                found = email.utils.parsedate_to_datetime(str(raw))
+                date = parse_date(found, tz=reading.zone)
             except (TypeError, ValueError, IndexError):
                 date = None
         if date is None:
             parsed = entry.get(f"{name}_parsed")
             if isinstance(parsed, time.struct_time):
-                date = parse_date(dt.date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday))
+                utc = dt.datetime(*parsed[:6], tzinfo=dt.UTC)
+                date = parse_date(utc if reading.zone else utc.date(), tz=reading.zone)
         if date is not None:
             return date
     return None
@@ -132,7 +155,14 @@ def _entry_language(entry: Any) -> str | None:
     return first_language(said)
 
 
-def _entry(entry: Any, base: str, kind: str, language: str | None) -> dict[str, Any]:
+def _entry(
+    entry: Any,
+    base: str,
+    kind: str,
+    language: str | None,
+    reading: DateReading,
+    problems: list[str],
+) -> dict[str, Any]:
     summary_html = entry.get("summary")
     if not summary_html and entry.get("content"):
         summary_html = entry["content"][0].get("value")
@@ -142,7 +172,11 @@ def _entry(entry: Any, base: str, kind: str, language: str | None) -> dict[str, 
         (lk.get("href") for lk in entry.get("links") or [] if lk.get("rel") == "alternate"), None
     )
     url = canonicalise(link, base) if link else None
-    published = _entry_date(entry, "published", "updated", "created")
+
+    def dated(*names: str) -> dt.date | None:
+        return _entry_date(entry, *names, reading=reading, problems=problems)
+
+    published = dated("published", "updated", "created")
     item: dict[str, Any] = {"title": title, "summary": summary, "url": url}
     language = _entry_language(entry) or language
     if language:
@@ -151,8 +185,8 @@ def _entry(entry: Any, base: str, kind: str, language: str | None) -> dict[str, 
         item["published_date"] = published
     elif kind == "fair":
         # The RSS event module says when a fair happens; the publication date never does.
-        item["start_date"] = _entry_date(entry, "ev_startdate")
-        item["end_date"] = _entry_date(entry, "ev_enddate")
+        item["start_date"] = dated("ev_startdate")
+        item["end_date"] = dated("ev_enddate")
         item["as_of"] = published
     else:
         item["as_of"] = published
@@ -170,8 +204,15 @@ def _entry(entry: Any, base: str, kind: str, language: str | None) -> dict[str, 
     return item
 
 
-def extract_feed(body: bytes, url: str, kind: str, content_type: str | None = None) -> FeedResult:
-    """Entries of the feed in `body` as record fields of `kind`. Never raises."""
+def extract_feed(
+    body: bytes,
+    url: str,
+    kind: str,
+    content_type: str | None = None,
+    reading: DateReading | None = None,
+) -> FeedResult:
+    """Entries of the feed in `body` as record fields of `kind`. Never raises.
+    `reading`: the source's `date_order` and `time_zone`."""
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -199,8 +240,9 @@ def extract_feed(body: bytes, url: str, kind: str, content_type: str | None = No
     # RSS <language>, or the Atom feed's xml:lang; a tag that names no language is no default
     language = first_language([feed.get("language")])
     for n, entry in enumerate(parsed.entries, 1):
+        problems: list[str] = []
         try:
-            item = _entry(entry, url, kind, language)
+            item = _entry(entry, url, kind, language, reading or DateReading(), problems)
         except Exception as exc:  # one odd entry must not cost the others
             result.errors.append(f"entry #{n}: {type(exc).__name__}: {exc}")
             result.skipped += 1
@@ -209,6 +251,8 @@ def extract_feed(body: bytes, url: str, kind: str, content_type: str | None = No
             result.errors.append(f"entry #{n} has neither a title nor any text; skipped")
             result.skipped += 1
             continue
+        # Said by the format, for the entries it keeps (feed.keep / feed.drop).
+        item["_problems"] = [f"entry {item['title']!r}: {problem}" for problem in problems]
         result.entries.append(item)
     for link in feed.get("links") or []:
         if link.get("rel") == "next" and link.get("href"):

@@ -17,7 +17,7 @@ from typing import Any
 
 from crawlers.extract.language import language_code, language_problem
 from crawlers.normalise.countries import to_country
-from crawlers.normalise.dates import DateOrder, parse_date
+from crawlers.normalise.dates import DateOrder, order_problem, parse_date
 from crawlers.normalise.sectors import map_sectors
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
@@ -34,7 +34,7 @@ from crawlers.normalise.vocab_map import map_choice, parse_bool
 from search_api.domain.markets import resolve_market
 from search_api.domain.sources import source_field_names
 
-__all__ = ["LIST_FIELDS", "Coerced", "coerce_fields", "field_names"]
+__all__ = ["DATE_FIELDS", "LIST_FIELDS", "Coerced", "coerce_fields", "field_names"]
 
 _TEXT_MAX = {
     "title": 500,
@@ -46,7 +46,7 @@ _TEXT_MAX = {
     "organiser": 300,
 }
 _URL_FIELDS = frozenset({"url", "application_url", "evidence_url"})
-_DATE_FIELDS = frozenset(
+DATE_FIELDS = frozenset(
     {
         "start_date",
         "end_date",
@@ -158,12 +158,15 @@ class _Coercer:
             first = split_list(raw)[0] if isinstance(raw, list | tuple) else text
             url = canonicalise(first, self.base_url)
             return url or self.failed(name, text, f"{text!r} is not an http(s) URL")
-        if name in _DATE_FIELDS:
+        if name in DATE_FIELDS:
             date = parse_date(value, order=self.date_order, tz=self.time_zone)
-            if date is None and self.date_order and parse_date(value):
-                return self.failed(
-                    name, text, f"{text!r} is not a date in the source's order {self.date_order}"
-                )
+            wrong_order = order_problem(value, self.date_order) if date is None else None
+            if wrong_order and self.strict:
+                # Kept for validation to reject, which could not say that the order is why.
+                self.problem(name, wrong_order)
+                return text
+            if wrong_order:
+                return self.failed(name, text, wrong_order)
             return date or self.failed(name, text, f"cannot read {text!r} as a date")
         if name == "country":
             code = to_country(text)

@@ -15,6 +15,7 @@ from crawlers.extract.language import language_code
 from crawlers.extract.title_markers import is_online_place
 from crawlers.normalise.countries import country_from_timezone, locate
 from crawlers.normalise.dates import parse_date
+from crawlers.normalise.dates import time_zone as time_zone_named
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
 
@@ -459,8 +460,12 @@ def _own_address(calendars: list[Calendar], url: str) -> str | None:
     return None
 
 
-def extract_ical(body: bytes | str, url: str) -> ExtractResult:
-    """One event per VEVENT (recurring events: their first occurrence). Never raises."""
+def extract_ical(body: bytes | str, url: str, *, time_zone: str | None = None) -> ExtractResult:
+    """One event per VEVENT (recurring events: their first occurrence). Never raises.
+
+    `time_zone` is the source's: the zone its UTC times are read in, before what the calendar
+    suggests (X-WR-TIMEZONE, its one TZID). TZID and floating times keep the date as written:
+    they are the event's own wall-clock time already."""
     result = ExtractResult(events=[], errors=[])
     try:
         text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else str(body)
@@ -483,6 +488,7 @@ def extract_ical(body: bytes | str, url: str) -> ExtractResult:
         if not calendars and failure:
             result.errors.append(f"broken iCalendar: {failure}"[:300])
             return result
+        source_zone = time_zone_named(time_zone) if time_zone else None
         x_wr = re.search(r"^X-WR-TIMEZONE[^:]*:(.+?)\s*$", text, re.IGNORECASE | re.MULTILINE)
         result.canonical_url = _own_address(calendars, url)
         feed_url = result.canonical_url or url
@@ -491,6 +497,10 @@ def extract_ical(body: bytes | str, url: str) -> ExtractResult:
             tzids = _text_tzids(text) if salvaged_calendars else _tzids(cal)
             x_wr_value = x_wr.group(1) if salvaged_calendars and x_wr else cal.get("X-WR-TIMEZONE")
             zone, zone_source = _calendar_zone(x_wr_value, tzids)
+            if source_zone is not None:
+                # The agency's word on the publisher: a calendar's zone is often only the
+                # default of the account that exported it.
+                zone, zone_source = source_zone, f"the source's time_zone {time_zone}"
             hint = _zone_hint(x_wr_value, tzids)
             for number, component in enumerate(cal.walk("VEVENT"), start=1):
                 reader = _Reader(zone, zone_source)

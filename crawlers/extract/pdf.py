@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawlers.normalise.dates import parse_date
+from crawlers.normalise.dates import DateOrder, order_problem, parse_date
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.values import parse_hs
 
@@ -78,13 +78,25 @@ class PdfResult:
     """ "published_date 2026-03-12 from 'Published: 12 March 2026'" per date found."""
 
 
-def find_dates(text: str) -> tuple[dict[str, dt.date], list[str]]:
-    """(field -> first date the text gives for it, descriptions of what was found)."""
+def find_dates(text: str, order: DateOrder | None = None) -> tuple[dict[str, dt.date], list[str]]:
+    """(field -> first date the text gives for it, descriptions of what was found).
+
+    `order` is the source's `date_order`, how the document writes 03/04/2027."""
+    dates, found, _ = _find_dates(text, order)
+    return dates, found
+
+
+def _find_dates(
+    text: str, order: DateOrder | None
+) -> tuple[dict[str, dt.date], list[str], list[str]]:
+    """find_dates, and the dates of a field left out because they do not fit `order`."""
     dates: dict[str, dt.date] = {}
     found: list[str] = []
+    problems: list[str] = []
     for match in _DATE.finditer(text):
-        date = parse_date(match.group(0))
-        if date is None:
+        date = parse_date(match.group(0), order=order)
+        wrong_order = order_problem(match.group(0), order) if date is None else None
+        if date is None and wrong_order is None:
             continue
         # the phrase must be in the same sentence: cut the window at the last full stop
         window = text[max(0, match.start() - _WINDOW) : match.start()]
@@ -97,10 +109,15 @@ def find_dates(text: str) -> tuple[dict[str, dt.date], list[str]]:
                     best = (cue.end(), cue.start(), name)
         if best is None or best[2] in dates:
             continue
-        dates[best[2]] = date
         snippet = re.sub(r"\s+", " ", window[best[1] :] + match.group(0)).strip()
+        if date is None:
+            # A date in another order than the source's: said, and its field left to a later
+            # date of the document rather than read in an order the source says is not its.
+            problems.append(f"{best[2]}: {wrong_order} ({snippet!r}); left out")
+            continue
+        dates[best[2]] = date
         found.append(f"{best[2]} {date.isoformat()} from {snippet!r}")
-    return dates, found
+    return dates, found, problems
 
 
 def _hs_codes(text: str) -> list[str]:
@@ -122,8 +139,11 @@ def _title(metadata_title: object, text: str) -> str | None:
     return None
 
 
-def extract_pdf(body: bytes, url: str, kind: str = "requirement") -> PdfResult:
-    """The document in `body` as record fields of `kind`, or errors saying why not."""
+def extract_pdf(
+    body: bytes, url: str, kind: str = "requirement", *, date_order: DateOrder | None = None
+) -> PdfResult:
+    """The document in `body` as record fields of `kind`, or errors saying why not.
+    `date_order` is the source's: how the document writes all-numeric dates."""
     if not body.lstrip()[:5].startswith(b"%PDF-"):
         start = body[:40].decode("latin-1", errors="replace")
         return PdfResult(None, [f"not a PDF document (starts with {start!r})"])
@@ -150,7 +170,9 @@ def extract_pdf(body: bytes, url: str, kind: str = "requirement") -> PdfResult:
     if not title:
         result.errors.append("the PDF has neither a title nor any text")
         return result
-    dates, result.found = find_dates(re.sub(r"[ \t]+", " ", raw_text))
+    dates, result.found, wrong_order = _find_dates(re.sub(r"[ \t]+", " ", raw_text), date_order)
+    # The document is still read: only the dates written in another order are left out.
+    result.errors += wrong_order
     body_text = text or ""
     if body_text.startswith(title):
         body_text = body_text[len(title) :].strip()

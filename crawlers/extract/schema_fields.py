@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from crawlers.extract.events import SUMMARY_MAX, Note, new_event
@@ -13,12 +14,19 @@ from crawlers.extract.language import first_language
 from crawlers.extract.page_context import PageHints
 from crawlers.extract.title_markers import is_online_place
 from crawlers.normalise.countries import Inference, address_country, clean_city, locate
-from crawlers.normalise.dates import Moment, parse_date, parse_date_range, parse_moment
+from crawlers.normalise.dates import (
+    DateOrder,
+    Moment,
+    order_problem,
+    parse_date,
+    parse_date_range,
+    parse_moment,
+)
 from crawlers.normalise.places import regions_named
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.zones import date_in_zones, zone_named, zones_of
 
-__all__ = ["MAPPED", "event_from_node", "first", "resolve", "type_names"]
+__all__ = ["MAPPED", "DateReading", "event_from_node", "first", "resolve", "type_names"]
 
 # Properties turned into event fields; everything else on an Event node is
 # reported in `unmapped` so that new vocabulary on a source shows up.
@@ -267,6 +275,15 @@ def _region_from_text(text: str) -> str | None:
 # ------------------------------------------------------------------ dates
 
 
+@dataclass(frozen=True)
+class DateReading:
+    """The source's word on its dates: the order of dates not written in ISO 8601
+    ("03/04/2027"), and the zone its UTC times are read in when an event names none."""
+
+    order: DateOrder | None = None
+    zone: dt.tzinfo | None = None
+
+
 def _schedule_zone(node: Mapping[str, Any]) -> dt.tzinfo | None:
     schedule = first(node.get("eventSchedule"))
     if isinstance(schedule, Mapping):
@@ -275,9 +292,14 @@ def _schedule_zone(node: Mapping[str, Any]) -> dt.tzinfo | None:
 
 
 def _zones(
-    node: Mapping[str, Any], moments: list[Moment | None], event: Mapping[str, Any], where: _Place
+    node: Mapping[str, Any],
+    moments: list[Moment | None],
+    event: Mapping[str, Any],
+    where: _Place,
+    source_zone: dt.tzinfo | None,
 ) -> tuple[tuple[dt.tzinfo, ...], str]:
-    """The zones the event's UTC times are read in, and what said so."""
+    """The zones the event's UTC times are read in, and what said so: what the event says of
+    itself, else the source's time_zone, else the zones of its place."""
     zone = _schedule_zone(node)
     if zone is not None:
         return (zone,), f"its scheduleTimezone {zone}"
@@ -285,6 +307,8 @@ def _zones(
         # another of its times written with the local offset ("endDate": "...-05:00")
         if moment is not None and moment.offset and not moment.utc:
             return (dt.timezone(moment.offset),), "the offset of its other times"
+    if source_zone is not None:
+        return (source_zone,), f"the source's time_zone {source_zone}"
     country = event.get("country")
     if country:
         zones = zones_of(country, where.region)
@@ -294,7 +318,11 @@ def _zones(
 
 
 def _read_dates(
-    event: dict[str, Any], node: Mapping[str, Any], where: _Place, notes: list[Note]
+    event: dict[str, Any],
+    node: Mapping[str, Any],
+    where: _Place,
+    notes: list[Note],
+    reading: DateReading,
 ) -> None:
     raw_start, raw_end = first(node.get("startDate")), first(node.get("endDate"))
     schedule = first(node.get("eventSchedule"))
@@ -302,11 +330,14 @@ def _read_dates(
         # A recurring event may give its dates only in its Schedule: its first occurrence (the
         # Schedule's endDate ends the series, not the occurrence), as for iCalendar RRULEs.
         raw_start = first(schedule.get("startDate"))
-    start_m, end_m = parse_moment(raw_start), parse_moment(raw_end)
-    start = start_m.date if start_m else parse_date(raw_start)
-    end = end_m.date if end_m else parse_date(raw_end)
+    order = reading.order
+    # ISO 8601 values (parse_moment) mean what they say whatever the order; the source's
+    # order reads the others ("03/04/2027").
+    start_m, end_m = parse_moment(raw_start, order=order), parse_moment(raw_end, order=order)
+    start = start_m.date if start_m else parse_date(raw_start, order=order)
+    end = end_m.date if end_m else parse_date(raw_end, order=order)
     title = event["title"]
-    span = parse_date_range(raw_start) if isinstance(raw_start, str) else None
+    span = parse_date_range(raw_start, order=order) if isinstance(raw_start, str) else None
     if span is not None:
         start = span[0]
         if end is None and span[1] != span[0]:
@@ -315,12 +346,16 @@ def _read_dates(
                 Note("date.range", f"event {title!r}: end date {end} from the range {raw_start!r}")
             )
     elif isinstance(raw_end, str) and end is None:
-        end_span = parse_date_range(raw_end)
+        end_span = parse_date_range(raw_end, order=order)
         end = end_span[1] if end_span else None
+    for label, value, raw in (("startDate", start, raw_start), ("endDate", end, raw_end)):
+        wrong_order = order_problem(raw, order) if value is None else None
+        if wrong_order:
+            event["_date_problems"].append(f"{label} {wrong_order}")
     if not any(m is not None and m.utc for m in (start_m, end_m)):
         event["start_date"], event["end_date"] = start, end
         return
-    zones, why = _zones(node, [start_m, end_m], event, where)
+    zones, why = _zones(node, [start_m, end_m], event, where, reading.zone)
     for label, moment, raw in (("start", start_m, raw_start), ("end", end_m, raw_end)):
         local = date_in_zones(moment, zones) if moment is not None else None
         if local is None or moment is None or local == moment.date:
@@ -343,9 +378,16 @@ def _read_dates(
 
 
 def event_from_node(
-    node: Mapping[str, Any], ids: Mapping[str, Any], hints: PageHints, notes: list[Note]
+    node: Mapping[str, Any],
+    ids: Mapping[str, Any],
+    hints: PageHints,
+    notes: list[Note],
+    reading: DateReading | None = None,
 ) -> dict[str, Any]:
+    """The event's fields, `_bad_language` and `_date_problems` (dates not in the source's
+    order) for the caller to report and drop."""
     event = new_event()
+    event["_date_problems"] = []
     event["title"] = _name_of(node.get("name"), ids)
     description = first(node.get("description"))
     if isinstance(description, str):
@@ -372,7 +414,7 @@ def event_from_node(
                 f"event {title!r}: country {hints.region_country} from the page's {hints.source}",
             )
         )
-    _read_dates(event, node, where, notes)
+    _read_dates(event, node, where, notes, reading or DateReading())
     online = "online" in mode and "mixed" not in mode
     event["online"] = online or (where.virtual and not where.physical)
     event["organiser"] = _name_of(node.get("organizer"), ids)

@@ -17,7 +17,15 @@ from crawlers.extract.events import ExtractResult, Note, finish_event
 from crawlers.extract.jsonld import Block, attested, jsonld_blocks, run_together
 from crawlers.extract.language import page_language
 from crawlers.extract.page_context import page_hints
-from crawlers.extract.schema_fields import event_from_node, first, short, type_names
+from crawlers.extract.schema_fields import (
+    DateReading,
+    event_from_node,
+    first,
+    short,
+    type_names,
+)
+from crawlers.normalise.dates import DateOrder
+from crawlers.normalise.dates import time_zone as time_zone_named
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
 
@@ -159,11 +167,22 @@ def _link_href(tree: etree._Element, tags: tuple[str, ...], rel: str) -> str | N
     return None
 
 
-def extract_events(body: bytes | str, url: str, encoding: str | None = None) -> ExtractResult:
-    """Every schema.org Event (any subtype) on an HTML page. Never raises."""
+def extract_events(
+    body: bytes | str,
+    url: str,
+    encoding: str | None = None,
+    *,
+    date_order: DateOrder | None = None,
+    time_zone: str | None = None,
+) -> ExtractResult:
+    """Every schema.org Event (any subtype) on an HTML page. Never raises.
+
+    `date_order` and `time_zone` are the source's: how dates that are not ISO 8601 are written
+    ("03/04/2027"), and the zone UTC times are read in when the event names none."""
     result = ExtractResult(events=[], errors=[])
     try:
-        _extract_into(result, body, url, encoding)
+        reading = DateReading(date_order, time_zone_named(time_zone) if time_zone else None)
+        _extract_into(result, body, url, encoding, reading)
     except Exception as exc:  # a bad page must never take down a crawl
         log.debug("schema.org extraction failed for %s", url, exc_info=True)
         result.errors.append(f"extraction failed: {type(exc).__name__}: {exc}"[:300])
@@ -253,7 +272,13 @@ def _nodes(
     return nodes, ids
 
 
-def _extract_into(result: ExtractResult, body: bytes | str, url: str, encoding: str | None) -> None:
+def _extract_into(
+    result: ExtractResult,
+    body: bytes | str,
+    url: str,
+    encoding: str | None,
+    reading: DateReading,
+) -> None:
     if body is None:
         result.errors.append("empty document")
         return
@@ -295,15 +320,23 @@ def _extract_into(result: ExtractResult, body: bytes | str, url: str, encoding: 
     found = _Events()
     for number, (node, block) in enumerate(nodes, start=1):
         notes: list[Note] = []
-        event = event_from_node(node, ids, hints, notes)
+        event = event_from_node(node, ids, hints, notes, reading)
         bad_language = event.pop("_bad_language")
+        date_problems: list[str] = event.pop("_date_problems")
         # an event nobody can name or date cannot be listed; say so, for drift
         if event["title"] is None:
             result.errors.append(f"event #{number} skipped: no name")
             continue
         if event["start_date"] is None:
-            result.errors.append(f"event {event['title']!r} skipped: no usable startDate")
+            why = next(
+                (p for p in date_problems if p.startswith("startDate")), "no usable startDate"
+            )
+            result.errors.append(f"event {event['title']!r} skipped: {why}")
             continue
+        for problem in date_problems:
+            message = f"event {event['title']!r}: {problem}; left out"
+            if message not in result.errors:  # the same event in several syntaxes: once
+                result.errors.append(message)
         if block is not None and block.repaired:
             # Only what the page wrote whole: a repair never invents an event.
             cut = [

@@ -7,14 +7,16 @@ written, so that the record fails validation naming the field, as a YAML record 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from crawlers.extract.fields import coerce_fields
+from crawlers.extract.fields import DATE_FIELDS, coerce_fields
 from crawlers.extract.language import language_problem
 from crawlers.extract.table import read_csv
+from crawlers.normalise.dates import parse_date, parse_instant
 from search_api.domain.sources import SourceFormat, SourceSpec
 from search_api.domain.yaml_input import YamlInputError, load_yaml
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
     from crawlers.spiders.base import SourceSpider
 
+_ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -62,6 +65,8 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
                 f"record #{n}: id {slug!r} may only contain letters, digits, '.', '_' and '-'",
             )
             continue
+        for date_problem in _read_dates(item, spider.spec):
+            spider.collector.add_error(response.url, f"record #{n}: {date_problem}")
         item["_id"] = slug or None
         item["_key"] = slug or f"{rec.get('url')}|{rec.get('title')}"
         item["_page"] = response.url
@@ -71,6 +76,43 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
             # this one, so tell them.
             spider.collector.add_error(response.url, f"record #{n}: language: {problem}; left out")
         yield item
+
+
+def _read_dates(item: dict[str, Any], spec: SourceSpec) -> list[str]:
+    """A YAML record's dates read as the source says it writes them, in place: a string in its
+    `date_order` ("03/04/2027"), a time with an offset as its date in its `time_zone`. Without
+    those settings a date is ISO 8601 (YAML's own) or fails the record, as before: a hand-kept
+    file is not guessed at. What cannot be read stays as written, for validation to name."""
+    problems: list[str] = []
+    for name, value in item.items():
+        if name not in DATE_FIELDS or not isinstance(value, str | dt.datetime):
+            continue
+        in_order = spec.date_order is not None and isinstance(value, str)
+        moment = parse_instant(value)
+        instant = spec.time_zone is not None and moment is not None
+        if not (in_order or instant):
+            # Validation refuses it (a time other than midnight, a date not in ISO 8601): say
+            # what would make it readable.
+            if moment is not None and moment.time() != dt.time(0):
+                problems.append(
+                    f"{name}: {value!s} is a time: set the source's time_zone to read its date"
+                )
+            elif isinstance(value, str) and parse_date(value) and not _ISO_DATE.match(value):
+                problems.append(
+                    f"{name}: {value!r} is not written YYYY-MM-DD: set the source's "
+                    "date_order (DMY, MDY or YMD) to read it"
+                )
+            continue
+        coerced = coerce_fields(
+            {name: value},
+            spec.kind,
+            strict=True,
+            date_order=spec.date_order,
+            time_zone=spec.time_zone,
+        )
+        item[name] = coerced.values.get(name, value)
+        problems += coerced.problems
+    return problems
 
 
 def _parse_csv(response: Response, spider: SourceSpider) -> Iterable[Any]:
@@ -87,7 +129,15 @@ def _parse_csv(response: Response, spider: SourceSpider) -> Iterable[Any]:
             )
             continue
         fields = {k.strip(): v for k, v in row.items() if k.strip() != "id"}
-        coerced = coerce_fields(fields, spider.spec.kind, base_url=response.url, strict=True)
+        spec = spider.spec
+        coerced = coerce_fields(
+            fields,
+            spec.kind,
+            base_url=response.url,
+            strict=True,
+            date_order=spec.date_order,
+            time_zone=spec.time_zone,
+        )
         # Strict coercion keeps a bad value for validation to reject; what it reports
         # instead (a language tag) would otherwise go unsaid.
         for problem in coerced.problems:

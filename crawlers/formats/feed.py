@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from crawlers.extract.feed import extract_feed
+from crawlers.extract.feed import DateReading, extract_feed
 from search_api.domain.sources import SourceFormat, SourceSpec
 
 if TYPE_CHECKING:
@@ -81,17 +81,21 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
     spec = spider.spec
     assert isinstance(spec, FeedSource)
     content_type = spider.content_type(response) or None
-    result = extract_feed(response.body, response.url, spec.kind, content_type)
+    reading = DateReading(spec.date_order, spec.time_zone)
+    result = extract_feed(response.body, response.url, spec.kind, content_type, reading)
     for message in result.errors:
         spider.collector.add_error(response.url, message)
     spider.collector.failed += result.skipped
     options = spec.feed
-    for entry in result.entries:
+    for found in result.entries:
+        entry = {k: v for k, v in found.items() if k != "_problems"}
         if options is not None:
             if not _wanted(entry, options):
                 continue  # another topic's entry: not an error, not a record
             if options.reference and spec.kind == "requirement":
                 entry = {**entry, "legal_reference": _reference(entry, options.reference)}
+        for problem in found.get("_problems") or []:
+            spider.collector.add_error(response.url, problem)
         yield {**entry, "_page": response.url}
     # Atom paging (RFC 5005): rel="next" on the feed.
     yield from spider.follow_links(response, result.next_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from crawlers.extract.ical import extract_ical
 from search_api.domain.sources import SourceFormat, SourceSpec
@@ -18,9 +18,13 @@ if TYPE_CHECKING:
 class IcalSource(SourceSpec):
     format: Literal["ical"] = "ical"
 
+    MEANINGLESS: ClassVar[dict[str, str]] = {
+        "date_order": "iCalendar writes every date year first (20270304, RFC 5545)"
+    }
+
 
 def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
-    result = extract_ical(response.body, response.url)
+    result = extract_ical(response.body, response.url, time_zone=spider.spec.time_zone)
     for message in result.errors:
         spider.collector.add_error(response.url, message)
     for note in result.notes:

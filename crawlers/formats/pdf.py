@@ -7,7 +7,7 @@ matching `follow.allow`) are followed, so a source can be "the publications page
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from crawlers.extract.pdf import extract_pdf
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 class PdfSource(SourceSpec):
     format: Literal["pdf"] = "pdf"
+
+    MEANINGLESS: ClassVar[dict[str, str]] = {
+        "time_zone": "a document's dates are read from its text, which gives them without a time"
+    }
 
 
 def _is_listing(response: Response, spider: SourceSpider) -> bool:
@@ -45,7 +49,8 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
                 if request is not None:
                     yield request
         return
-    result = extract_pdf(response.body, response.url, spider.spec.kind)
+    spec = spider.spec
+    result = extract_pdf(response.body, response.url, spec.kind, date_order=spec.date_order)
     for message in result.errors:
         spider.collector.add_error(response.url, message)
     for line in result.found:

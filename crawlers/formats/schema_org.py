@@ -26,8 +26,13 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
             f"not an HTML page ({spider.content_type(response) or '?'})",
         )
         return
+    spec = spider.spec
     result = extract_events(
-        response.body, response.url, encoding=getattr(response, "encoding", None)
+        response.body,
+        response.url,
+        encoding=getattr(response, "encoding", None),
+        date_order=spec.date_order,
+        time_zone=spec.time_zone,
     )
     for message in result.errors:
         spider.collector.add_error(response.url, message)

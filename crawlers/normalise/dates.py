@@ -32,6 +32,7 @@ __all__ = [
     "Moment",
     "local_date",
     "moment_local_date",
+    "order_problem",
     "parse_date",
     "parse_date_range",
     "parse_instant",
@@ -241,9 +242,10 @@ def _offset(text: str | None) -> dt.timedelta | None:
     return sign * dt.timedelta(hours=h, minutes=m)
 
 
-def parse_moment(value: object) -> Moment | None:
+def parse_moment(value: object, *, order: DateOrder | None = None) -> Moment | None:
     """The date of `value` with its time and offset where an ISO-like text gives them. Never
-    raises; None when there is no date."""
+    raises; None when there is no date. `order` reads the dates that are not ISO-like, as in
+    parse_date."""
     try:
         if isinstance(value, dt.datetime):
             day = _make(value.year, value.month, value.day)
@@ -252,10 +254,10 @@ def parse_moment(value: object) -> Moment | None:
             offset = value.utcoffset()
             return Moment(day, value.time(), offset, offset == dt.timedelta(0) and False)
         if isinstance(value, Mapping):
-            return parse_moment(value.get("@value"))
+            return parse_moment(value.get("@value"), order=order)
         if isinstance(value, list | tuple):
             for item in value:
-                found = parse_moment(item)
+                found = parse_moment(item, order=order)
                 if found is not None:
                     return found
             return None
@@ -270,7 +272,7 @@ def parse_moment(value: object) -> Moment | None:
                     time = dt.time(int(m.group(4)), int(m.group(5)), min(int(m.group(6) or 0), 59))
                 zone = m.group(7)
                 return Moment(day, time, _offset(zone), bool(zone and zone.upper() == "Z"))
-        day = parse_date(value)
+        day = parse_date(value, order=order)
         return Moment(day, None, None, False) if day else None
     except Exception:  # a normaliser must never raise
         return None
@@ -436,3 +438,12 @@ def parse_date(
         return None
     except Exception:  # a normaliser must never raise
         return None
+
+
+def order_problem(value: object, order: DateOrder | None) -> str | None:
+    """Why `value` is no date in the source's `order` though it is one read another way
+    ("03/25/2027" with DMY), said so for the run; None when that is not the case."""
+    if order is None or parse_date(value, order=order) is not None or parse_date(value) is None:
+        return None
+    text = value.strip() if isinstance(value, str) else value
+    return f"{text!r} is not a date in the source's order {order}"

@@ -323,7 +323,8 @@ def form_fields(format_name: str, kind: str) -> list[FormField]:
             found = _widget(info.annotation)
             widget, options = found if found else ("yaml", ())
             fields.append(FormField(name, label, widget, help_, options, info.is_required()))
-    fields.extend(common[p] for p in COMMON_TAIL)
+    # A setting the format refuses (a PDF's time_zone) is no field of its form.
+    fields.extend(common[p] for p in COMMON_TAIL if p not in model.MEANINGLESS)
     label, help_ = LABELS["advanced"]
     fields.append(FormField("advanced", label, "yaml", help_))
     return fields

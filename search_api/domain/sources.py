@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -123,12 +123,14 @@ class SourceSpec(BaseModel):
     date_order: Literal["DMY", "MDY", "YMD"] | None = Field(
         None,
         description="how the publisher writes all-numeric dates: MDY for US sources (7/3/2014 "
-        "is 3 July); default: day first unless impossible",
+        "is 3 July); default: day first unless impossible (not for ical: its dates are year "
+        "first)",
     )
     time_zone: str | None = Field(
         None,
         description="IANA time zone the publisher's instants mean (America/New_York): "
-        "2021-02-10T04:59:59Z is then 9 February; default: the date as written",
+        "2021-02-10T04:59:59Z is then 9 February; default: the date as written (not for pdf: "
+        "a document's dates have no time)",
     )
     schedule: str | None = Field(
         None,
@@ -161,6 +163,10 @@ class SourceSpec(BaseModel):
     )
     owner: str | None = None
     enabled: bool = True
+
+    MEANINGLESS: ClassVar[dict[str, str]] = {}
+    """Settings of every source that cannot mean anything for this format (setting name -> why,
+    ending the sentence "... means nothing for format X:"): refused when set, not ignored."""
 
     @model_validator(mode="before")
     @classmethod
@@ -235,6 +241,17 @@ class SourceSpec(BaseModel):
         """Names of the secrets the source references as `${NAME}`, each read at crawl time
         from TRADEPOINT_SECRET_<NAME>; the spec itself stores only the reference."""
         return sorted(set(self._secret_refs()))
+
+    @field_validator("date_order", "time_zone")
+    @classmethod
+    def _meaningful(cls, v: str | None, info: ValidationInfo) -> str | None:
+        why = cls.MEANINGLESS.get(str(info.field_name))
+        # A source saved before its format refused the setting stays readable; it never
+        # changed what the format read.
+        if v is None or why is None or (info.context or {}).get(STORED):
+            return v
+        fmt = cls.model_fields["format"].default
+        raise ValueError(f"means nothing for format {fmt!r}: {why}; remove it")
 
     @field_validator("time_zone")
     @classmethod

@@ -35,6 +35,7 @@ _VALUE_ERRORS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"invalid regular expression"), N_("Not a valid regular expression: %(detail)s")),
     (re.compile(r"^format '\w+' needs"), N_("This format needs its own settings: %(detail)s")),
+    (re.compile(r"^means nothing for format"), N_("This format has no use for this: %(detail)s")),
     (
         re.compile(r"^language:"),
         N_("Unknown language: use an ISO 639-1 code such as en, fr or es."),
