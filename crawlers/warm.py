@@ -23,10 +23,6 @@ import crawlers.pipelines
 import crawlers.runner
 import crawlers.settings
 import crawlers.spiders.base
-
-# A child re-runs its parent's main script as `__mp_main__` (multiprocessing's rule); for the
-# `tradepoint` command that script imports the CLI, which is then already loaded.
-import search_api.cli  # noqa: F401
 from search_api.domain.sources import source_formats
 from search_api.settings import Settings
 
