@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from search_api.domain.records import AnyRecord
+from search_api.domain.records import AnyRecord, filled
 from search_api.domain.sources import SourceSpec
 
 MAX_ERRORS = 500
@@ -66,11 +66,7 @@ class RunCollector:
             newer, older = old, record
         else:
             self.ranks[record.id] = rank if rank is not None else old_rank
-        merged: dict[str, Any] = older.model_dump()
-        for key, value in newer.model_dump().items():
-            if value not in (None, "", [], {}):
-                merged[key] = value
-        self.records[record.id] = type(record).model_validate(merged)
+        self.records[record.id] = filled(older, newer)
 
     def note_unmapped(self, names: list[str]) -> None:
         for name in names:

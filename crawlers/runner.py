@@ -17,8 +17,8 @@ import threading
 from typing import Any, TextIO
 
 from crawlers.secrets import Secrets
-from search_api.domain.records import PROVENANCE_FIELDS, AnyRecord
-from search_api.domain.sources import SECRET_ENV_PREFIX, SourceSpec
+from search_api.domain.records import PROVENANCE_FIELDS, AnyRecord, filled
+from search_api.domain.sources import SECRET_ENV_PREFIX, SourceSpec, source_formats
 from search_api.services.crawls import KILL_GRACE_SECONDS, CrawlOutcome
 from search_api.settings import Settings
 from search_api.store import RunStats, Store
@@ -74,7 +74,8 @@ def finalise_run(store: Store, spec: SourceSpec, run_id: int, collector: object)
         store.finish_run(run_id, "failed", stats, message)
         return CrawlOutcome(spec.id, run_id, "failed", message)
     records = list(collector.records.values())
-    if getattr(getattr(spec, "api", None), "newest", None):
+    amends = source_formats()[spec.format].amends_stored
+    if amends is not None and amends(spec):
         records = amend_stored(store, records)
     up = store.upsert_records(records)
     stats.items_new, stats.items_changed, stats.items_unchanged = up.new, up.changed, up.unchanged
@@ -100,21 +101,16 @@ def amend_stored(store: Store, records: list[AnyRecord]) -> list[AnyRecord]:
     """Records that amend others (a source with `api.newest`: an addendum, a corrigendum) keep
     what the stored record said where the amendment is silent: an addendum that names no HS
     code leaves the notification's codes in place, also when the notification itself has
-    left the source's window of recent items."""
+    left the source's window of recent items. Provenance is this run's, as for any record."""
     stored = store.get_records([r.id for r in records])
-    out = []
+    out: list[AnyRecord] = []
     for record in records:
         old = stored.get(record.id)
         if old is None or old.kind != record.kind:
             out.append(record)
             continue
-        merged: dict[str, Any] = {
-            k: v for k, v in old.model_dump().items() if k not in PROVENANCE_FIELDS
-        }
-        for key, value in record.model_dump().items():
-            if key not in PROVENANCE_FIELDS and value not in (None, "", [], {}):
-                merged[key] = value
-        out.append(type(record).model_validate(merged))
+        fresh = old.model_copy(update={k: getattr(record, k) for k in PROVENANCE_FIELDS})
+        out.append(filled(fresh, record, keep=PROVENANCE_FIELDS))
     return out
 
 

@@ -377,6 +377,7 @@ FORMAT = SourceFormat(
     source=ApiSource,
     parse=parse,
     start_requests=start_requests,
+    amends_stored=lambda spec: bool(spec.api.newest),
     reads="JSON APIs: `api.params` (query), `api.headers`, `api.method: POST` with `api.body`; "
     "secrets as `${NAME}` (read from `TRADEPOINT_SECRET_NAME` at crawl time); `api.records` "
     "(JMESPath to the list) and `api.fields` (record field -> JMESPath: `hsCodes[].code`, "

@@ -445,6 +445,16 @@ RECORD_MODELS: dict[str, type[RecordBase]] = {
 }
 
 
+def filled(older: AnyRecord, newer: AnyRecord, keep: frozenset[str] = frozenset()) -> AnyRecord:
+    """`older` with the non-empty values of `newer` filling or replacing its own, except the
+    fields in `keep` (the same record read twice, or an amendment of a stored record)."""
+    merged: dict[str, Any] = older.model_dump()
+    for key, value in newer.model_dump().items():
+        if key not in keep and value not in (None, "", [], {}):
+            merged[key] = value
+    return type(newer).model_validate(merged)
+
+
 def is_undated_series(item: Any) -> bool:
     """A fair whose next dates are not known (a record, or a record as a dict): lists show it
     apart, as a recurring fair, never among scheduled ones."""

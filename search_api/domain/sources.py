@@ -367,6 +367,9 @@ class SourceFormat:
     start_requests: Callable[..., Iterable[Any]] | None = None
     """The requests for one start URL, `(url, spider)`; default: a GET of the URL. A format
     whose requests need a method, headers or a body (an API) builds them here."""
+    amends_stored: Callable[[Any], bool] | None = None
+    """Whether a source's records amend the stored ones (filled from them where silent) rather
+    than replace them: an API listing addenda of notifications it no longer lists."""
 
 
 FORMATS_GROUP = "tradepoint.formats"
