@@ -62,11 +62,6 @@ def source_of_job(job_id: str) -> str | None:
 # ---------------------------------------------------------------------------- cron
 
 
-def cron_day_of_week(field_: str) -> str:
-    """A crontab day-of-week field in APScheduler 3 terms (domain/cron.py: weekday numbering)."""
-    return cron.day_of_week(field_)
-
-
 def cron_trigger(expr: str, jitter: int = 0) -> CronTrigger:
     """A UTC CronTrigger for a 5-field crontab expression, with cron's weekday numbering.
 

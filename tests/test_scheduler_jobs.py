@@ -10,7 +10,6 @@ import pytest
 
 from schedules.jobs import (
     SYNC_JOB_ID,
-    cron_day_of_week,
     cron_trigger,
     desired_crawl_jobs,
     plan_sync,
@@ -19,6 +18,7 @@ from schedules.jobs import (
     trigger_fingerprint,
 )
 from schedules.service import SchedulerService
+from search_api.domain import cron
 from search_api.domain.sources import SourceSpec, parse_source
 from search_api.settings import Settings
 from search_api.store import Store
@@ -58,7 +58,7 @@ def spec(source_id: str = "xx_sched_fairs", **kw: object) -> SourceSpec:
     ],
 )
 def test_cron_weekday_numbers_count_from_sunday(field: str, expected: str) -> None:
-    assert cron_day_of_week(field) == expected
+    assert cron.day_of_week(field) == expected
 
 
 def test_a_monday_schedule_fires_on_monday_utc() -> None:
