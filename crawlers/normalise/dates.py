@@ -282,12 +282,10 @@ def moment_local_date(moment: Moment, zone: dt.tzinfo) -> dt.date | None:
     """The date in `zone` of a moment written as a UTC instant; None when it is not one."""
     if not moment.utc or moment.time is None:
         return None
-    instant = dt.datetime.combine(moment.date, moment.time, tzinfo=dt.UTC)
     try:
-        local = instant.astimezone(zone)
-    except (OverflowError, ValueError):
+        return local_date(dt.datetime.combine(moment.date, moment.time, tzinfo=dt.UTC), zone)
+    except (OverflowError, ValueError):  # the first or last day of the calendar
         return None
-    return _make(local.year, local.month, local.day)
 
 
 # Between the two ends of a range: a dash with spaces or between numbers, a slash (ISO 8601
