@@ -446,6 +446,7 @@ def source_from_form(
         ]
         raise FormProblems(missing)
     data: dict[str, Any] = {}
+    advanced: dict[str, Any] = {}
     problems: list[FieldError] = []
     for f in form_fields(fmt, kind):
         raw = form.get(f.name)
@@ -505,17 +506,13 @@ def source_from_form(
         if value is None:
             continue
         if f.name == "advanced":
-            continue  # merged last, under what the form's own fields say
+            advanced = value  # merged last, under what the form's own fields say
+            continue
         if f.name == "defaults_yaml":
             _set(data, "defaults", {**value, **(data.get("defaults") or {})})
             continue
         _set(data, f.name, value)
-    advanced = form.get("advanced")
-    if advanced and str(advanced).strip() and not any(p.field == "advanced" for p in problems):
-        extra = load_yaml(str(advanced), max_bytes=64_000)
-        if isinstance(extra, dict):
-            data = _merge(extra, data)
-    return data, problems
+    return _merge(advanced, data), problems
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
