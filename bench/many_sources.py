@@ -1,16 +1,19 @@
 """Many small sources due at once (issue 17, target 6): N loopback sources of mixed formats
-(schema.org sites of 10-50 pages, iCalendar feeds, RSS feeds) on H hosts, all crawled the way
-the scheduler crawls them: `run_crawl`, one child process per run, at most `--workers` at a
-time (the scheduler's crawl pool), with the crawler's politeness settings (delay and
-concurrency per host, robots.txt).
+(schema.org sites of 10-50 pages, iCalendar feeds, RSS feeds) on H hosts, all due at the same
+moment in the scheduler (`SchedulerService`, its APScheduler job store in the bench's
+database): at most `--workers` crawls at a time (`TRADEPOINT_SCHEDULER_MAX_CRAWLS`), never two
+on one host, each a child process forked from the warm fork server, with the crawler's
+politeness settings (delay and concurrency per host, robots.txt).
 
 It reports the total time, pages per second, and the overhead each run pays on top of fetching
-its pages: the run's wall time minus the window in which the site saw its requests (first
-request to last answer), which is the child process's start-up (Python, Scrapy, the store),
-its post-run work (store, withdrawals, run record) and its exit. Target: overhead <= 25% of the
-total crawl time.
+its pages: the run's wall time (the scheduler's crawl of the source, index update included)
+minus the window in which the site saw its requests (first request to last answer), which is
+the child process's start-up, its post-run work (store, withdrawals, run record), its exit and
+the index update. Target: overhead <= 25% of the total crawl time. It also reports memory (the
+proportional set size of the scheduler, the fork server and the crawl children, sampled every
+half second) and checks politeness: no two crawls on one host at once.
 
-    python -m bench.many_sources --sources 1000 --hosts 50 --workers 4
+    python -m bench.many_sources --sources 1000 --hosts 50 --workers 8
     python -m bench.many_sources --sources 60 --delay 0      # worst case: no politeness delay
 """
 
@@ -18,20 +21,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
+import subprocess
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_MISSED
+
 from bench.common import DATA, save
+from schedules.service import SchedulerService
 from search_api.domain.sources import parse_source
-from search_api.services.crawls import run_crawl
+from search_api.services import crawls
+from search_api.services.crawls import CrawlOutcome
 from search_api.settings import Settings
 from search_api.store import Store
 
@@ -139,20 +147,144 @@ def serve(root: Path, host: str, seen: Seen) -> ThreadingHTTPServer:
     return server
 
 
+def _descendants(pid: int) -> list[int]:
+    """This process's children, their children and so on (Linux /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        out.extend(kids)
+        todo.extend(kids)
+    return out
+
+
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: shared pages (the fork server's, in every child) counted once."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Memory:
+    """Peak memory of this process and its descendants, and peak number of descendants."""
+
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self.peak_processes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        while not self._stop.wait(0.5):
+            kids = _descendants(me)
+            self.peak_processes = max(self.peak_processes, len(kids))
+            self.peak_kb = max(self.peak_kb, _pss_kb(me) + sum(_pss_kb(k) for k in kids))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _host_overlaps(seen: Seen, host_of: dict[str, int]) -> int:
+    """Pairs of sources whose sites saw requests at overlapping times on the same host."""
+    by_host: dict[int, list[tuple[float, float]]] = {}
+    for s, first in seen.first.items():
+        by_host.setdefault(host_of[s], []).append((first, seen.last[s]))
+    overlaps = 0
+    for windows in by_host.values():
+        end = float("-inf")
+        for first, last in sorted(windows):
+            overlaps += first < end
+            end = max(end, last)
+    return overlaps
+
+
+class ColdChildren:
+    """The baseline: every crawl child a fresh `python -m crawlers.runner` (before the fork
+    server), for an A/B in the same session."""
+
+    def run(self, args: Any, *, env: Any, timeout: float | None = None) -> Any:
+        return subprocess.run(list(args), env=dict(env), timeout=timeout, check=False)
+
+    def pids(self, *argv: str) -> list[int]:
+        return []
+
+
+class TimedScheduler(SchedulerService):
+    """The scheduler service, timing each source's crawl as its worker thread sees it."""
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self.runs: dict[str, float] = {}
+        self.statuses: dict[str, str] = {}
+        self.done = threading.Semaphore(0)
+        self.missed = 0
+        # A job that waited in the pool's queue longer than the misfire grace is dropped by
+        # APScheduler (until its next period): counted, and not waited for.
+        self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+
+    def _on_missed(self, event: Any) -> None:
+        self.missed += 1
+        self.done.release()
+
+    def _crawl(self, source_id: str, attempt: int) -> CrawlOutcome | None:
+        t = time.perf_counter()
+        try:
+            outcome = super()._crawl(source_id, attempt)
+        finally:
+            self.runs[source_id.removeprefix("bench_")] = time.perf_counter() - t
+            self.done.release()
+        if outcome is not None:
+            self.statuses[source_id.removeprefix("bench_")] = outcome.status
+        return outcome
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sources", type=int, default=1000)
     ap.add_argument("--hosts", type=int, default=50)
-    ap.add_argument("--workers", type=int, default=4, help="the scheduler's crawl pool size")
+    ap.add_argument(
+        "--workers", type=int, default=4, help="crawls at once (TRADEPOINT_SCHEDULER_MAX_CRAWLS)"
+    )
     ap.add_argument("--delay", type=float, default=None, help="crawl delay (default: setting)")
     ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument(
+        "--cold-children",
+        action="store_true",
+        help="baseline: start each crawl child as a fresh Python process (no fork server)",
+    )
     args = ap.parse_args()
+    if args.cold_children:
+        crawls.warm = ColdChildren()  # type: ignore[assignment]
 
     root = DATA / "many-sources"
     plan = build(root / "sites", args.sources, args.seed)
     data_dir = root / "data"
     shutil.rmtree(data_dir, ignore_errors=True)
-    extra: dict[str, Any] = {"data_dir": data_dir, "allow_private_hosts": True}
+    extra: dict[str, Any] = {
+        "data_dir": data_dir,
+        "allow_private_hosts": True,
+        "scheduler_max_crawls": args.workers,
+        "scheduler_jitter_seconds": 0,
+        # No retries: a failed run counts as failed here, rather than being run again.
+        "crawl_retries": 0,
+    }
     if args.delay is not None:
         extra["crawl_delay"] = args.delay
     settings = Settings(**extra)
@@ -172,27 +304,29 @@ def main() -> None:
             "format": fmt,
             "start_urls": [f"http://{host}:{port}{path}"],
             "min_items": 1,
+            "schedule": "0 4 * * *",
         }
         if fmt == "schema_org":
             spec["follow"] = {"allow": [f"/s{k}/"], "max_pages": 60}
         store.add_source(parse_source(spec))
 
-    runs: dict[str, float] = {}
-    statuses: dict[str, str] = {}
-
-    def one(k: int) -> None:
-        t = time.perf_counter()
-        outcome = run_crawl(settings, f"bench_s{k}", store)
-        runs[f"s{k}"] = time.perf_counter() - t
-        statuses[f"s{k}"] = outcome.status
-
+    service = TimedScheduler(settings, store)
+    service.start()
+    memory = Memory()
     started = time.perf_counter()
-    with ThreadPoolExecutor(args.workers) as pool:
-        list(pool.map(one, range(len(plan))))
+    now = datetime.now(UTC)
+    # All due at once, as after a scheduler outage or with every source on one daily schedule.
+    for k in range(len(plan)):
+        service.scheduler.modify_job(f"crawl:bench_s{k}", next_run_time=now)
+    for _ in plan:
+        service.done.acquire()
     total = time.perf_counter() - started
+    memory.stop()
+    service.stop(grace=60)
     for server in servers:
         server.shutdown()
         server.server_close()
+    runs, statuses = service.runs, service.statuses
 
     run_time = sum(runs.values())
     fetching = sum(seen.last[s] - seen.first[s] for s in runs if s in seen.first)
@@ -205,8 +339,16 @@ def main() -> None:
         "requests_seen": seen.requests,
         "hosts": args.hosts,
         "workers": args.workers,
+        "children": "fresh python processes" if args.cold_children else "forked, warm",
         "crawl_delay_s": settings.crawl_delay,
         "succeeded": sum(1 for s in statuses.values() if s == "succeeded"),
+        "same_host_overlaps": _host_overlaps(
+            seen, {f"s{k}": k % args.hosts for k in range(len(plan))}
+        ),
+        "missed_jobs": service.missed,
+        "misfire_grace_s": settings.scheduler_misfire_grace_seconds,
+        "peak_memory_mb": round(memory.peak_kb / 1024, 1),
+        "peak_processes": memory.peak_processes,
         "total_s": round(total, 1),
         "pages_per_s": round(pages / total, 1),
         "run_time_sum_s": round(run_time, 1),
@@ -220,7 +362,8 @@ def main() -> None:
         else None,
         "target_overhead_share": 0.25,
     }
-    save(f"many_sources_{len(plan)}_delay_{settings.crawl_delay}", result)
+    cold = "_cold" if args.cold_children else ""
+    save(f"many_sources_{len(plan)}_w{args.workers}_delay_{settings.crawl_delay}{cold}", result)
 
 
 if __name__ == "__main__":
