@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from search_api.domain.records import RECORD_ADAPTER, AnyRecord
+from search_api.domain.records import AnyRecord, load_stored_record
 from search_api.domain.sources import format_validation_error
 from search_api.errors import Conflict, NotFound, RecordInvalid
 from search_api.store.base import StoreBase, UpsertStats, chunks, utcnow
@@ -350,5 +350,6 @@ def _withdrawn_json(data: str, now: datetime, version: int) -> str:
 
 def _load_record(data: str) -> AnyRecord:
     # Validated straight from the JSON text: pydantic parses it in Rust, which is faster than
-    # json.loads followed by validating the dict, and gives the same record.
-    return RECORD_ADAPTER.validate_json(data)
+    # json.loads followed by validating the dict, and gives the same record; not cleaned
+    # again (what the store holds was cleaned when written: load_stored_record).
+    return load_stored_record(data)
