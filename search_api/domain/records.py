@@ -90,9 +90,9 @@ def clean_string(value: str, *, multiline: bool = False) -> str:
     text may have lines), no bidi overrides or zero-width characters.
 
     Records read back from the store are not cleaned again (`load_stored_record`): every
-    write cleans them, and migration 0011 cleaned the rows stored before. Cleaning more than
-    this needs a migration that cleans the stored rows again (tests/test_stored_records.py
-    holds the patterns 0011 cleaned with, and fails when these change)."""
+    write cleans them, and migration 0011 cleaned the rows stored before, by a copy of these
+    rules. Cleaning more than this needs a migration that cleans the stored rows again
+    (tests/test_stored_records.py fails when these rules and 0011's differ)."""
     if not _MAY_CHANGE.search(value):
         return value
     value = value.replace("\r\n", "\n").replace("\r", "\n")
@@ -103,17 +103,6 @@ def clean_string(value: str, *, multiline: bool = False) -> str:
         # spaces stay as the source wrote them.
         value = _BREAKS.sub(" ", value)
     return value
-
-
-# The same characters as they can appear in JSON text: as themselves, or escaped (every
-# \uXXXX escape, and \b \f \n \r \t).
-_JSON_MAY_CHANGE = re.compile(_MAY_CHANGE.pattern + r"|\\[bfnrtu]")
-
-
-def json_may_need_cleaning(text: str) -> bool:
-    """Whether a record's JSON text may hold a string `clean_strings` would change. Errs
-    towards yes (any escape counts, and keys too); a no is certain."""
-    return _JSON_MAY_CHANGE.search(text) is not None
 
 
 def clean_strings(data: dict[str, Any]) -> dict[str, Any]:

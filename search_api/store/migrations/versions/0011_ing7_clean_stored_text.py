@@ -9,7 +9,7 @@ validating it), so those rows get their strings cleaned here, as validating them
 read. Nothing else changes: not the content hash, the version or the change feed, and no
 outbox row, as the search index was built from the cleaned records already. Rows that are not
 JSON objects stay as they are (record_problems knows them); so do rows with nothing to clean,
-most of them never parsed (`json_may_need_cleaning` first).
+most of them never parsed (a search of the JSON text first).
 
 Downgrade: nothing to undo (the old code cleaned these strings on every read).
 
@@ -21,11 +21,11 @@ Create Date: 2026-12-08
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-
-from search_api.domain.records import clean_strings, json_may_need_cleaning
 
 revision: str = "0011_ing7_clean_stored_text"
 down_revision: str | None = "0010_i16e_undated_fair_status"
@@ -37,9 +37,45 @@ BATCH = 1000
 _records = sa.table("records", sa.column("id", sa.String), sa.column("data", sa.Text))
 
 
+# The cleaning as it was when this migration was written (search_api/domain/records.py
+# clean_string, clean_strings), copied: a migration imports nothing but the tables, and does
+# what it did then whatever the code becomes. tests/test_stored_records.py checks that the two
+# still agree (else the stored rows need cleaning again by a new migration).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff]")
+_BREAKS = re.compile(r"[\n\t\v\f\u2028\u2029\x85]")
+_MULTILINE = frozenset({"summary", "text"})
+_MAY_CHANGE = re.compile("|".join(p.pattern for p in (_CONTROL, _INVISIBLE, _BREAKS)) + "|\r")
+# The same in JSON text: a character as itself, or escaped (any \uXXXX, \b \f \n \r \t).
+_JSON_MAY_CHANGE = re.compile(_MAY_CHANGE.pattern + r"|\\[bfnrtu]")
+
+
+def clean_text(value: str, *, multiline: bool = False) -> str:
+    if not _MAY_CHANGE.search(value):
+        return value
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = _INVISIBLE.sub("", _CONTROL.sub("", value))
+    return value if multiline else _BREAKS.sub(" ", value)
+
+
+def clean_record(data: dict[str, Any]) -> dict[str, Any]:
+    """Every string of a record's fields cleaned, but URLs (refused, never cleaned)."""
+
+    def clean(value: Any, multiline: bool) -> Any:
+        if isinstance(value, str):
+            return clean_text(value, multiline=multiline)
+        if isinstance(value, list):
+            return [clean(v, multiline) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v, False) for k, v in value.items()}
+        return value
+
+    return {k: v if k.endswith("url") else clean(v, k in _MULTILINE) for k, v in data.items()}
+
+
 def cleaned(raw: str) -> str | None:
     """The row's JSON with its strings cleaned, None when there is nothing to clean."""
-    if not json_may_need_cleaning(raw):
+    if not _JSON_MAY_CHANGE.search(raw):
         return None
     try:
         data = json.loads(raw)
@@ -47,7 +83,7 @@ def cleaned(raw: str) -> str | None:
         return None  # a broken row stays as it is
     if not isinstance(data, dict):
         return None
-    clean = clean_strings(data)
+    clean = clean_record(data)
     if clean == data:
         return None
     return json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
