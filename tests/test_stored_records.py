@@ -106,7 +106,7 @@ def test_the_records_api_stores_clean_text(client: TestClient, store: Store) -> 
     assert record.title == "Coffee Day one evil hidden xy"
     assert record.summary.startswith("changed Day one evil hidden xy")
     assert "first\nsecond\nthird\nfourth\tfifth\u2028sixth" in record.summary
-    assert record.venue == "first second third fourth fifth sixth seventhvf"
+    assert getattr(record, "venue", None) == "first second third fourth fifth sixth seventhvf"
 
 
 @pytest.mark.crawl
