@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
@@ -139,8 +140,15 @@ def http_url(value: str | None) -> str | None:
         raise ValueError(
             "URL contains a space, line break, tab or control character (write a space as %20)"
         )
-    AnyHttpUrl(value)  # raises a clear error on anything that is not http(s)
+    _check_http(value)
     return value
+
+
+@lru_cache(maxsize=4096)
+def _check_http(value: str) -> None:
+    # Raises a clear error on anything that is not http(s). Remembered (errors are not): the
+    # page a record came from (`source_url`) is the same for every record of a listing.
+    AnyHttpUrl(value)
 
 
 def _date_in_range(v: date | None) -> date | None:
