@@ -24,6 +24,7 @@ from typing import NamedTuple
 import yaml
 
 from search_api.domain import words as W
+from search_api.domain.textfold import fold_accents
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "glossary.yml"
 MAX_PHRASE_WORDS = 6
@@ -161,13 +162,13 @@ class _Word(NamedTuple):
     a phrase's words could only fail)."""
 
 
-MAX_WORDS_KEPT = 200_000
-"""Distinct words a Matcher remembers before starting afresh (most share one `_Word`, so
-this is a few MB: the dict entries and the words themselves)."""
-MAX_TEXTS_KEPT = 50_000
+MAX_WORDS_KEPT = 100_000
+"""Distinct words a Matcher remembers before starting afresh (~25 MB at most; a process
+indexing a large corpus meets most of its words in the first few thousand records)."""
+MAX_TEXTS_KEPT = 20_000
 SHORT_TEXT = 80
 """Texts up to this many characters are remembered with what they name (MAX_TEXTS_KEPT of
-them): cities, venues, organisers, authorities and providers repeat across many records."""
+them, ~3 MB): cities, venues, organisers, authorities and providers repeat across records."""
 
 
 class _Node:
@@ -234,7 +235,7 @@ class Matcher:
         found = self.words.get(typed)
         if found is not None:
             return found
-        folded = W.fold(typed)
+        folded = fold_accents(typed)  # not W.fold: its cache would keep every word twice
         keys = (folded, *W.stems(folded))
         starts = 0
         for i, key in enumerate(keys):
