@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from search_api.domain.records import RECORD_ADAPTER, AnyRecord
+from search_api.domain.records import AnyRecord, load_stored_record
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.store.watch import Reading, record_reading
@@ -74,7 +74,7 @@ def watched_records(store: Store, kinds: Iterable[str] = WATCHED_KINDS) -> list[
             if not json.loads(data).get("curated_by"):
                 continue
             try:
-                record = RECORD_ADAPTER.validate_json(data)
+                record = load_stored_record(data)
             except ValidationError:
                 continue  # a broken record is listed by the agency's health, not watched
             if watched_page(record):

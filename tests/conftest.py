@@ -23,6 +23,7 @@ from tests.helpers import pg_server  # imported at collection: it reads TRADEPOI
 from tests.helpers.crawling import InProcessChildren, crawl_here
 from tests.helpers.mail import Mailbox, smtp_server
 from tests.helpers.sites import SITES, SiteServer, start_site, stop_site
+from tests.helpers.stored import unclean_rows
 from tests.helpers.subscriptions import BASE_URL
 from tests.helpers.webhooks import Receiver, running_receiver
 
@@ -181,7 +182,12 @@ def store(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Store]
     s = Store(settings.sqlalchemy_url)
     s.migrate()  # a no-op on the copy; PostgreSQL databases start empty and are migrated here
     yield s
-    s.close()
+    try:
+        # Whatever the test wrote, by whichever path: stored text is clean (tests/helpers/stored.py)
+        unclean = unclean_rows(s)
+        assert not unclean, f"stored records hold text the model would clean: {unclean[:5]}"
+    finally:
+        s.close()
 
 
 @pytest.fixture

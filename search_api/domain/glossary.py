@@ -8,6 +8,8 @@ finds the records tagged with it (`expand`): one posting list per concept at sea
 instead of a union of every equivalent's (which cost 10-20 ms at 100k records for "salon").
 Everything is computed once when the glossary is first used (phrase -> entry maps keyed by
 each language's stems); expanding a query costs a few stemmer calls and dict lookups per word.
+Tagging a record's text costs one dict lookup per word (`Matcher`: what each word can start,
+kept per distinct word, so the three stemmers run once per word a process sees).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import NamedTuple
 import yaml
 
 from search_api.domain import words as W
+from search_api.domain.textfold import fold_accents
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "glossary.yml"
 MAX_PHRASE_WORDS = 6
@@ -73,12 +76,11 @@ class Glossary:
     "seguro", insurance, and "seguridad", safety, are both "segur"): those are found only as
     written."""
     longest: int
-    firsts: dict[str, frozenset[str]]
-    """language -> first words (folded, and stemmed in that language) of its phrases: a token
-    that is none of these starts no phrase (most tokens of a text)."""
     by_id: dict[str, Entry]
     digest: str
     """Changes when the glossary does: indices tagged with an older one are rebuilt."""
+    matcher: Matcher
+    """Finds the concepts a text names (`concept_counts`)."""
 
     def lookup(self, folded: tuple[str, ...]) -> tuple[Entry, set[str]] | None:
         """The entry a phrase (folded words) names, with the languages in which it does: as
@@ -131,19 +133,16 @@ def glossary() -> Glossary:
             else:
                 stemmed[lang][key] = entry
             longest = max(longest, len(words))
-    firsts = {
-        lang: frozenset(k[0] for k in exact[lang]) | frozenset(k[0] for k in stemmed[lang])
-        for lang in W.LANGUAGES
-    }
     digest = hashlib.sha256(DATA_FILE.read_bytes()).hexdigest()[:16]
+    longest = min(longest, MAX_PHRASE_WORDS)
     return Glossary(
         tuple(entries),
         exact,
         stemmed,
-        min(longest, MAX_PHRASE_WORDS),
-        firsts,
+        longest,
         {e.id: e for e in entries},
         digest,
+        Matcher(exact, stemmed, longest),
     )
 
 
@@ -151,15 +150,159 @@ MAX_CONCEPT_COUNT = 8
 """Most times one concept counts in a record (a long text naming "packaging" 40 times)."""
 
 
-_FIRSTS_ANY: dict[str, frozenset[str]] = {}
+class _Word(NamedTuple):
+    """What matching needs to know about one word of a text, as typed."""
+
+    stop: bool
+    starts: int
+    """Bit i set: the word's i-th key starts a phrase of the i-th trie (Matcher.tries)."""
+    keys: tuple[str | None, ...]
+    """The word as each trie knows it: folded (phrases as written, any language), then its
+    stem in each of W.LANGUAGES; None where no phrase of that trie has it (comparing it with
+    a phrase's words could only fail)."""
 
 
-def _firsts_of_any_language(book: Glossary) -> frozenset[str]:
-    """The first words of every phrase in every language (by the glossary's digest)."""
-    found = _FIRSTS_ANY.get(book.digest)
-    if found is None:
-        found = _FIRSTS_ANY[book.digest] = frozenset().union(*book.firsts.values())
-    return found
+MAX_WORDS_KEPT = 100_000
+"""Distinct words a Matcher remembers before starting afresh (~25 MB at most; a process
+indexing a large corpus meets most of its words in the first few thousand records)."""
+MAX_TEXTS_KEPT = 20_000
+SHORT_TEXT = 80
+"""Texts up to this many characters are remembered with what they name (MAX_TEXTS_KEPT of
+them, ~3 MB): cities, venues, organisers, authorities and providers repeat across records."""
+
+
+class _Node:
+    """A word of a phrase trie: the concepts of the phrases ending here, the words that
+    continue them."""
+
+    __slots__ = ("concepts", "next")
+
+    def __init__(self) -> None:
+        self.concepts: tuple[str, ...] = ()
+        self.next: dict[str | None, _Node] = {}
+
+
+def _trie(phrases: dict[tuple[str, ...], set[str]]) -> dict[str | None, _Node]:
+    """Phrase -> concepts, as first word -> trie node."""
+    roots: dict[str | None, _Node] = {}
+    for phrase, concepts in phrases.items():
+        node = roots.setdefault(phrase[0], _Node())
+        for word in phrase[1:]:
+            node = node.next.setdefault(word, _Node())
+        node.concepts = tuple(sorted(concepts))
+    return roots
+
+
+class Matcher:
+    """The glossary's phrases as tries by their first word, and what every word seen so far
+    can start.
+
+    Written by hand because no library matches multi-word phrases through three Snowball
+    stemmers at once; per word it is one dict lookup. Trie 0 holds the phrases as written
+    (folded, every language), trie 1 + i those stemmed in the i-th of W.LANGUAGES. Only at a
+    word that starts a phrase are the following words looked at (most words start none).
+    """
+
+    def __init__(
+        self,
+        exact: dict[str, dict[tuple[str, ...], Entry]],
+        stemmed: dict[str, dict[tuple[str, ...], Entry | None]],
+        longest: int,
+    ) -> None:
+        as_written: dict[tuple[str, ...], set[str]] = {}
+        for table in exact.values():
+            for phrase, entry in table.items():
+                if len(phrase) <= longest:
+                    as_written.setdefault(phrase, set()).add(entry.id)
+        tables = [as_written] + [
+            # None: two entries share these stems, found only as written (Glossary.stemmed)
+            {
+                phrase: {found.id}
+                for phrase, found in stemmed[lang].items()
+                if found is not None and len(phrase) <= longest
+            }
+            for lang in W.LANGUAGES
+        ]
+        self.tries = [_trie(table) for table in tables]
+        self._vocabulary = [frozenset(w for phrase in table for w in phrase) for table in tables]
+        self._slots: dict[tuple[str, ...], list[int]] = {}
+        self._plain = _Word(False, 0, (None,) * len(tables))
+        self.words: dict[str, _Word] = {}
+        self.texts: dict[tuple[str, tuple[str, ...]], list[tuple[str, ...]]] = {}
+
+    def word(self, typed: str) -> _Word:
+        """What `typed` can start and be part of, computed once per distinct word."""
+        found = self.words.get(typed)
+        if found is not None:
+            return found
+        folded = fold_accents(typed)  # not W.fold: its cache would keep every word twice
+        keys = (folded, *W.stems(folded))
+        starts = 0
+        for i, key in enumerate(keys):
+            if key in self.tries[i]:
+                starts |= 1 << i
+        stop = W.is_stop_word(folded)
+        known = tuple(k if k in self._vocabulary[i] else None for i, k in enumerate(keys))
+        # most words: shared, so remembering them costs little
+        found = _Word(stop, starts, known) if stop or any(known) else self._plain
+        if len(self.words) >= MAX_WORDS_KEPT:
+            self.words.clear()
+        self.words[typed] = found
+        return found
+
+    def named(self, text: str, languages: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """The concepts named at each place of `text` where a phrase starts and matches: per
+        (place, length), the entries named as written (any language) or through the stems
+        of `languages`, each once."""
+        if len(text) <= SHORT_TEXT:
+            found = self.texts.get((text, languages))
+            if found is None:
+                if len(self.texts) >= MAX_TEXTS_KEPT:
+                    self.texts.clear()
+                found = self.texts[(text, languages)] = self._named(text, languages)
+            return found
+        return self._named(text, languages)
+
+    def _named(self, text: str, languages: tuple[str, ...]) -> list[tuple[str, ...]]:
+        known, word = self.words, self.word
+        words = [known.get(t) or word(t) for t in W.tokens(text)]
+        # stop words are no part of any phrase, unless the text is nothing else
+        # (W.content_tokens)
+        kept = [w for w in words if not w.stop] or words
+        slots = self._slots.get(languages)
+        if slots is None:
+            slots = self._slots[languages] = [0] + [
+                1 + i for i, lang in enumerate(W.LANGUAGES) if lang in languages
+            ]
+        mask = sum(1 << slot for slot in slots)
+        end = len(kept)
+        out: list[tuple[str, ...]] = []
+        for i, w in enumerate(kept):
+            starts = w.starts & mask
+            if not starts:
+                continue
+            found: list[tuple[int, tuple[str, ...]]] = []
+            for slot in slots:
+                if not starts & (1 << slot):
+                    continue
+                node: _Node | None = self.tries[slot][w.keys[slot]]
+                n = 1
+                while node is not None:
+                    if node.concepts:
+                        found.append((n, node.concepts))
+                    if not node.next or i + n >= end:
+                        break
+                    node = node.next.get(kept[i + n].keys[slot])
+                    n += 1
+            if len(found) == 1:
+                out.append(found[0][1])
+                continue
+            # the same run named through several languages names each concept once
+            by_length: dict[int, set[str]] = {}
+            for n, concepts in found:
+                by_length.setdefault(n, set()).update(concepts)
+            out.extend(tuple(concepts) for concepts in by_length.values())
+        return out
 
 
 def concept_counts(texts: list[tuple[str | None, int]], language: str | None) -> Counter[str]:
@@ -168,7 +311,7 @@ def concept_counts(texts: list[tuple[str | None, int]], language: str | None) ->
     (folded) in any language, or through the stems of the record's language (of all three
     when it has none of them). Every run counts, not only the longest: "credit insurance"
     names credit insurance, credit and insurance."""
-    book = glossary()
+    matcher = glossary().matcher
     langs = (language,) if language in W.LANGUAGES else W.LANGUAGES
     counts: Counter[str] = Counter()
     budget = MAX_CONCEPT_TEXT
@@ -177,30 +320,9 @@ def concept_counts(texts: list[tuple[str | None, int]], language: str | None) ->
             continue
         text = text[:budget]
         budget -= len(text)
-        tokens = [W.fold(t) for t in W.content_tokens(text)]
-        stems = {lang: [W.stem(t, lang) for t in tokens] for lang in langs}
-        first_any = _firsts_of_any_language(book)
-        for i, token in enumerate(tokens):
-            # most words start no phrase: one set lookup each (then one per stem)
-            if token not in first_any:
-                for lang in langs:
-                    if stems[lang][i] in book.firsts[lang]:
-                        break
-                else:
-                    continue
-            for n in range(1, min(book.longest, len(tokens) - i) + 1):
-                window = tuple(tokens[i : i + n])
-                named: set[str] = set()
-                for lang in W.LANGUAGES:
-                    entry = book.exact[lang].get(window)
-                    if entry is not None:
-                        named.add(entry.id)
-                for lang in langs:
-                    entry = book.stemmed[lang].get(tuple(stems[lang][i : i + n]))
-                    if entry is not None:
-                        named.add(entry.id)
-                for concept in named:
-                    counts[concept] = min(MAX_CONCEPT_COUNT, counts[concept] + weight)
+        for named in matcher.named(text, langs):
+            for concept in named:
+                counts[concept] = min(MAX_CONCEPT_COUNT, counts[concept] + weight)
     return counts
 
 

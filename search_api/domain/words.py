@@ -136,6 +136,12 @@ def stem(word: str, lang: str) -> str:
     return _stemmer(lang).stemWord(word)
 
 
+def stems(word: str) -> tuple[str, ...]:
+    """The Snowball stems of a folded word in each of LANGUAGES, uncached (the glossary's
+    matcher keeps what it needs of them per word)."""
+    return tuple(_stemmer(lang).stemWord(word) for lang in LANGUAGES)
+
+
 @lru_cache(maxsize=len(_STEMMERS))
 def _stemmer(lang: str) -> Stemmer.Stemmer:
     return Stemmer.Stemmer(_STEMMERS[lang])

@@ -24,10 +24,10 @@ from pydantic import BaseModel
 
 from search_api.domain.records import (
     KINDS,
-    RECORD_ADAPTER,
     FairRecord,
     FinanceRecord,
     RequirementRecord,
+    load_stored_record,
 )
 from search_api.search.base import SearchQuery
 from search_api.search.match import record_matches
@@ -86,7 +86,7 @@ def matching_json(store: Store, query: SearchQuery) -> Iterator[list[str]]:
             continue
         out = []
         for _, data in rows:
-            record = RECORD_ADAPTER.validate_json(data)
+            record = load_stored_record(data)
             if record_matches(query, record):
                 out.append(data)
         if out:

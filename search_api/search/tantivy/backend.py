@@ -529,12 +529,13 @@ class TantivyBackend(SearchBackend):
         latest = {r.id: r for r in records}  # last version of an id wins
         if not latest:
             return
-        docs = [(rid, to_document(r)) for rid, r in latest.items()]
 
         def apply(writer: Any) -> None:
-            for rid, doc in docs:
+            # Each document built as it is added: the writer's indexing thread (Rust, no GIL)
+            # indexes one while Python builds the next, instead of waiting for all of them.
+            for rid, record in latest.items():
                 writer.delete_documents_by_term("id", rid)
-                writer.add_document(doc)
+                writer.add_document(to_document(record))
 
         self._write(apply)
 
