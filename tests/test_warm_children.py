@@ -101,3 +101,35 @@ def test_a_script_without_a_main_guard_can_start_children(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("ran 0") == 1
     assert json.loads(out.read_text())["main_module"] != str(script)
+
+
+def test_a_fork_server_that_cannot_start_leaves_crawls_to_fresh_processes(
+    tmp_path: Path,
+) -> None:
+    """A crawler module that raises at import kills the fork server while it preloads: the
+    run must still start (in a fresh process, which then reports the error as its own)."""
+    (tmp_path / "broken_warm.py").write_text("raise RuntimeError('broken at import')\n")
+    out = tmp_path / "seen.json"
+    script = tmp_path / "crawl_now.py"
+    script.write_text(
+        "import os, sys\n"
+        "from search_api.services import crawls\n"
+        "crawls.WARM_MODULE = 'broken_warm'\n"
+        "warm = crawls.WarmChildren()\n"
+        f"args = [sys.executable, '-m', {PROBE!r}, {str(out)!r}, '5', '0']\n"
+        "print('first', warm.run(args, env=dict(os.environ)).returncode)\n"
+        "print('second', warm.run(args, env=dict(os.environ)).returncode)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{tmp_path}"}
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "first 5" in done.stdout and "second 5" in done.stdout
+    assert "crawl fork server unusable" in done.stderr
+    assert json.loads(out.read_text())["argv"][1] == "5"

@@ -167,6 +167,7 @@ class WarmChildren:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._running: dict[int, tuple[tuple[str, ...], int]] = {}
+        self._broken = False
 
     def run(
         self,
@@ -176,12 +177,20 @@ class WarmChildren:
         timeout: float | None = None,
         check: bool = False,
     ) -> subprocess.CompletedProcess[bytes]:
-        if not _fork_server() or len(args) < 3 or args[1] != "-m":
+        if self._broken or not _fork_server() or len(args) < 3 or args[1] != "-m":
             return subprocess.run(list(args), env=dict(env), timeout=timeout, check=check)
         proc = _CrawlProcess(
             target=_child_main, args=(args[2], list(args[3:]), dict(env)), name=args[2]
         )
-        proc.start()
+        try:
+            proc.start()
+        except (OSError, EOFError) as exc:
+            # The fork server died while importing (a module of the crawler that raises at
+            # import, say): a fresh process reports that error as the run's own. Not retried
+            # in this process, where every run would pay a failed server start first.
+            log.warning("crawl fork server unusable (%s); crawls start fresh processes", exc)
+            self._broken = True
+            return subprocess.run(list(args), env=dict(env), timeout=timeout, check=check)
         with self._lock:
             self._running[id(proc)] = (tuple(args), proc.pid or 0)
         try:

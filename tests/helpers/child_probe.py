@@ -26,3 +26,7 @@ def main(argv: list[str]) -> int:
         json.dump(seen, f)
     time.sleep(pause)
     return code
+
+
+if __name__ == "__main__":  # as a fresh process (`python -m`), where no fork server is used
+    sys.exit(main(sys.argv[1:]))
