@@ -11,10 +11,15 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from search_api.services.crawls import WarmChildren
+from search_api.domain.sources import parse_source
+from search_api.services import crawls
+from search_api.services.crawls import WarmChildren, run_crawl
+from search_api.settings import Settings
+from search_api.store import Store
 
 pytestmark = pytest.mark.crawl_process
 
@@ -133,3 +138,40 @@ def test_a_fork_server_that_cannot_start_leaves_crawls_to_fresh_processes(
     assert "first 5" in done.stdout and "second 5" in done.stdout
     assert "crawl fork server unusable" in done.stderr
     assert json.loads(out.read_text())["argv"][1] == "5"
+
+
+class NoProcesses:
+    """Where no process can be made (the system is out of memory or of process slots): a
+    condition this machine cannot produce on demand for a root user."""
+
+    def run(self, args: Any, **kw: Any) -> Any:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    def pids(self, *argv: str) -> list[int]:
+        return []
+
+
+def test_a_run_whose_process_cannot_start_is_recorded_failed(
+    settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.add_source(
+        parse_source(
+            {
+                "id": "xx_no_process",
+                "name": "No process",
+                "kind": "fair",
+                "format": "ical",
+                "start_urls": ["http://127.0.0.1:9/cal.ics"],
+            }
+        )
+    )
+    monkeypatch.setattr(crawls, "warm", NoProcesses())
+    outcome = run_crawl(settings, "xx_no_process", store)
+    assert outcome.status == "failed"
+    assert (
+        outcome.message
+        == "cannot start the crawl process: [Errno 11] Resource temporarily unavailable"
+    )
+    [run] = store.list_runs("xx_no_process")
+    # Not left "running" until it goes stale: the scheduler retries a failed run.
+    assert run.status == "failed" and run.finished_at is not None

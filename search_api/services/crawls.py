@@ -244,6 +244,10 @@ def run_crawl(
         code: int | None = proc.returncode
     except subprocess.TimeoutExpired:
         code = None
+    except OSError as exc:  # no process could be made (out of memory, too many processes)
+        message = f"cannot start the crawl process: {exc}"
+        store.finish_run(run_id, "failed", RunStats(), message)
+        return CrawlOutcome(source_id, run_id, "failed", message)
     _record_death(store, run_id, code, limit)
     run = store.get_run(run_id)
     return CrawlOutcome(source_id, run_id, run.status, run.message)
