@@ -434,3 +434,31 @@ def test_a_market_with_hundreds_of_records_lists_the_soonest_and_counts_them_all
     # the two types of rule share the page's rules equally; the fairs fill their sections
     assert page.text.count('class="item"') == 2 * (PAGE_REQUIREMENTS // 2) + FAIRS_SHOWN + 0
     assert len(page.content) < 30_000
+
+
+def test_sme_programmes_come_first_and_every_programme_open_to_the_market_counts(
+    client: TestClient, store: Store, backend: SearchBackend
+) -> None:
+    raw = [
+        _fin(f"sme{n:02d}", f"SME programme {n:02d}", sme_focus=True, as_of="2026-11-01")
+        for n in range(60)
+    ]
+    raw += [_fin(f"big{n:02d}", f"Programme {n:02d}", as_of="2026-11-01") for n in range(25)]
+    raw.append(_fin("elsewhere", "A programme for Peru only", destinations=["PE"]))
+    store.upsert_records([parse_record(r) for r in raw])
+    drain_outbox(store, backend)
+    body = client.get("/api/v1/markets/KE?origin=UG").json()
+    listed = body["finance"]
+    assert len(listed) == 50 and all(f["sme_focus"] for f in listed)
+    assert [f["title"] for f in listed] == sorted(f["title"] for f in listed)
+    # Every programme open to the market counts, shown or not; the one for Peru only does not.
+    assert body["finance_count"] == 85
+
+    # Fewer SME programmes than the list holds: the others follow them.
+    store.upsert_records([parse_record({**r, "sme_focus": False}) for r in raw[5:60]])
+    drain_outbox(store, backend)
+    body = client.get("/api/v1/markets/KE?origin=UG").json()
+    titles = [f["title"] for f in body["finance"]]
+    assert titles[:5] == [f"SME programme {n:02d}" for n in range(5)]
+    assert len(titles) == 50 and "A programme for Peru only" not in titles
+    assert body["finance_count"] == 85
