@@ -22,7 +22,7 @@ import jmespath
 from jmespath import exceptions as jmespath_errors
 from jmespath import functions as jmespath_functions
 
-from crawlers.extract.table import decode_text
+from crawlers.extract.table import decode_text, only_list
 
 __all__ = [
     "ROOT_KEY",
@@ -195,14 +195,10 @@ def read_api_page(body: bytes, records: str | None, jsonapi: bool | None = None)
     elif isinstance(doc, list):
         found = doc
     elif isinstance(doc, Mapping):
-        lists = [k for k, v in doc.items() if isinstance(v, list)]
-        if len(lists) != 1:
-            page.errors.append(
-                "the response is an object, not a list: set api.records to the list of records "
-                f"(keys: {', '.join(sorted(map(str, doc))[:10])})"
-            )
+        found, problem = only_list(doc, "api.records")
+        if problem:
+            page.errors.append(problem)
             return page
-        found = doc[lists[0]]
     else:
         found = None
     if found is None:

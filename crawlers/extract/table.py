@@ -20,7 +20,14 @@ from urllib.parse import urlsplit
 
 from crawlers.extract.fields import field_names
 
-__all__ = ["TableResult", "decode_text", "detect_format", "map_columns", "read_table"]
+__all__ = [
+    "TableResult",
+    "decode_text",
+    "detect_format",
+    "map_columns",
+    "only_list",
+    "read_table",
+]
 
 TABLE_FORMATS = ("csv", "json", "xlsx")
 MAX_ROWS = 100_000
@@ -33,6 +40,18 @@ class TableResult:
     columns: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     format: str = ""
+
+
+def only_list(doc: Mapping[Any, Any], setting: str) -> tuple[list[Any] | None, str | None]:
+    """The list a JSON object holds when it holds exactly one ({"data": [...]} is common
+    enough to need no path), else None and what to set: `setting`, the option naming it."""
+    keys = [k for k, v in doc.items() if isinstance(v, list)]
+    if len(keys) == 1:
+        return doc[keys[0]], None
+    return None, (
+        f"the JSON document is an object, not a list: set {setting} to the list of records "
+        f"(keys: {', '.join(sorted(map(str, doc))[:10])})"
+    )
 
 
 def decode_text(body: bytes, encoding: str | None = None) -> str:
@@ -199,15 +218,10 @@ def read_json(body: bytes, path: str | None = None, encoding: str | None = None)
             result.errors.append(problem)
             return result
     elif isinstance(doc, Mapping):
-        # {"data": [...]} is common enough to need no path when the array is the only one
-        arrays = [k for k, v in doc.items() if isinstance(v, list)]
-        if len(arrays) != 1:
-            result.errors.append(
-                "the JSON document is an object, not an array: set table.path to the array "
-                f"of records (keys: {', '.join(sorted(map(str, doc))[:10])})"
-            )
+        doc, problem = only_list(doc, "table.path")
+        if problem:
+            result.errors.append(problem)
             return result
-        doc = doc[arrays[0]]
     if not isinstance(doc, list):
         result.errors.append(f"expected an array of objects, found {type(doc).__name__}")
         return result
