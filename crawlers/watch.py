@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawlers.spiders.base import failure_message
 from search_api.domain.records import AnyRecord, load_stored_record
 from search_api.settings import Settings
 from search_api.store import Store
@@ -117,14 +118,8 @@ class WatchSpider(scrapy.Spider):
     def failed(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.meta.get("url", request.url) if request is not None else "?"
-        exc = failure.value
-        response = getattr(exc, "response", None)
-        if response is not None:
-            self.collector.errors[url] = f"HTTP {response.status}"
-        elif "robots" in str(exc).lower():
-            self.collector.errors[url] = "disallowed by robots.txt"
-        else:
-            self.collector.errors[url] = f"{type(exc).__name__}: {exc}"[:500]
+        limit = self.settings.getint("DOWNLOAD_MAXSIZE")
+        self.collector.errors[url] = failure_message(failure.value, limit)[:500]
 
 
 def fetch_texts(settings: Settings, urls: list[str]) -> WatchCollector:

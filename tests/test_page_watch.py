@@ -176,3 +176,41 @@ def test_a_long_lightly_edited_page_is_compared_as_word_by_word() -> None:
     short_a, short_b = before[:3000], after[:3000]
     exact = difflib.SequenceMatcher(None, words(short_a), words(short_b), autojunk=False).ratio()
     assert similarity(short_a, short_b) == pytest.approx(exact, abs=0.005)
+
+
+def test_the_watch_says_why_a_page_was_not_read_as_crawls_do(
+    tmp_path: Path, settings: Settings, store: Store, client: TestClient
+) -> None:
+    """An official page over the page size limit: the crawler's wording, not Scrapy's."""
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "huge.html").write_text(page((INTRO + TERMS) * 60))  # ~45 KB
+    site, server = start_site(root)
+    try:
+        records = tmp_path / "finance.yml"
+        entry = {
+            "id": "huge",
+            "title": "A scheme with a very long page",
+            "url": site.url("/huge.html"),
+            "provider": {"name": "Example Export Credit Agency", "type": "eca"},
+            "instruments": ["credit_insurance"],
+            "as_of": "2026-11-01",
+        }
+        records.write_text(yaml.safe_dump({"records": [entry]}))
+        spec = make_spec(
+            id="xx_agency_huge",
+            kind="finance",
+            format="curated",
+            start_urls=[records.as_uri()],
+            owner="agency_x",
+        )
+        assert crawl(settings, store, spec).ok
+        small = settings.model_copy(update={"crawl_max_page_bytes": 10_000})
+        counts = run_watch(small)
+        assert counts.get("error") == 1, counts
+        body = client.get("/api/v1/records/xx_agency_huge:huge").json()
+        assert body["official_page"]["error"] == (
+            "download cancelled: larger than the page size limit of 10000 bytes"
+        )
+    finally:
+        server.shutdown()

@@ -75,7 +75,7 @@ def test_faulty_pages_are_reported_and_good_records_kept(
         "/status/503": "HTTP 503",
         "/reset": "ConnectionLost",
         "/slow": f"took longer than {DOWNLOAD_TIMEOUT}",
-        "/huge": "larger than download max size",
+        "/huge": f"page size limit of {MAX_PAGE_BYTES} bytes",
         "/huge-stream": f"page size limit of {MAX_PAGE_BYTES} bytes",
         "/redirect/loop-a": "max redirections",
         "/redirect/chain/0": "max redirections",

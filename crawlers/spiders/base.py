@@ -24,6 +24,24 @@ from search_api.domain.sources import source_formats
 DEFAULT_MAX_PAGES = 100
 
 
+def failure_message(exc: BaseException | None, max_page_bytes: int) -> str:
+    """Why a request failed, for people: the HTTP status, the politeness rule or the limit
+    that stopped it, else the exception."""
+    if isinstance(exc, HttpError):
+        return f"HTTP {exc.response.status}"
+    if isinstance(exc, PrivateHostRefused):
+        return str(exc)
+    if type(exc).__name__ == "IgnoreRequest" and "robots" in str(exc).lower():
+        return "disallowed by robots.txt"
+    if isinstance(exc, DownloadCancelledError) and (
+        not str(exc) or "download max size" in str(exc)
+    ):
+        # Scrapy cancels a body that grows past DOWNLOAD_MAXSIZE without saying why, and one
+        # that announces its size with the request's repr (long, and not for people).
+        return f"download cancelled: larger than the page size limit of {max_page_bytes} bytes"
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
 class SourceSpider(scrapy.Spider):
     """Crawls one source; its format's `parse(response, spider)` reads each page."""
 
@@ -175,19 +193,7 @@ class SourceSpider(scrapy.Spider):
     def _errback(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        exc = failure.value
-        if isinstance(exc, HttpError):
-            message = f"HTTP {exc.response.status}"
-        elif isinstance(exc, PrivateHostRefused):
-            message = str(exc)
-        elif type(exc).__name__ == "IgnoreRequest" and "robots" in str(exc).lower():
-            message = "disallowed by robots.txt"
-        elif isinstance(exc, DownloadCancelledError) and not str(exc):
-            # Scrapy cancels a body that grows past DOWNLOAD_MAXSIZE without saying why.
-            limit = self.settings.getint("DOWNLOAD_MAXSIZE")
-            message = f"download cancelled: larger than the page size limit of {limit} bytes"
-        else:
-            message = f"{type(exc).__name__}: {exc}".strip()
+        message = failure_message(failure.value, self.settings.getint("DOWNLOAD_MAXSIZE"))
         redirects = request.meta.get("redirect_urls") if request is not None else None
         if redirects:
             # Report the URL the source links to; the chain ends where the error happened.
