@@ -178,24 +178,30 @@ def prepare_crawl(settings: Settings, spec: SourceSpec) -> tuple[type, object, d
     return SourceSpider, RunCollector(spec), scrapy_settings(settings)
 
 
-def crawl_in_this_process(
-    settings: Settings, spec: SourceSpec, *, progress: TextIO | None = None
-) -> object:
-    """Run the Scrapy crawl here and return the collector. Starts (and stops) the reactor.
-    With `progress` (a terminal), counts are shown there as the crawl goes."""
+def run_spider(settings: Settings, options: dict[str, Any], spider_cls: type, **kw: Any) -> None:
+    """Run one spider with Scrapy settings `options` in this process (starts and stops the
+    reactor, so once per process); `kw` goes to the spider."""
     from scrapy.crawler import CrawlerProcess
 
-    spider_cls, collector, crawl_settings = prepare_crawl(settings, spec)
-    process = CrawlerProcess(crawl_settings)
+    process = CrawlerProcess(options)
     if settings.log_level.upper() != "DEBUG":
         # Scrapy's INFO lines (stats dumps, middleware lists) drown the run's own outcome;
         # its logging setup (above) has just set them to DEBUG.
         for name in ("scrapy", "twisted", "py.warnings"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    process.crawl(spider_cls, collector=collector)
+    process.crawl(spider_cls, **kw)
+    process.start()
+
+
+def crawl_in_this_process(
+    settings: Settings, spec: SourceSpec, *, progress: TextIO | None = None
+) -> object:
+    """Run the Scrapy crawl here and return the collector. Starts (and stops) the reactor.
+    With `progress` (a terminal), counts are shown there as the crawl goes."""
+    spider_cls, collector, crawl_settings = prepare_crawl(settings, spec)
     done = show_progress(collector, progress) if progress is not None else None
     try:
-        process.start()
+        run_spider(settings, crawl_settings, spider_cls, collector=collector)
     finally:
         if done is not None:
             done.set()

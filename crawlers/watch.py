@@ -124,19 +124,14 @@ class WatchSpider(scrapy.Spider):
 
 def fetch_texts(settings: Settings, urls: list[str]) -> WatchCollector:
     """Fetch `urls` with the crawler's settings (one reactor: call once per process)."""
-    from scrapy.crawler import CrawlerProcess
-
+    from crawlers.runner import run_spider
     from crawlers.settings import scrapy_settings
 
     collector = WatchCollector()
     options = scrapy_settings(settings)
     options["ITEM_PIPELINES"] = {}
     options["CLOSESPIDER_PAGECOUNT"] = 0  # the watch's own list bounds it
-    process = CrawlerProcess(options)
-    for name in ("scrapy", "twisted", "py.warnings"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    process.crawl(WatchSpider, urls=urls, collector=collector)
-    process.start()
+    run_spider(settings, options, WatchSpider, urls=urls, collector=collector)
     return collector
 
 
