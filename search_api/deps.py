@@ -109,10 +109,22 @@ def optional_principal(request: Request, store: StoreDep) -> Principal | None:
         # The JSON API takes bearer keys only: a session cookie there would allow cross-site
         # requests without the CSRF token the web forms check.
         return None
-    sid = request.scope.get("session", {}).get("sid") if "session" in request.scope else None
-    if isinstance(sid, str):
-        return session_principal(store, sid)
-    return None
+    return session_of(request, store)
+
+
+_NOT_LOOKED_UP = object()
+
+
+def session_of(request: Request, store: Store) -> Principal | None:
+    """Who the request's signed-in web session belongs to, or None; looked up once a request
+    (a page asks it for its header and for its own rights)."""
+    found = getattr(request.state, "session_principal", _NOT_LOOKED_UP)
+    if found is _NOT_LOOKED_UP:
+        session = request.scope.get("session") if "session" in request.scope else None
+        sid = session.get("sid") if isinstance(session, dict) else None
+        found = session_principal(store, sid) if isinstance(sid, str) else None
+        request.state.session_principal = found
+    return found  # type: ignore[return-value]
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

@@ -17,12 +17,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from search_api.deps import StoreDep
+from search_api.deps import StoreDep, session_of
 from search_api.domain.i18n import N_
 from search_api.errors import Forbidden
 from search_api.settings import Settings
 from search_api.store.keys import Principal, verify_key
-from search_api.store.sessions import end_session, session_principal, start_session
+from search_api.store.sessions import end_session, start_session
 from search_api.web.agency.source_views import fmt_utc
 from search_api.web.i18n import translator
 from search_api.web.render import page
@@ -86,8 +86,7 @@ async def checked_form(request: Request) -> FormData:
 
 
 def signed_in(request: Request, store: StoreDep) -> Principal | None:
-    sid = request.session.get("sid")
-    return session_principal(store, sid) if isinstance(sid, str) else None
+    return session_of(request, store)
 
 
 Form = Annotated[FormData, Depends(checked_form)]
