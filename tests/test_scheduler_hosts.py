@@ -99,6 +99,16 @@ def fair_source(source_id: str, host: str, port: int) -> SourceSpec:
 Factory = Callable[..., SchedulerService]
 
 
+def wait_for_both_runs(store: Store) -> None:
+    wait_until(
+        lambda: all(
+            [r.status for r in store.list_runs(s)] == ["succeeded"]
+            for s in ("xx_first", "xx_second")
+        ),
+        what="both runs to succeed",
+    )
+
+
 @pytest.fixture
 def make_service(settings: Settings, store: Store) -> Iterator[Factory]:
     made: list[SchedulerService] = []
@@ -143,13 +153,7 @@ def test_two_sources_on_one_host_are_crawled_one_after_the_other(
     assert store.running_run("xx_second") is None
 
     site.release.set()
-    wait_until(
-        lambda: all(
-            [r.status for r in store.list_runs(s)] == ["succeeded"]
-            for s in ("xx_first", "xx_second")
-        ),
-        what="both runs to succeed",
-    )
+    wait_for_both_runs(store)
     [first] = store.list_runs("xx_first")
     [second] = store.list_runs("xx_second")
     assert first.finished_at is not None and second.started_at >= first.finished_at
@@ -169,13 +173,7 @@ def test_sources_on_other_hosts_are_crawled_side_by_side(
         what="both crawls' requests before any page is answered",
     )
     site.release.set()
-    wait_until(
-        lambda: all(
-            [r.status for r in store.list_runs(s)] == ["succeeded"]
-            for s in ("xx_first", "xx_second")
-        ),
-        what="both runs to succeed",
-    )
+    wait_for_both_runs(store)
 
 
 def test_a_source_still_waiting_at_shutdown_is_due_at_the_next_start(
@@ -221,10 +219,4 @@ def test_a_source_waiting_for_a_slot_is_not_dropped_as_missed(
     assert site.sources_asked() == {"xx_first"}
 
     site.release.set()
-    wait_until(
-        lambda: all(
-            [r.status for r in store.list_runs(s)] == ["succeeded"]
-            for s in ("xx_first", "xx_second")
-        ),
-        what="both runs to succeed",
-    )
+    wait_for_both_runs(store)
