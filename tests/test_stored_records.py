@@ -229,8 +229,15 @@ def dirty_row(record_id: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-def test_the_migration_cleans_old_rows_as_reading_them_did(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 'old.db'}"
+
+
+def test_the_migration_cleans_old_rows_as_reading_them_did(old_database: str) -> None:
+    url = old_database
     engine = create_engine(url, poolclass=NullPool)
     old = [
         dirty_row("old_src:title", title=f"Fair {HOSTILE}"),
