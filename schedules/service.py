@@ -306,8 +306,9 @@ class SchedulerService:
                 self._cond.notify_all()
 
     def run_crawl_job(self, source_id: str, attempt: int = 0) -> CrawlOutcome | None:
-        """Crawl one source now, or after the crawl that holds its host; schedule a retry when
-        the run failed. None when skipped or left waiting for its host."""
+        """Crawl one source now, or, when every crawl slot is taken or its host is busy, after
+        a running crawl ends; schedule a retry when the run failed. None when skipped or left
+        waiting."""
         ctx = {"source": source_id, "attempt": attempt}
         if self._stopping.is_set():
             log.info("crawl not started: the scheduler is stopping", extra=ctx)
@@ -384,14 +385,13 @@ class SchedulerService:
             waiting, self._waiting = list(self._waiting), deque()
         now = datetime.now(UTC)  # the wall clock, as APScheduler's (self.now places retries)
         for source_id, attempt, _ in waiting:
-            job_id = retry_job_id(source_id, attempt) if attempt else crawl_job_id(source_id)
-            try:
-                if attempt:
-                    self._schedule_retry(source_id, attempt, at=now)
-                else:
-                    self.scheduler.modify_job(job_id, next_run_time=now)
-            except JobLookupError:
-                continue  # not a job of ours (any more): nothing to keep
+            if attempt:
+                self._schedule_retry(source_id, attempt, at=now)
+            else:
+                try:
+                    self.scheduler.modify_job(crawl_job_id(source_id), next_run_time=now)
+                except JobLookupError:
+                    continue  # not a job of ours (any more): nothing to keep
             log.info("crawl left due for the next start", extra={"source": source_id})
 
     def _crawl(self, source_id: str, attempt: int) -> CrawlOutcome | None:

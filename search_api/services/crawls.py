@@ -90,6 +90,13 @@ def _record_death(store: Store, run_id: int, code: int | None, limit: float) -> 
     store.finish_run(run_id, "failed", RunStats(), message)
 
 
+def _not_started(store: Store, run_id: int, exc: OSError) -> str:
+    """Fail a run whose process could not be made; the message recorded."""
+    message = f"cannot start the crawl process: {exc}"
+    store.finish_run(run_id, "failed", RunStats(), message)
+    return message
+
+
 def _child_main(module: str, argv: list[str], env: dict[str, str]) -> None:
     """A forked crawl child: the caller's environment (settings, secrets), then the module's
     `main`, as `python -m module ARGV` would run it."""
@@ -175,10 +182,9 @@ class WarmChildren:
         *,
         env: Mapping[str, str],
         timeout: float | None = None,
-        check: bool = False,
     ) -> subprocess.CompletedProcess[bytes]:
         if self._broken or not _fork_server() or len(args) < 3 or args[1] != "-m":
-            return subprocess.run(list(args), env=dict(env), timeout=timeout, check=check)
+            return subprocess.run(list(args), env=dict(env), timeout=timeout, check=False)
         proc = _CrawlProcess(
             target=_child_main, args=(args[2], list(args[3:]), dict(env)), name=args[2]
         )
@@ -190,7 +196,7 @@ class WarmChildren:
             # in this process, where every run would pay a failed server start first.
             log.warning("crawl fork server unusable (%s); crawls start fresh processes", exc)
             self._broken = True
-            return subprocess.run(list(args), env=dict(env), timeout=timeout, check=check)
+            return subprocess.run(list(args), env=dict(env), timeout=timeout, check=False)
         with self._lock:
             self._running[id(proc)] = (tuple(args), proc.pid or 0)
         try:
@@ -203,8 +209,6 @@ class WarmChildren:
         finally:
             with self._lock:
                 del self._running[id(proc)]
-        if check and code:
-            raise subprocess.CalledProcessError(code, list(args))
         return subprocess.CompletedProcess(list(args), code)
 
     def pids(self, *argv: str) -> list[int]:
@@ -245,9 +249,7 @@ def run_crawl(
     except subprocess.TimeoutExpired:
         code = None
     except OSError as exc:  # no process could be made (out of memory, too many processes)
-        message = f"cannot start the crawl process: {exc}"
-        store.finish_run(run_id, "failed", RunStats(), message)
-        return CrawlOutcome(source_id, run_id, "failed", message)
+        return CrawlOutcome(source_id, run_id, "failed", _not_started(store, run_id, exc))
     _record_death(store, run_id, code, limit)
     run = store.get_run(run_id)
     return CrawlOutcome(source_id, run_id, run.status, run.message)
@@ -268,7 +270,7 @@ def start_crawl(
             start_new_session=True,
         )
     except OSError as exc:
-        store.finish_run(run_id, "failed", RunStats(), f"cannot start the crawl process: {exc}")
+        _not_started(store, run_id, exc)
         raise TradepointError("cannot start the crawl process", status_code=503) from exc
     store.set_run_pid(run_id, proc.pid)
     threading.Thread(
