@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3  # noqa: F401 (the store's driver, imported when a run opens the store)
+import sys
 
 import scrapy.core.engine
 import scrapy.crawler  # noqa: F401
@@ -55,7 +56,13 @@ def import_crawl_components() -> int:
         names = (
             [*value.keys(), *value.values()] if isinstance(value, BaseSettings | dict) else [value]
         )
-        paths.update(p for p in names if isinstance(p, str) and _DOTTED.fullmatch(p))
+        # Only paths into packages already loaded (scrapy, crawlers): a dotted value that is
+        # no component ("example.org") must not import a module of that name.
+        paths.update(
+            p
+            for p in names
+            if isinstance(p, str) and _DOTTED.fullmatch(p) and p.split(".")[0] in sys.modules
+        )
     loaded = 0
     for path in sorted(paths):
         try:
