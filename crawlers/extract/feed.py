@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import io
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,10 +127,14 @@ def _entry_date(
             except (TypeError, ValueError, IndexError):
                 date = None
         if date is None:
+            # feedparser reads more forms than we do, but fills what the text lacks: midnight
+            # UTC for a date alone (which a zone west of UTC would move to the day before) and
+            # day 1 for "2027-03". Its date only, and only when the text names that day.
             parsed = entry.get(f"{name}_parsed")
-            if isinstance(parsed, time.struct_time):
-                utc = dt.datetime(*parsed[:6], tzinfo=dt.UTC)
-                date = parse_date(utc if reading.zone else utc.date(), tz=reading.zone)
+            if isinstance(parsed, time.struct_time) and re.search(
+                rf"(?<!\d)0?{parsed.tm_mday}(?!\d)", str(raw)
+            ):
+                date = parse_date(dt.date(*parsed[:3]))
         if date is not None:
             return date
     return None

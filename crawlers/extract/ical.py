@@ -496,11 +496,13 @@ def extract_ical(body: bytes | str, url: str, *, time_zone: str | None = None) -
             # A calendar read component by component: its zone is the whole document's.
             tzids = _text_tzids(text) if salvaged_calendars else _tzids(cal)
             x_wr_value = x_wr.group(1) if salvaged_calendars and x_wr else cal.get("X-WR-TIMEZONE")
-            zone, zone_source = _calendar_zone(x_wr_value, tzids)
-            if source_zone is not None:
-                # The agency's word on the publisher: a calendar's zone is often only the
-                # default of the account that exported it.
-                zone, zone_source = source_zone, f"the source's time_zone {time_zone}"
+            # The agency's word on the publisher first: a calendar's zone is often only the
+            # default of the account that exported it.
+            zone, zone_source = (
+                (source_zone, f"the source's time_zone {time_zone}")
+                if source_zone is not None
+                else _calendar_zone(x_wr_value, tzids)
+            )
             hint = _zone_hint(x_wr_value, tzids)
             for number, component in enumerate(cal.walk("VEVENT"), start=1):
                 reader = _Reader(zone, zone_source)

@@ -18,7 +18,6 @@ from crawlers.normalise.dates import (
     DateOrder,
     Moment,
     order_problem,
-    parse_date,
     parse_date_range,
     parse_moment,
 )
@@ -334,8 +333,9 @@ def _read_dates(
     # ISO 8601 values (parse_moment) mean what they say whatever the order; the source's
     # order reads the others ("03/04/2027").
     start_m, end_m = parse_moment(raw_start, order=order), parse_moment(raw_end, order=order)
-    start = start_m.date if start_m else parse_date(raw_start, order=order)
-    end = end_m.date if end_m else parse_date(raw_end, order=order)
+    # (parse_moment ends with parse_date in the source's order: nothing more to try)
+    start = start_m.date if start_m else None
+    end = end_m.date if end_m else None
     title = event["title"]
     span = parse_date_range(raw_start, order=order) if isinstance(raw_start, str) else None
     if span is not None:

@@ -318,6 +318,7 @@ def _extract_into(
     page_lang = page_language(tree)
     hints = page_hints(tree, result.canonical_url or url)
     found = _Events()
+    said: set[str] = set()  # date problems reported
     for number, (node, block) in enumerate(nodes, start=1):
         notes: list[Note] = []
         event = event_from_node(node, ids, hints, notes, reading)
@@ -335,7 +336,8 @@ def _extract_into(
             continue
         for problem in date_problems:
             message = f"event {event['title']!r}: {problem}; left out"
-            if message not in result.errors:  # the same event in several syntaxes: once
+            if message not in said:  # the same event in several syntaxes: once
+                said.add(message)
                 result.errors.append(message)
         if block is not None and block.repaired:
             # Only what the page wrote whole: a repair never invents an event.

@@ -48,7 +48,10 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
     if not isinstance(records, list):
         spider.collector.add_error(response.url, "expected a list of records under `records:`")
         return
-    file_as_of = doc.get("as_of") if isinstance(doc, dict) else None
+    file_dates = {"as_of": doc.get("as_of")} if isinstance(doc, dict) else {}
+    for date_problem in _read_dates(file_dates, spider.spec):  # once, not once a record
+        spider.collector.add_error(response.url, f"the file's {date_problem}")
+    file_as_of = file_dates.get("as_of")
     for n, rec in enumerate(records, 1):
         if not isinstance(rec, dict):
             spider.collector.failed += 1

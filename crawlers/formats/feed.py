@@ -87,14 +87,14 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
         spider.collector.add_error(response.url, message)
     spider.collector.failed += result.skipped
     options = spec.feed
-    for found in result.entries:
-        entry = {k: v for k, v in found.items() if k != "_problems"}
+    for entry in result.entries:
+        problems = entry.pop("_problems", None) or []
         if options is not None:
             if not _wanted(entry, options):
                 continue  # another topic's entry: not an error, not a record
             if options.reference and spec.kind == "requirement":
                 entry = {**entry, "legal_reference": _reference(entry, options.reference)}
-        for problem in found.get("_problems") or []:
+        for problem in problems:
             spider.collector.add_error(response.url, problem)
         yield {**entry, "_page": response.url}
     # Atom paging (RFC 5005): rel="next" on the feed.
