@@ -559,3 +559,22 @@ def test_the_agency_form_refuses_it_in_the_pages_language(
     said = {"en": "This format has no use for this", "fr": "Ce format n’en a pas l’usage"}[lang]
     assert said in r.text and "means nothing for format" in r.text
     assert store.list_sources() == []
+
+
+@pytest.mark.parametrize("zone", [None, "America/New_York", "Asia/Tokyo"])
+def test_a_feed_date_only_feedparser_reads_keeps_its_day_and_invents_none(
+    zone: str | None,
+) -> None:
+    """feedparser reads "2027-03" as 1 March at midnight UTC: no day is written, so none is
+    taken; a date it alone reads keeps the day written, whatever the source's zone."""
+    items = "".join(
+        f"<item><title>{title}</title><link>http://notices.test/{n}</link>"
+        f"<pubDate>{when}</pubDate></item>"
+        for n, (title, when) in enumerate([("Month only", "2027-03"), ("Day", "2027-03-04")])
+    )
+    body = f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode()
+    found = extract_feed(
+        body, "http://notices.test/rss", "requirement", None, DateReading(None, zone)
+    )
+    dates = {e["title"]: e["published_date"] for e in found.entries}
+    assert dates == {"Month only": None, "Day": dt.date(2027, 3, 4)}
