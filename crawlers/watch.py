@@ -27,6 +27,7 @@ from crawlers.spiders.base import failure_message
 from search_api.domain.records import AnyRecord, load_stored_record
 from search_api.settings import Settings
 from search_api.store import Store
+from search_api.store.changes import stored_fields
 from search_api.store.watch import Reading, record_reading
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def watched_records(store: Store, kinds: Iterable[str] = WATCHED_KINDS) -> list[
     out: list[AnyRecord] = []
     for batch in store.iter_record_json(kinds=tuple(kinds), include_withdrawn=False):
         for _id, data in batch:
-            if not json.loads(data).get("curated_by"):
+            if not stored_fields(data).get("curated_by"):  # {} for a row that is not JSON
                 continue
             try:
                 record = load_stored_record(data)

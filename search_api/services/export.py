@@ -27,7 +27,7 @@ from search_api.domain.records import (
     FairRecord,
     FinanceRecord,
     RequirementRecord,
-    load_stored_record,
+    stored_record_or_none,
 )
 from search_api.search.base import SearchQuery
 from search_api.search.match import record_matches
@@ -86,8 +86,8 @@ def matching_json(store: Store, query: SearchQuery) -> Iterator[list[str]]:
             continue
         out = []
         for _, data in rows:
-            record = load_stored_record(data)
-            if record_matches(query, record):
+            record = stored_record_or_none(data)
+            if record is not None and record_matches(query, record):
                 out.append(data)
         if out:
             yield out

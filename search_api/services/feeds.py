@@ -18,7 +18,7 @@ from icalendar import Alarm, Calendar, Event, vText
 
 from search_api.domain import duplicates
 from search_api.domain.i18n import label_in, usually_in
-from search_api.domain.records import AnyRecord, FairRecord, RequirementRecord, load_stored_record
+from search_api.domain.records import AnyRecord, FairRecord, RequirementRecord, stored_records
 from search_api.domain.reminders import DATE_FIELDS
 from search_api.errors import Gone, NotFound
 from search_api.search.base import SearchBackend, SearchQuery
@@ -364,8 +364,7 @@ def dated_requirements(
     fields = {"requirement": DATE_FIELDS["requirement"]}
     last = (end or date(2200, 12, 31)).isoformat()
     found: list[tuple[str, AnyRecord]] = []
-    for data in records_dated_between(store, fields, start.isoformat(), last):
-        record = load_stored_record(data)
+    for record in stored_records(records_dated_between(store, fields, start.isoformat(), last)):
         if not record_matches(query, record):
             continue
         days = [

@@ -30,7 +30,7 @@ from email.message import EmailMessage
 from typing import Any, Protocol
 
 from search_api.domain.i18n import fmt_date_in
-from search_api.domain.records import AnyRecord, load_stored_record
+from search_api.domain.records import AnyRecord, stored_records
 from search_api.domain.reminders import DATE_FIELDS
 from search_api.errors import MailError
 from search_api.search.match import record_matches, without_dates
@@ -118,7 +118,7 @@ def candidates(store: Store, today: date, horizon: int) -> list[AnyRecord]:
     """Records with a date that matters between today and `horizon` days ahead."""
     end = today + timedelta(days=horizon)
     found = rem.records_dated_between(store, DATE_FIELDS, today.isoformat(), end.isoformat())
-    return [load_stored_record(data) for data in found]
+    return list(stored_records(found))
 
 
 # --------------------------------------------------------------------------- the email

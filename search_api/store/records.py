@@ -110,12 +110,10 @@ class RecordsStore(StoreBase):
         broken: list[dict[str, object]] = []
         for record_id, source_id, data in rows:
             try:
-                out.append(_load_record(data))
-            except ValidationError as exc:
+                out.append(load_stored_record(data))
+            except ValidationError as exc:  # invalid JSON included
                 problem = format_validation_error(exc).replace("\n", "; ")
                 broken.append({"record_id": record_id, "source_id": source_id, "problem": problem})
-            except ValueError as exc:  # not JSON at all
-                broken.append({"record_id": record_id, "source_id": source_id, "problem": str(exc)})
         if broken:
             self._note_problems(broken)
         return out
@@ -347,10 +345,3 @@ def _withdrawn_json(data: str, now: datetime, version: int) -> str:
     record = stored_fields(data)
     record.update(withdrawn=True, last_changed=now.isoformat(), version=version)
     return orjson.dumps(record).decode()
-
-
-def _load_record(data: str) -> AnyRecord:
-    # Validated straight from the JSON text: pydantic parses it in Rust, which is faster than
-    # json.loads followed by validating the dict, and gives the same record; not cleaned
-    # again (what the store holds was cleaned when written: load_stored_record).
-    return load_stored_record(data)

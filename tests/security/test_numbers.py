@@ -133,14 +133,16 @@ def test_a_curated_file_with_inf_fails_that_record_only(
     assert any("max_amount" in e["message"] for e in errors_of(store, outcome))
 
 
-def _store_broken_row(store: Store, record_id: str, source_id: str, data: str) -> None:
+def _store_broken_row(
+    store: Store, record_id: str, source_id: str, data: str, kind: str = "finance"
+) -> None:
     """What an older version (or a hand edit) may have left in the database."""
     now = fair().first_seen
     with store.engine.begin() as conn:
         conn.execute(
             insert(RecordRow.__table__).values(
                 id=record_id,
-                kind="finance",
+                kind=kind,
                 source_id=source_id,
                 data=data,
                 content_hash="x",
@@ -233,3 +235,35 @@ def test_a_source_shows_its_broken_records(store: Store) -> None:
     health = source_health(store, "xx_src")
     assert health["broken_records"] == 1
     assert health["broken_examples"][0]["id"] == "xx_src:1"
+
+
+def test_one_broken_stored_row_never_stops_exports_feeds_or_reminders(
+    client: TestClient, store: Store
+) -> None:
+    """Every reader of the stored records, not only the indexer: the row is left out."""
+    from datetime import date, timedelta
+
+    from search_api.domain.records import parse_record
+    from search_api.services.feeds import dated_requirements
+    from search_api.services.reminders import candidates
+
+    soon = (date.today() + timedelta(days=5)).isoformat()
+    broken = {
+        "id": "t_req:broken",
+        "kind": "requirement",
+        "title": "Broken rule",
+        "source_id": "t_req",
+        "markets": ["KE"],
+        "hs_codes": ["not a code"],
+        "effective_date": soon,
+    }
+    _store_broken_row(store, "t_req:broken", "t_req", json.dumps(broken), kind="requirement")
+    good = {**broken, "id": "t_req:good", "title": "Good rule", "hs_codes": ["0901"]}
+    store.upsert_records([parse_record(good)])
+
+    assert [r.id for r in candidates(store, date.today(), 30)] == ["t_req:good"]
+    query = SearchQuery(kind=("requirement",), markets=("KE",))
+    assert [r.id for r in dated_requirements(store, query, date.today(), None)] == ["t_req:good"]
+    r = client.get("/api/v1/export", params={"market": "KE"})
+    assert r.status_code == 200
+    assert [json.loads(line)["id"] for line in r.text.splitlines()] == ["t_req:good"]
