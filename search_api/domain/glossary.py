@@ -163,6 +163,8 @@ class _Word(NamedTuple):
 
 
 MAX_WORDS_KEPT = 100_000
+MAX_WORD_KEPT_CHARS = 40
+"""Longer words are looked up each time: the cache is bounded in size, not only in count."""
 """Distinct words a Matcher remembers before starting afresh (~25 MB at most; a process
 indexing a large corpus meets most of its words in the first few thousand records)."""
 MAX_TEXTS_KEPT = 20_000
@@ -245,6 +247,8 @@ class Matcher:
         known = tuple(k if k in self._vocabulary[i] else None for i, k in enumerate(keys))
         # most words: shared, so remembering them costs little
         found = _Word(stop, starts, known) if stop or any(known) else self._plain
+        if len(typed) > MAX_WORD_KEPT_CHARS:
+            return found  # a run of text without spaces (a hash, a PDF's glued words): not kept
         if len(self.words) >= MAX_WORDS_KEPT:
             self.words.clear()
         self.words[typed] = found

@@ -86,7 +86,12 @@ def cleaned(raw: str) -> str | None:
     clean = clean_record(data)
     if clean == data:
         return None
-    return json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
+    out = json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
+    try:
+        out.encode("utf-8")
+    except UnicodeEncodeError:
+        return None  # a lone surrogate ("\ud800"), which json reads: left as it was
+    return out
 
 
 def upgrade() -> None:
