@@ -578,3 +578,25 @@ def test_a_feed_date_only_feedparser_reads_keeps_its_day_and_invents_none(
     )
     dates = {e["title"]: e["published_date"] for e in found.entries}
     assert dates == {"Month only": None, "Day": dt.date(2027, 3, 4)}
+
+
+def test_editing_a_source_saved_with_a_refused_setting_drops_it() -> None:
+    """A pdf source saved with time_zone before pdf refused it: its edit form leaves the
+    setting out (it never changed what was read), so saving the form is not refused."""
+    from search_api.domain.source_form import form_values, source_from_form
+
+    saved = {
+        "id": "xx_old_pdf",
+        "name": "Old PDF rules",
+        "kind": "requirement",
+        "format": "pdf",
+        "start_urls": ["https://rules.example.org/rules.pdf"],
+        "time_zone": "Africa/Nairobi",
+        "schedule": "0 4 * * 1",
+    }
+    values = form_values(saved)
+    assert "time_zone" not in str(values.get("advanced") or "")
+    data, problems = source_from_form(values)
+    assert problems == []
+    spec = parse_source(data)
+    assert spec.time_zone is None and spec.schedule == "0 4 * * 1"

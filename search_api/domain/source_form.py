@@ -375,8 +375,13 @@ def form_values(source: Mapping[str, Any]) -> dict[str, Any]:
     kind = source.get("kind")
     if fmt not in source_formats() or kind not in RECORD_MODELS:
         return {"advanced": dump_yaml(dict(source))}
-    # A deep copy: the fields shown are taken out of it, the source itself stays whole.
-    rest: dict[str, Any] = copy.deepcopy({k: v for k, v in source.items() if v is not None})
+    # A deep copy: the fields shown are taken out of it, the source itself stays whole. A
+    # setting its format refuses (a PDF's time_zone, kept by a source saved before the refusal)
+    # never changed what was read: left out, or any edit of the source would be refused.
+    refused = source_formats()[str(fmt)].source.MEANINGLESS
+    rest: dict[str, Any] = copy.deepcopy(
+        {k: v for k, v in source.items() if v is not None and k not in refused}
+    )
     values: dict[str, Any] = {}
     for f in form_fields(str(fmt), str(kind)):
         if f.name in ("advanced", "defaults_yaml"):
