@@ -137,8 +137,8 @@ def stem(word: str, lang: str) -> str:
 
 
 def stems(word: str) -> tuple[str, ...]:
-    """The Snowball stems of a folded word in each of LANGUAGES, uncached (the glossary's
-    matcher keeps what it needs of them per word)."""
+    """The Snowball stems of a folded word in each of LANGUAGES. Not in `stem`'s cache (the
+    glossary's matcher keeps what it needs per word); PyStemmer keeps its own small cache."""
     return tuple(_stemmer(lang).stemWord(word) for lang in LANGUAGES)
 
 

@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from standardwebhooks.webhooks import Webhook
 
 from search_api.domain.netguard import pinned, refused_reason
-from search_api.domain.records import RECORD_ADAPTER, AnyRecord
+from search_api.domain.records import RECORD_ADAPTER, AnyRecord, stored_record_or_none
 from search_api.errors import Conflict, InvalidBody, InvalidParameter, NotFound, TradepointError
 from search_api.search.base import SearchQuery
 from search_api.search.match import record_matches
@@ -457,13 +457,25 @@ def dispatch(store: Store, now: datetime | None = None) -> int:
             rows = []
             for c in changes:
                 event = EVENT_OF_OP[c.op]
-                data = current.get(c.record_id) or c.tombstone
+                stored = current.get(c.record_id)
+                data = stored or c.tombstone
                 if event not in hook.events or data is None:
                     continue  # deleted since: its own withdrawal follows in the feed
                 key = (c.record_id, data)
                 record = parsed.get(key)
                 if record is None:
-                    record = parsed[key] = RECORD_ADAPTER.validate_json(data)
+                    # The store's own JSON is read as stored (migration 0011 cleaned it); a
+                    # tombstone from before the cleaning rules is validated and cleaned.
+                    if stored:
+                        record = stored_record_or_none(stored)
+                    else:
+                        try:
+                            record = RECORD_ADAPTER.validate_json(data)
+                        except ValidationError:
+                            record = None
+                    if record is None:
+                        continue  # no longer valid: left out, as everywhere (one never blocks)
+                    parsed[key] = record
                 if not record_matches(query, record):
                     continue
                 rows.append(
