@@ -37,6 +37,7 @@ from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
 from search_api.services import reminders as reminder_service
 from search_api.services import webhooks as webhook_service
+from search_api.services.process import freeze_heap
 from search_api.settings import Settings
 from search_api.store import Store
 from search_api.web import docs, pages
@@ -176,6 +177,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        freeze_heap()
         workers: list[BackgroundIndexer | BackgroundDelivery] = []
         if background_indexer:
             workers.append(
