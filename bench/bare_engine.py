@@ -82,7 +82,7 @@ def _search(raw: dict[str, list[str]], key: bytes = b"") -> bytes:
             "page": query.page,
             "size": query.size,
             "items": items[: query.size],
-            "facets": {f: [v.model_dump() for v in vs] for f, vs in facets.items()},
+            "facets": facets,
         }
     )
 

@@ -15,6 +15,7 @@ over HTTP at half load, <= 30 KB a page, no JavaScript.
 from __future__ import annotations
 
 import argparse
+import gc
 import gzip
 import itertools
 import os
@@ -116,6 +117,17 @@ def in_process(data_dir: Path, pages: dict[str, list[str]]) -> dict[str, Any]:
                 "pages": len(sizes),
                 "script_tags": scripts,
             }
+        # What a full collection of the garbage collector costs a worker holding every page
+        # asked above (each one holds the GIL: a pause of every request being served). The
+        # app froze its lifelong tables at start (services/process.py).
+        gc.collect()
+        t = time.perf_counter()
+        gc.collect()
+        out["full_gc"] = {
+            "ms": round((time.perf_counter() - t) * 1000, 1),
+            "tracked_objects": len(gc.get_objects()),
+            "frozen_objects": gc.get_freeze_count(),
+        }
     return out
 
 

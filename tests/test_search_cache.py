@@ -186,20 +186,53 @@ def test_kept_results_are_copies_callers_may_annotate(store: Store, backend: Sea
     query = SearchQuery(kind=("fair",), sort="date", size=5)
     first = memo_search(backend, query)
     first.items[0]["matched_product"] = {"via": "code"}
+    first.items[0]["markets"].append("XX")
     first.items.clear()
     again = memo_search(backend, query)
     assert [i["title"] for i in again.items] == ["Coffee Expo"]
     assert "matched_product" not in again.items[0]
+    assert again.items[0]["markets"] == ["KE"]
+
+
+def test_what_is_kept_until_the_index_changes_is_left_out_of_the_collectors_rounds(
+    settings: Settings, store: Store, backend: SearchBackend
+) -> None:
+    """A full collection visits every object the collector tracks, holding the GIL: kept
+    results and overviews as JSON text, and the process's lifelong tables frozen at start,
+    keep those pauses short however many answers a worker keeps."""
+    import gc
+
+    from search_api.search.cache import memo_search
+    from search_api.services import process
+    from search_api.services.markets import market_overview
+
+    add_fair(store, backend, 1, "Coffee Expo")
+    for c in client_for(settings, store, backend):
+        assert c.get("/markets/KE?hs=0901").status_code == 200
+    assert gc.get_freeze_count() > 0  # the app's start froze the process's tables
+    assert process.freeze_heap() is False  # once per process
+    result = memo_search(backend, SearchQuery(q="coffee", facets=True))
+    assert result.total == 1 and {v.value for v in result.facets["markets"]} == {"KE"}
+    overview = market_overview(backend, "KE", hs="0901")
+    memo = backend.memo()
+    assert memo is not None
+    kept = list(memo["search-results"]._values.values())
+    assert kept and not any(gc.is_tracked(k.items) or gc.is_tracked(k.facets) for k in kept)
+    assert [f["title"] for f in overview["fairs"]] == ["Coffee Expo"]
+    overview["fairs"][0]["markets"].append("XX")  # each caller has its own copy
+    assert market_overview(backend, "KE", hs="0901")["fairs"][0]["markets"] == ["KE"]
+    overviews = list(memo["market-overviews"]._values.values())
+    assert overviews and not any(gc.is_tracked(o) for o in overviews)
 
 
 def test_kept_results_are_bounded_in_number_and_items() -> None:
-    from search_api.search.cache import ResultMemo
+    from search_api.search.cache import KeptResult, ResultMemo
 
     memo = ResultMemo(max_results=3, max_items=5)
     for n in range(4):
-        memo.put(f"q{n}", SearchResult(total=1, items=[{"id": str(n)}]))
+        memo.put(f"q{n}", KeptResult.of(SearchResult(total=1, items=[{"id": str(n)}])))
     assert memo.get("q0") is None and memo.get("q3") is not None
-    memo.put("big", SearchResult(total=4, items=[{"id": str(i)} for i in range(4)]))
+    memo.put("big", KeptResult.of(SearchResult(total=4, items=[{"id": str(i)} for i in range(4)])))
     # 4 + the most recent others within 5 items: the oldest went first
     assert memo.get("big") is not None and memo.get("q1") is None and memo.get("q2") is None
 

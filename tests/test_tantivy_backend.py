@@ -19,7 +19,7 @@ import pytest
 
 from search_api.domain.records import AnyRecord, parse_record
 from search_api.errors import SearchUnavailable
-from search_api.search.base import FacetValue, SearchQuery
+from search_api.search.base import FacetValue, SearchQuery, unpack_facets
 from search_api.search.tantivy import TantivyBackend
 from search_api.search.tantivy import backend as tantivy_backend
 from search_api.search.tantivy.backend import POINTER_FILE, RELOAD_INTERVAL
@@ -392,7 +392,7 @@ def test_a_reader_reloaded_after_a_commit_elsewhere_has_its_queries_facets_count
     # counted by the reader's own thread, before any search asked for them again
     assert len(view.facets) == 1
     ((_tq, warmed),) = view.facets.values()
-    assert {v.value: v.count for v in warmed["markets"]} == {"FR": 2, "DE": 1}
+    assert {v.value: v.count for v in unpack_facets(warmed)["markets"]} == {"FR": 2, "DE": 1}
     after = backend.search(asked)
     assert after.total == 3
     fresh = TantivyBackend(root).search(asked)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from search_api.domain import glossary
@@ -140,9 +142,31 @@ def text_groups(query: SearchQuery) -> tuple[tuple[Phrase, ...], ...]:
     return tuple(out)
 
 
-class FacetValue(BaseModel):
+@dataclass(frozen=True, slots=True)
+class FacetValue:
+    """One value of a facet and how many matches have it. A slotted dataclass, not a model:
+    kept results hold tens of thousands of them until the index changes, and each model
+    instance is three objects for the garbage collector to visit, this one."""
+
     value: str
     count: int
+
+
+PackedFacets = bytes
+"""Facets as JSON text: how caches keep them, out of the garbage collector's rounds (see
+search/cache.py `KeptResult`)."""
+
+
+def pack_facets(facets: dict[str, list[FacetValue]]) -> PackedFacets:
+    return orjson.dumps(
+        {name: [(v.value, v.count) for v in values] for name, values in facets.items()}
+    )
+
+
+def unpack_facets(packed: PackedFacets) -> dict[str, list[FacetValue]]:
+    return {
+        name: [FacetValue(v, c) for v, c in pairs] for name, pairs in orjson.loads(packed).items()
+    }
 
 
 class SearchResult(BaseModel):

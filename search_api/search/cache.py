@@ -16,7 +16,16 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from search_api.search.base import SearchBackend, SearchQuery, SearchResult
+import orjson
+
+from search_api.search.base import (
+    PackedFacets,
+    SearchBackend,
+    SearchQuery,
+    SearchResult,
+    pack_facets,
+    unpack_facets,
+)
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -161,11 +170,43 @@ MAX_RESULT_ITEMS = 20_000
 """Items, summed over the results kept (~2 kB each parsed: ~40 MB at most per process)."""
 
 
-class ResultMemo(Lru[str, SearchResult]):
+@dataclass(frozen=True, slots=True)
+class KeptResult:
+    """A search result as kept until the index changes: its items and facets as JSON text.
+
+    Python's cyclic garbage collector visits every object it tracks in each full collection,
+    holding the GIL, about 0.8 µs an object in an API worker: one keeping a few thousand
+    results as parsed items (dicts of lists) paused 300-500 ms in each, holding up every
+    request it was serving. Bytes are not tracked; decoding a page of items on each use costs
+    about what copying them did, and hands out items nobody shares."""
+
+    total: int
+    items: bytes
+    count: int
+    facets: PackedFacets
+
+    @classmethod
+    def of(cls, result: SearchResult) -> KeptResult:
+        return cls(
+            result.total,
+            orjson.dumps(result.items),
+            len(result.items),
+            pack_facets(result.facets),
+        )
+
+    def result(self) -> SearchResult:
+        return SearchResult.model_construct(
+            total=self.total,
+            items=orjson.loads(self.items),
+            facets=unpack_facets(self.facets),
+        )
+
+
+class ResultMemo(Lru[str, KeptResult]):
     """Search results by query, bounded in number and in items summed over them."""
 
     def __init__(self, max_results: int = MAX_RESULTS, max_items: int = MAX_RESULT_ITEMS) -> None:
-        super().__init__(max_results, max_items, weight=lambda result: len(result.items))
+        super().__init__(max_results, max_items, weight=lambda kept: kept.count)
 
 
 def memo_search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
@@ -174,17 +215,13 @@ def memo_search(backend: SearchBackend, query: SearchQuery) -> SearchResult:
 
     A page built of several searches (a market page: the market's fairs, its rules for a
     product, the finance open to an origin) shares most of them with other pages: the fairs
-    of Germany are the same whatever the product. Items are handed out as shallow copies, so
-    a caller may add keys to them (why an item matched) but must not change nested values."""
-    result = kept_until_change(
+    of Germany are the same whatever the product. Each call gets its own items: a caller may
+    change them."""
+    kept: KeptResult = kept_until_change(
         backend,
         _RESULTS_KEY,
         query.model_dump_json(),
-        lambda: backend.search(query),
+        lambda: KeptResult.of(backend.search(query)),
         make=ResultMemo,
     )
-    return SearchResult(
-        total=result.total,
-        items=[dict(item) for item in result.items],
-        facets={name: list(values) for name, values in result.facets.items()},
-    )
+    return kept.result()

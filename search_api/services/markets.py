@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
+import orjson
+
 from search_api.domain import duplicates, eligibility, hs_sectors, products, sentences
 from search_api.domain import markets as mk
 from search_api.domain.i18n import DEFAULT_LANGUAGE
@@ -276,17 +278,17 @@ def market_overview(
     hs_code = resolve_hs(hs)
     origin_code = resolve_origin(origin)
     limits = (max_requirements, max_fairs, max_finance)
-    # Most pages are asked again before the index changes; a copy of the top level lets a
-    # caller add its own keys (the lists and items are shared and must stay as they are).
-    return dict(
-        kept_until_change(
-            backend,
-            "market-overviews",
-            (code, hs_code, origin_code, today, limits, lang),
-            lambda: _overview(backend, code, hs_code, origin_code, today, *limits, lang),
-            OVERVIEWS_KEPT,
-        )
+    # Most pages are asked again before the index changes. Kept as JSON text (out of the
+    # garbage collector's rounds: search/cache.py `KeptResult`), each caller gets its own copy.
+    kept: bytes = kept_until_change(
+        backend,
+        "market-overviews",
+        (code, hs_code, origin_code, today, limits, lang),
+        lambda: orjson.dumps(_overview(backend, code, hs_code, origin_code, today, *limits, lang)),
+        OVERVIEWS_KEPT,
     )
+    overview: dict[str, Any] = orjson.loads(kept)
+    return overview
 
 
 def _overview(

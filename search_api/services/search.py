@@ -150,7 +150,7 @@ def encoded(backend: SearchBackend, query: SearchQuery, lang: str = DEFAULT_LANG
         "page": query.page,
         "size": query.size,
         "items": result.items,
-        "facets": {k: [f.model_dump() for f in v] for k, v in result.facets.items()},
+        "facets": result.facets,  # FacetValue dataclasses: orjson writes them as objects
     }
     notices = language_notices(backend, query.languages, lang)
     if notices:

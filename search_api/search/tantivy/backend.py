@@ -57,7 +57,16 @@ from tantivy import Index, Order, Query
 from search_api.domain import glossary
 from search_api.domain.records import AnyRecord
 from search_api.errors import SearchUnavailable
-from search_api.search.base import FacetValue, SearchBackend, SearchQuery, SearchResult, text_groups
+from search_api.search.base import (
+    FacetValue,
+    PackedFacets,
+    SearchBackend,
+    SearchQuery,
+    SearchResult,
+    pack_facets,
+    text_groups,
+    unpack_facets,
+)
 from search_api.search.tantivy.facets import facet_counts
 from search_api.search.tantivy.query import build_query
 from search_api.search.tantivy.schema import SCHEMA, SCHEMA_VERSION, TOKENIZERS, to_document
@@ -180,7 +189,7 @@ class _View:
     # facets of recent queries (terms aggregations over multi-valued fields cost ~15 ns per
     # matching doc; paging through results or reloading a landing page reuses them)
     # (the query is kept to count the same facets again on the next view: `_warm`)
-    facets: OrderedDict[_FacetKey, tuple[Query, dict[str, list[FacetValue]]]] = dataclasses.field(
+    facets: OrderedDict[_FacetKey, tuple[Query, PackedFacets]] = dataclasses.field(
         default_factory=OrderedDict
     )
     # what callers derive from searches on this view (`SearchBackend.memo`)
@@ -407,7 +416,7 @@ class TantivyBackend(SearchBackend):
             with view.lock:
                 known = key in view.facets
             if not known:
-                facets = facet_counts(view.searcher, tq)
+                facets = pack_facets(facet_counts(view.searcher, tq))
                 with view.lock:
                     view.facets[key] = (tq, facets)
                     # behind what searches have used on this view since, ahead of colder ones
@@ -727,18 +736,18 @@ class TantivyBackend(SearchBackend):
             if entry is None:
                 return None
             view.facets.move_to_end(key)
-        # the kept lists are shared between results: hand out copies
-        return {f: list(values) for f, values in entry[1].items()}
+        return unpack_facets(entry[1])
 
     @staticmethod
     def _keep_facets(
         view: _View, key: tuple[Any, ...], tq: Query, facets: dict[str, list[FacetValue]]
     ) -> dict[str, list[FacetValue]]:
+        packed = pack_facets(facets)
         with view.lock:
-            view.facets[key] = (tq, facets)
+            view.facets[key] = (tq, packed)
             while len(view.facets) > FACET_CACHE_SIZE:
                 view.facets.popitem(last=False)
-        return {f: list(values) for f, values in facets.items()}
+        return facets
 
     # ------------------------------------------------------------------ misc
 
