@@ -8,76 +8,45 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from schedules.service import SchedulerService, crawl_hosts
+from schedules.service import crawl_hosts
 from search_api.domain.sources import SourceSpec, parse_source
 from search_api.settings import Settings
 from search_api.store import Store
-from tests.helpers.scheduling import DEADLINE, run_now, wait_until
+from tests.helpers.scheduling import (
+    DEADLINE,
+    GatedSite,
+    ServiceFactory,
+    run_now,
+    service_factory,
+    wait_until,
+)
 
 pytestmark = pytest.mark.crawl
 
 
-class GatedSite:
-    """Pages of fairs under /<source>/, held until `release` is set; who asked is noted."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        self.asked: list[tuple[str, float]] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                if self.path == "/robots.txt":
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                site.asked.append((self.path.split("/")[1], time.monotonic()))
-                site.release.wait(DEADLINE)
-                event = {
-                    "@context": "https://schema.org",
-                    "@type": "ExhibitionEvent",
-                    "name": f"Fair of {self.path.split('/')[1]}",
-                    "startDate": "2027-05-04",
-                    "location": {"@type": "Place", "address": {"addressCountry": "KE"}},
-                }
-                body = (
-                    "<html><head><script type='application/ld+json'>"
-                    f"{json.dumps(event)}</script></head><body>fair</body></html>"
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def sources_asked(self) -> set[str]:
-        return {who for who, _ in self.asked}
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+def fair_page(path: str) -> bytes:
+    event = {
+        "@context": "https://schema.org",
+        "@type": "ExhibitionEvent",
+        "name": f"Fair of {path.split('/')[1]}",
+        "startDate": "2027-05-04",
+        "location": {"@type": "Place", "address": {"addressCountry": "KE"}},
+    }
+    return (
+        "<html><head><script type='application/ld+json'>"
+        f"{json.dumps(event)}</script></head><body>fair</body></html>"
+    ).encode()
 
 
 @pytest.fixture
 def site() -> Iterator[GatedSite]:
-    s = GatedSite()
+    s = GatedSite(fair_page)
     yield s
     s.close()
 
@@ -96,7 +65,7 @@ def fair_source(source_id: str, host: str, port: int) -> SourceSpec:
     )
 
 
-Factory = Callable[..., SchedulerService]
+Factory = ServiceFactory
 
 
 def wait_for_both_runs(store: Store) -> None:
@@ -111,18 +80,7 @@ def wait_for_both_runs(store: Store) -> None:
 
 @pytest.fixture
 def make_service(settings: Settings, store: Store) -> Iterator[Factory]:
-    made: list[SchedulerService] = []
-
-    def make(**kw: Any) -> SchedulerService:
-        overrides = {"scheduler_jitter_seconds": 0, **kw.pop("settings", {})}
-        svc = SchedulerService(settings.model_copy(update=overrides), store, **kw)
-        made.append(svc)
-        svc.start()
-        return svc
-
-    yield make
-    for svc in made:
-        svc.stop(grace=0)
+    yield from service_factory(settings, store)
 
 
 def test_the_hosts_of_a_source_are_its_start_pages_host_names() -> None:

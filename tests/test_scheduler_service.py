@@ -10,11 +10,9 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from apscheduler.events import (
@@ -33,7 +31,15 @@ from search_api.errors import Conflict
 from search_api.services.crawls import run_crawl
 from search_api.settings import Settings
 from search_api.store import Store
-from tests.helpers.scheduling import DEADLINE, JobEvents, run_now, wait_until
+from tests.helpers.scheduling import (
+    DEADLINE,
+    GatedSite,
+    JobEvents,
+    ServiceFactory,
+    run_now,
+    service_factory,
+    wait_until,
+)
 from tests.helpers.sites import SiteServer
 
 SOURCE = "xx_sched_fairs"
@@ -47,26 +53,9 @@ CLOCK = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
 @pytest.fixture
 def slow_site() -> Iterator[str]:
     """A site whose pages never answer (robots.txt does), to make a crawl overrun."""
-    release = threading.Event()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            if self.path == "/robots.txt":
-                self.send_response(404)
-                self.end_headers()
-                return
-            release.wait(DEADLINE)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    release.set()
-    server.shutdown()
-    server.server_close()
+    site = GatedSite()
+    yield site.url
+    site.close()
 
 
 def source(start_url: str, **kw: object) -> SourceSpec:
@@ -84,26 +73,12 @@ def source(start_url: str, **kw: object) -> SourceSpec:
     return parse_source(data)
 
 
-Factory = Callable[..., SchedulerService]
+Factory = ServiceFactory
 
 
 @pytest.fixture
 def make_service(settings: Settings, store: Store) -> Iterator[Factory]:
-    made: list[SchedulerService] = []
-
-    def make(start: bool = True, **kw: Any) -> SchedulerService:
-        overrides = {"scheduler_jitter_seconds": 0, **kw.pop("settings", {})}
-        svc = SchedulerService(
-            settings.model_copy(update=overrides), store, now=lambda: CLOCK, **kw
-        )
-        made.append(svc)
-        if start:
-            svc.start()
-        return svc
-
-    yield make
-    for svc in made:
-        svc.stop(grace=0)
+    yield from service_factory(settings, store, now=lambda: CLOCK)
 
 
 def runs_of(store: Store) -> list[tuple[str, str | None]]:

@@ -1,10 +1,14 @@
-"""Watching a real APScheduler: waiting for conditions and job events, running a job now."""
+"""Watching a real APScheduler: waiting for conditions and job events, running a job now; a
+loopback site whose pages answer when the test says, and the services a test starts."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from apscheduler.events import (
     EVENT_ALL,
@@ -16,6 +20,8 @@ from apscheduler.events import (
 from apscheduler.schedulers.base import BaseScheduler
 
 from schedules.service import SchedulerService
+from search_api.settings import Settings
+from search_api.store import Store
 
 DEADLINE = 120.0
 
@@ -59,3 +65,67 @@ class JobEvents:
 
 def run_now(svc: SchedulerService, job_id: str) -> None:
     svc.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+
+class GatedSite:
+    """A loopback site whose pages are held until `release` is set (robots.txt answers at
+    once: there is none); who asked is noted by the first part of the path. `page(path)` makes
+    the body of a released page; without it, a released page is an empty answer."""
+
+    def __init__(self, page: Callable[[str], bytes] | None = None) -> None:
+        self.release = threading.Event()
+        self.asked: list[tuple[str, float]] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if self.path == "/robots.txt":
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                site.asked.append((self.path.split("/")[1], time.monotonic()))
+                site.release.wait(DEADLINE)
+                body = page(self.path) if page else b""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def sources_asked(self) -> set[str]:
+        return {who for who, _ in self.asked}
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+ServiceFactory = Callable[..., SchedulerService]
+
+
+def service_factory(settings: Settings, store: Store, **defaults: Any) -> Iterator[ServiceFactory]:
+    """For a fixture: `make(start=True, settings={...}, **kw)` makes a SchedulerService (no
+    jitter; `defaults` and `kw` passed on) and starts it; all are stopped at the end."""
+    made: list[SchedulerService] = []
+
+    def make(start: bool = True, **kw: Any) -> SchedulerService:
+        overrides = {"scheduler_jitter_seconds": 0, **kw.pop("settings", {})}
+        svc = SchedulerService(settings.model_copy(update=overrides), store, **defaults, **kw)
+        made.append(svc)
+        if start:
+            svc.start()
+        return svc
+
+    yield make
+    for svc in made:
+        svc.stop(grace=0)
