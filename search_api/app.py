@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -35,6 +36,7 @@ from search_api.routers import (
 from search_api.search import create_backend
 from search_api.search.base import SearchBackend
 from search_api.search.indexer import drain_outbox
+from search_api.search.shared import SHARED_ANSWERS_FILE, SharedAnswers, code_fingerprint
 from search_api.services import reminders as reminder_service
 from search_api.services import webhooks as webhook_service
 from search_api.services.process import freeze_heap
@@ -209,6 +211,15 @@ def create_app(
     app.state.settings = settings
     app.state.store = store or Store(settings.sqlalchemy_url)
     app.state.backend = backend or create_backend(settings)
+    # what the API's worker processes share of their answers and pages (search/shared.py)
+    app.state.shared_answers = (
+        SharedAnswers(
+            settings.data_dir / SHARED_ANSWERS_FILE,
+            code_fingerprint(Path(__file__).parent, settings.templates_dir),
+        )
+        if settings.search_cache_size > 0
+        else None
+    )
 
     @app.exception_handler(TradepointError)
     async def _tp_error(request: Request, exc: TradepointError) -> Response:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from search_api.app import create_app
+from search_api.search import create_backend, shared
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 from search_api.search.indexer import drain_outbox
+from search_api.search.shared import SHARED_ANSWERS_FILE
+from search_api.search.tantivy.backend import RELOAD_INTERVAL
 from search_api.settings import Settings
 from search_api.store import Store
 from tests.helpers.factories import fair
@@ -135,7 +141,9 @@ def test_the_cache_is_bounded_and_can_be_turned_off(
     for c in client_for(small, store, counting):
         for q in ("coffee", "expo", "tea", "coffee"):
             c.get("/api/v1/search", params={"q": q})
-    assert counting.searches == 4  # "coffee" was evicted by the third query
+    # "coffee" was evicted from this process's memory by the third query, and found again
+    # where the workers share their answers
+    assert counting.searches == 3
     counting.searches = 0
     off = settings.model_copy(update={"search_cache_size": 0})
     for c in client_for(off, store, counting):
@@ -268,3 +276,66 @@ def test_a_kept_page_still_remembers_a_language_chosen_by_link(
         c.cookies.clear()
         again = c.get("/search?q=coffee&lang=fr")
         assert "lang=fr" in again.headers.get("set-cookie", "").replace(" ", "")
+
+
+def test_what_one_worker_made_another_serves_until_the_index_changes(
+    settings: Settings, store: Store, backend: SearchBackend
+) -> None:
+    """Two apps on one data directory, each with its own backend, as uvicorn's two workers: a
+    page or an answer one made the other serves without searching, and never after a
+    change of the index."""
+    add_fair(store, backend, 1, "Coffee Expo")
+    first = CountingBackend(create_backend(settings))
+    second = CountingBackend(create_backend(settings))
+    paths = ("/search?q=coffee", "/markets/KE?hs=0901", "/api/v1/search?q=coffee")
+    for a in client_for(settings, store, first):
+        made = {p: a.get(p).text for p in paths}
+    assert first.searches > 0
+    for b in client_for(settings, store, second):
+        assert {p: b.get(p).text for p in paths} == made
+        assert second.searches == 0
+        add_fair(store, backend, 2, "Coffee Week")
+        time.sleep(RELOAD_INTERVAL * 2)  # both readers look for a commit at most this often
+        assert "Coffee Week" in b.get("/search?q=coffee").text
+        assert b.get("/api/v1/search?q=coffee").json()["total"] == 2
+    for a in client_for(settings, store, first):
+        assert "Coffee Week" in a.get("/markets/KE?hs=0901").text
+
+
+def test_a_broken_shared_file_only_stops_the_sharing(
+    settings: Settings, store: Store, backend: SearchBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_fair(store, backend, 1, "Coffee Expo")
+    (settings.data_dir / SHARED_ANSWERS_FILE).write_bytes(b"not a database" * 100)
+    for c in client_for(settings, store, backend):
+        assert "Coffee Expo" in c.get("/search?q=coffee").text
+        assert c.get("/api/v1/search?q=coffee").json()["total"] == 1
+    assert "shared answers" in caplog.text and "unusable" in caplog.text
+
+
+def test_the_shared_file_is_bounded_and_forgets_other_states(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shared, "TRIM_EVERY", 1)
+    kept = shared.SharedAnswers(tmp_path / "s.sqlite", max_rows=3)
+    for n in range(10):
+        kept.put("one", f"k{n}", b"x")
+    rows = sqlite3.connect(tmp_path / "s.sqlite").execute("SELECT key FROM kept").fetchall()
+    assert sorted(k for (k,) in rows) == ["k7", "k8", "k9"]
+    kept.put("two", "k0", b"y")
+    assert kept.get("one", "k9") is None and kept.get("two", "k0") == b"y"
+    assert kept.fetch(None, "k0", lambda: b"made") == b"made"  # no state named: not shared
+
+
+def test_processes_of_another_version_of_the_code_share_nothing(tmp_path: Path) -> None:
+    """A rolling restart: old and new workers on one index state render pages differently."""
+    old = shared.SharedAnswers(tmp_path / "s.sqlite", code="v1")
+    new = shared.SharedAnswers(tmp_path / "s.sqlite", code="v2")
+    assert old.fetch("state", "page", lambda: b"old page") == b"old page"
+    assert new.fetch("state", "page", lambda: b"new page") == b"new page"
+    assert old.fetch("state", "page", lambda: b"made again") == b"old page"
+    for name, code in (("one", "x = 1\n"), ("two", "x = 2\n")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "m.py").write_text(code)
+    one, two = (shared.code_fingerprint(tmp_path / n) for n in ("one", "two"))
+    assert one != two and len(one) == 16

@@ -296,5 +296,11 @@ class SearchBackend(abc.ABC):
         it (and bound its size). None when the backend cannot tell when its state changes."""
         return None
 
+    def state(self) -> str | None:
+        """A name for the index state searches currently see, the same in every process that
+        sees it and a new one after every change (what processes share answers under: see
+        search/shared.py). None when the backend cannot tell."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         pass

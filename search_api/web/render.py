@@ -14,6 +14,7 @@ from search_api.domain.sentences import CHECK_LABEL
 from search_api.errors import TradepointError
 from search_api.search.base import SearchBackend
 from search_api.search.cache import kept_until_change
+from search_api.search.shared import SharedAnswers
 from search_api.web.i18n import LocalisedTemplates, request_language
 
 # English msgids: each render gets them translated under the same names (web/i18n.py).
@@ -94,9 +95,20 @@ def kept_page(
     that show who is signed in, flash messages or forms with tokens."""
     tpl = templates(request)
     key = (request.url.path, request.url.query, request_language(request), date.today())
-    content = kept_until_change(
-        backend, "pages", key, lambda: tpl.render(request, name, context()), PAGES_KEPT
-    )
+    shared: SharedAnswers | None = getattr(request.app.state, "shared_answers", None)
+
+    def make() -> str:
+        if shared is None:
+            return tpl.render(request, name, context())
+        # made by another worker on this index state, or made here and shared with them
+        made = shared.fetch(
+            backend.state(),
+            "page\x1f" + "\x1f".join(map(str, key)),
+            lambda: tpl.render(request, name, context()).encode(),
+        )
+        return made.decode()
+
+    content = kept_until_change(backend, "pages", key, make, PAGES_KEPT)
     return tpl.respond(request, content, headers=headers)
 
 

@@ -186,6 +186,8 @@ class _View:
     """A searcher and what was computed on it; replaced as a whole on reload."""
 
     searcher: tantivy.Searcher
+    # the index state it sees, named the same in every process (`SearchBackend.state`)
+    token: str
     # facets of recent queries (terms aggregations over multi-valued fields cost ~15 ns per
     # matching doc; paging through results or reloading a landing page reuses them)
     # (the query is kept to count the same facets again on the next view: `_warm`)
@@ -195,6 +197,16 @@ class _View:
     # what callers derive from searches on this view (`SearchBackend.memo`)
     memo: dict[Any, Any] = dataclasses.field(default_factory=dict)
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+
+def _token(directory: Path, meta_sig: tuple[int, int, int] | None) -> str:
+    """The generation and its last commit: meta.json's opstamp (one more for each commit),
+    with the file's inode, time and size in case it cannot be read."""
+    try:
+        opstamp = json.loads((directory / "meta.json").read_bytes()).get("opstamp")
+    except (OSError, ValueError, AttributeError):
+        opstamp = None
+    return f"{directory.name}:{opstamp}:{'-'.join(map(str, meta_sig or ()))}"
 
 
 @dataclass
@@ -318,7 +330,7 @@ class TantivyBackend(SearchBackend):
         for tokenizer, analyzer in TOKENIZERS.items():
             index.register_tokenizer(tokenizer, analyzer)
         index.config_reader("manual")
-        view = _View(index.searcher())
+        view = _View(index.searcher(), _token(directory, meta_sig))
         return _Generation(name, version, index, view, meta_sig, time.monotonic())
 
     def _open_checked(self) -> _Generation:
@@ -378,7 +390,7 @@ class TantivyBackend(SearchBackend):
             # searches keep using the old view (and do not check again) while this one warms
             gen.checked_at = time.monotonic()
             gen.index.reload()
-            view = _View(gen.index.searcher())
+            view = _View(gen.index.searcher(), _token(self.root / gen.name, sig))
             self._carry_over(gen.view, view, warm)
             gen.view = view
             gen.meta_sig = sig
@@ -773,6 +785,16 @@ class TantivyBackend(SearchBackend):
                 _is_panic(exc)
             ):
                 return None  # the search itself will say what is wrong
+            raise
+
+    def state(self) -> str | None:
+        try:
+            return self._live().view.token
+        except BaseException as exc:
+            if isinstance(exc, (SearchUnavailable, OSError, ValueError, RuntimeError)) or (
+                _is_panic(exc)
+            ):
+                return None
             raise
 
     def ping(self) -> bool:
