@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.normalise.dates import DateRead, DateReading, spelled_out
+from crawlers.normalise.dates import DateRead, DateReading, parse_date, spelled_out
 from search_api.domain.sources import parse_source
 from search_api.settings import Settings
 from search_api.store import Store
@@ -220,3 +220,51 @@ def test_curated_yaml_still_refuses_a_numeric_date_without_an_order(
     )
     assert any(e.startswith(said) for e in errors), errors
     assert any("numeric: effective_date: Input should be a valid date" in e for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("value", "order", "why"),
+    [
+        # each side a date in MDY, but the range runs backwards; day first it is a range
+        ("du 03/02/2027 au 02/03/2027", "MDY", True),
+        # a side no date in MDY, and no range day first either (25 March to 2 January)
+        ("du 25/03/2027 au 02/01/2027", "MDY", False),
+        ("du 25/03/2027 au 28/03/2027 (TBC)", "MDY", True),
+    ],
+)
+def test_a_range_is_blamed_on_the_order_only_when_no_order_reads_it(
+    value: str, order: str, why: bool
+) -> None:
+    found = DateReading(order).read(value)  # type: ignore[arg-type]
+    assert found.date is None
+    assert (found.problem is not None) is why, found
+
+
+@pytest.mark.parametrize(
+    ("value", "order", "expected"),
+    [
+        # dateparser read these day first whatever the order; the order decides, as everywhere
+        ("Sa., 25.11.2023", "MDY", None),
+        ("Sa., 25.11.2023", "DMY", D(2023, 11, 25)),
+        ("Mon 03/25/2027 10am", "DMY", None),
+        ("Mon 03/25/2027 10am", "MDY", D(2027, 3, 25)),
+        ("le 03/04/2027 à 10h", "MDY", D(2027, 3, 4)),
+        ("le 03/04/2027 à 10h", "DMY", D(2027, 4, 3)),
+        ("le 03/04/2027 à 10h", None, D(2027, 4, 3)),
+        # a range's side out of the order was completed from its parts, day first
+        ("du 25/03/2027 au 28/03/2027 (TBC)", "MDY", None),
+        ("du 25/03/2027 au 02/01/2027", "MDY", None),
+        ("du 25/03/2027 au 28/03/2027 (TBC)", "DMY", D(2027, 3, 25)),
+        ("18-20 November 2023", "MDY", D(2023, 11, 18)),
+    ],
+)
+def test_a_date_not_in_the_order_is_never_read_another_way(
+    value: str, order: str | None, expected: dt.date | None
+) -> None:
+    """README: a date that is no date in the source's order is never read another way; it is
+    said why, where another order reads it."""
+    found = DateReading(order).read(value)  # type: ignore[arg-type]
+    assert found.date == expected
+    assert parse_date(value, order=order) == expected  # type: ignore[arg-type]
+    if expected is None and "02/01" not in value:
+        assert found.problem == f"{value!r} is not a date in the source's order {order}"

@@ -8,8 +8,8 @@ date written in another order than the source's, why it is none:
 - the order of an all-numeric date: `DMY` (most of the world), `MDY` (US sources: "7/3/2014"
   is 3 July) or `YMD`. Without one, day-first is assumed unless impossible (09/16/2019).
 - the time zone an instant means: "2021-02-10T04:59:59Z" from regulations.gov is a deadline of
-  23:59 on 9 February in US Eastern time. With `tz`, an instant (a time with an offset or "Z")
-  becomes the calendar date in that zone; without it, the date is kept as written.
+  23:59 on 9 February in US Eastern time. With a zone, an instant (a time with an offset or
+  "Z") becomes the calendar date in that zone; without one, the date is kept as written.
 """
 
 from __future__ import annotations
@@ -142,9 +142,10 @@ def _from_words(text: str) -> dt.date | None:
     return _make(int(tokens[y_i]), _MONTHS[tokens[m_i]], int(tokens[day_i]))
 
 
-# While a value is read in a source's order, the dates its numeric parts would have made in
-# no order ("03/25/2027" read as DMY: 25 March): filled where the order rules a reading out, so
-# that why a value is no date comes from the same attempt rather than from reading it again.
+# While a value is read in a source's order, the dates its numeric parts make in no order where
+# that differs ("03/25/2027" read as DMY: 25 March; the sides of a range that runs backwards in
+# the order), so that why a value is no date comes from the same attempt rather than from
+# reading it again. None: nobody asks (no order, or parse_date).
 _Missed = list[dt.date] | None
 
 
@@ -159,9 +160,10 @@ def _numeric(
         return _make(year, first, second)
     # YMD never writes the year last: read as the world does
     date = _make(year, first, second) if order == "MDY" else _make(year, second, first)
-    if date is None and missed is not None:
+    if missed is not None:
+        # never None where the order reads a date: no order tries both day and month first
         other = _numeric(first, second, year, None)
-        if other is not None:
+        if other is not None and other != date:
             missed.append(other)
     return date
 
@@ -189,8 +191,9 @@ def _from_string(
     # "2023-11-18/2023-11-20", "18 nov. 2023 - 20 nov. 2023": a range starts on its first day.
     span = _range(text, order, missed)
     # dateparser, given an order a date is impossible in, reads it in another itself: it never
-    # fails where no order would succeed, so it has nothing to add to `missed`.
-    return span[0] if span else _from_dateparser(text, order)
+    # fails where no order would succeed, so it adds nothing to `missed` (asking it again in no
+    # order would be the second reading `missed` is there to spare).
+    return span[0] if span else _from_dateparser(text, order, missed)
 
 
 # Written dates our own reading does not take ("samedi 18 novembre 2023 à 19h", "Sa.,
@@ -206,9 +209,12 @@ _DATEPARSER_SETTINGS: dict[str, Any] = {
     "PARSERS": ["custom-formats", "absolute-time"],
 }
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d|2100)(?!\d)")
+_NUMERIC_IN = re.compile(r"(?<!\d)(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?!\d)")
 
 
-def _from_dateparser(text: str, order: DateOrder | None = None) -> dt.date | None:
+def _from_dateparser(
+    text: str, order: DateOrder | None = None, missed: _Missed = None
+) -> dt.date | None:
     years = _YEAR.findall(text)
     if len(years) != 1 or not re.search(r"[^\W\d_]", text):
         return None
@@ -226,6 +232,12 @@ def _from_dateparser(text: str, order: DateOrder | None = None) -> dt.date | Non
         return None
     if found is None or str(found.year) != years[0]:
         return None
+    numeric = _NUMERIC_IN.search(text)
+    if order is not None and numeric:
+        # dateparser reads "Sa., 25.11.2023" day first though told MDY: the source's order
+        # says how its numeric date reads, as everywhere else.
+        first, _, second, year = numeric.groups()
+        return _numeric(int(first), int(second), int(year), order, missed)
     return _make(found.year, found.month, found.day)
 
 
@@ -375,25 +387,43 @@ def _range(
         if len(pieces) != 2:
             return None
         left, right = pieces
-        start, end = _date(left, order, None, missed), _date(right, order, None, missed)
-        if start is None or end is None:
-            ld, lm, ly = _parts_of(left)
-            rd, rm, ry = _parts_of(right)
-            if ld is None or rd is None:
-                return None
-            lm, rm = lm or rm, rm or lm
-            ly, ry = ly or ry, ry or ly
-            if lm is None or rm is None or ly is None or ry is None:
-                return None
-            start = start or _make(ly, lm, ld)
-            end = end or _make(ry, rm, rd)
-            if start is not None and end is not None and end < start and ly == ry:
-                start = _make(ly - 1, lm, ld)  # "28 December - 3 January 2024"
-        if start is None or end is None or end < start or (end - start).days > 366:
-            return None
-        return start, end
+        # Each side's own: a side read another way makes no date of the whole unless the
+        # range, joined from the sides read in no order, is one.
+        left_missed: _Missed = None if order is None else []
+        right_missed: _Missed = None if order is None else []
+        start, end = _date(left, order, None, left_missed), _date(right, order, None, right_missed)
+        ruled_out = (start is None and bool(left_missed)) or (end is None and bool(right_missed))
+        # A side the order rules out is no date to complete from its parts, day first.
+        span = None if ruled_out else _join(left, right, start, end)
+        if span is None and missed is not None and (left_missed or right_missed):
+            other = _join(left, right, (left_missed or [start])[-1], (right_missed or [end])[-1])
+            if other is not None:
+                missed.append(other[0])
+        return span
     except Exception:  # a normaliser must never raise
         return None
+
+
+def _join(
+    left: str, right: str, start: dt.date | None, end: dt.date | None
+) -> tuple[dt.date, dt.date] | None:
+    """The range of two sides read as `start` and `end`, what one lacks taken from the other."""
+    if start is None or end is None:
+        ld, lm, ly = _parts_of(left)
+        rd, rm, ry = _parts_of(right)
+        if ld is None or rd is None:
+            return None
+        lm, rm = lm or rm, rm or lm
+        ly, ry = ly or ry, ry or ly
+        if lm is None or rm is None or ly is None or ry is None:
+            return None
+        start = start or _make(ly, lm, ld)
+        end = end or _make(ry, rm, rd)
+        if start is not None and end is not None and end < start and ly == ry:
+            start = _make(ly - 1, lm, ld)  # "28 December - 3 January 2024"
+    if start is None or end is None or end < start or (end - start).days > 366:
+        return None
+    return start, end
 
 
 @cache
