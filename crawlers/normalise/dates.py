@@ -396,7 +396,12 @@ def _range(
         # A side the order rules out is no date to complete from its parts, day first.
         span = None if ruled_out else _join(left, right, start, end)
         if span is None and missed is not None and (left_missed or right_missed):
-            other = _join(left, right, (left_missed or [start])[-1], (right_missed or [end])[-1])
+            other = _join(
+                left,
+                right,
+                left_missed[-1] if left_missed else start,
+                right_missed[-1] if right_missed else end,
+            )
             if other is not None:
                 missed.append(other[0])
         return span
