@@ -19,7 +19,7 @@ from typing import Any
 import feedparser
 
 from crawlers.extract.language import first_language
-from crawlers.normalise.dates import DateOrder, order_problem, parse_date
+from crawlers.normalise.dates import DateReading
 from crawlers.normalise.sectors import map_sectors
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
@@ -91,14 +91,6 @@ def categorise(categories: list[str], kind: str) -> dict[str, list[str]]:
     return out
 
 
-@dataclass(frozen=True)
-class DateReading:
-    """The source's word on its dates (its `date_order` and `time_zone`)."""
-
-    order: DateOrder | None = None
-    zone: str | None = None
-
-
 def _entry_date(
     entry: Any, *names: str, reading: DateReading, problems: list[str]
 ) -> dt.date | None:
@@ -111,8 +103,7 @@ def _entry_date(
         raw = entry.get(name)
         if not raw:
             continue
-        date = parse_date(raw, order=reading.order, tz=reading.zone)
-        wrong_order = order_problem(raw, reading.order) if date is None else None
+        date, wrong_order = reading.read(raw)
         if wrong_order:
             # Not read another way (feedparser's guess) either: the source said its order.
             # feedparser copies an RSS pubDate into `updated`: the same text is said once.
@@ -122,8 +113,7 @@ def _entry_date(
             continue
         if date is None:
             try:
-                found = email.utils.parsedate_to_datetime(str(raw))
-                date = parse_date(found, tz=reading.zone)
+                date = reading.read(email.utils.parsedate_to_datetime(str(raw))).date
             except (TypeError, ValueError, IndexError):
                 date = None
         if date is None:
@@ -134,7 +124,7 @@ def _entry_date(
             if isinstance(parsed, time.struct_time) and re.search(
                 rf"(?<!\d)0?{parsed.tm_mday}(?!\d)", str(raw)
             ):
-                date = parse_date(dt.date(*parsed[:3]))
+                date = reading.read(dt.date(*parsed[:3])).date
         if date is not None:
             return date
     return None

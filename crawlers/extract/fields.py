@@ -17,7 +17,7 @@ from typing import Any
 
 from crawlers.extract.language import language_code, language_problem
 from crawlers.normalise.countries import to_country
-from crawlers.normalise.dates import DateOrder, order_problem, parse_date
+from crawlers.normalise.dates import DateReading
 from crawlers.normalise.sectors import map_sectors
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
@@ -104,14 +104,12 @@ class _Coercer:
         kind: str,
         base_url: str | None,
         strict: bool,
-        date_order: DateOrder | None = None,
-        time_zone: str | None = None,
+        reading: DateReading,
     ) -> None:
         self.kind = kind
         self.base_url = base_url
         self.strict = strict
-        self.date_order = date_order
-        self.time_zone = time_zone
+        self.reading = reading
         self.allowed = field_names(kind)
         self.out = Coerced()
 
@@ -159,8 +157,7 @@ class _Coercer:
             url = canonicalise(first, self.base_url)
             return url or self.failed(name, text, f"{text!r} is not an http(s) URL")
         if name in DATE_FIELDS:
-            date = parse_date(value, order=self.date_order, tz=self.time_zone)
-            wrong_order = order_problem(value, self.date_order) if date is None else None
+            date, wrong_order = self.reading.read(value)
             if wrong_order and self.strict:
                 # Kept for validation to reject, which could not say that the order is why.
                 self.problem(name, wrong_order)
@@ -260,15 +257,14 @@ def coerce_fields(
     *,
     base_url: str | None = None,
     strict: bool = False,
-    date_order: DateOrder | None = None,
-    time_zone: str | None = None,
+    reading: DateReading | None = None,
 ) -> Coerced:
     """Record fields of `kind` from `raw` (field name, possibly dotted -> raw value).
 
     Empty values are silence (source `defaults` may fill them); names the record does not have
-    go to `unmapped`. `date_order` and `time_zone` are the source's (see normalise.dates).
+    go to `unmapped`. `reading` is how the source writes its dates (its date_order, time_zone).
     """
-    coercer = _Coercer(kind, base_url, strict, date_order, time_zone)
+    coercer = _Coercer(kind, base_url, strict, reading or DateReading())
     for name, value in raw.items():
         coercer.add(str(name), value)
     return coercer.out

@@ -14,8 +14,7 @@ from crawlers.extract.events import SUMMARY_MAX, ExtractResult, Note, finish_eve
 from crawlers.extract.language import language_code
 from crawlers.extract.title_markers import is_online_place
 from crawlers.normalise.countries import country_from_timezone, locate
-from crawlers.normalise.dates import parse_date
-from crawlers.normalise.dates import time_zone as time_zone_named
+from crawlers.normalise.dates import DateReading, parse_date
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
 
@@ -460,12 +459,19 @@ def _own_address(calendars: list[Calendar], url: str) -> str | None:
     return None
 
 
-def extract_ical(body: bytes | str, url: str, *, time_zone: str | None = None) -> ExtractResult:
+def extract_ical(
+    body: bytes | str,
+    url: str,
+    *,
+    reading: DateReading | None = None,
+    time_zone: str | None = None,
+) -> ExtractResult:
     """One event per VEVENT (recurring events: their first occurrence). Never raises.
 
-    `time_zone` is the source's: the zone its UTC times are read in, before what the calendar
-    suggests (X-WR-TIMEZONE, its one TZID). TZID and floating times keep the date as written:
-    they are the event's own wall-clock time already."""
+    The zone of `reading` (or `time_zone`), the source's, is the one its UTC times are read in,
+    before what the calendar suggests (X-WR-TIMEZONE, its one TZID). TZID and floating times
+    keep the date as written: they are the event's own wall-clock time already. Its order
+    means nothing: iCalendar writes every date year first."""
     result = ExtractResult(events=[], errors=[])
     try:
         text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else str(body)
@@ -488,7 +494,7 @@ def extract_ical(body: bytes | str, url: str, *, time_zone: str | None = None) -
         if not calendars and failure:
             result.errors.append(f"broken iCalendar: {failure}"[:300])
             return result
-        source_zone = time_zone_named(time_zone) if time_zone else None
+        source = DateReading.given(reading, time_zone=time_zone)
         x_wr = re.search(r"^X-WR-TIMEZONE[^:]*:(.+?)\s*$", text, re.IGNORECASE | re.MULTILINE)
         result.canonical_url = _own_address(calendars, url)
         feed_url = result.canonical_url or url
@@ -499,8 +505,8 @@ def extract_ical(body: bytes | str, url: str, *, time_zone: str | None = None) -
             # The agency's word on the publisher first: a calendar's zone is often only the
             # default of the account that exported it.
             zone, zone_source = (
-                (source_zone, f"the source's time_zone {time_zone}")
-                if source_zone is not None
+                (source.zone, f"the source's time_zone {source.zone_name}")
+                if source.zone is not None
                 else _calendar_zone(x_wr_value, tzids)
             )
             hint = _zone_hint(x_wr_value, tzids)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawlers.normalise.dates import DateOrder, order_problem, parse_date
+from crawlers.normalise.dates import DateOrder, DateReading
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.values import parse_hs
 
@@ -82,20 +82,18 @@ def find_dates(text: str, order: DateOrder | None = None) -> tuple[dict[str, dt.
     """(field -> first date the text gives for it, descriptions of what was found).
 
     `order` is the source's `date_order`, how the document writes 03/04/2027."""
-    dates, found, _ = _find_dates(text, order)
+    dates, found, _ = _find_dates(text, DateReading(order))
     return dates, found
 
 
-def _find_dates(
-    text: str, order: DateOrder | None
-) -> tuple[dict[str, dt.date], list[str], list[str]]:
-    """find_dates, and the dates of a field left out because they do not fit `order`."""
+def _find_dates(text: str, reading: DateReading) -> tuple[dict[str, dt.date], list[str], list[str]]:
+    """find_dates, and the dates of a field left out because they are not in the source's
+    order."""
     dates: dict[str, dt.date] = {}
     found: list[str] = []
     problems: list[str] = []
     for match in _DATE.finditer(text):
-        date = parse_date(match.group(0), order=order)
-        wrong_order = order_problem(match.group(0), order) if date is None else None
+        date, wrong_order = reading.read(match.group(0))
         if date is None and wrong_order is None:
             continue
         # the phrase must be in the same sentence: cut the window at the last full stop
@@ -140,10 +138,15 @@ def _title(metadata_title: object, text: str) -> str | None:
 
 
 def extract_pdf(
-    body: bytes, url: str, kind: str = "requirement", *, date_order: DateOrder | None = None
+    body: bytes,
+    url: str,
+    kind: str = "requirement",
+    *,
+    reading: DateReading | None = None,
+    date_order: DateOrder | None = None,
 ) -> PdfResult:
     """The document in `body` as record fields of `kind`, or errors saying why not.
-    `date_order` is the source's: how the document writes all-numeric dates."""
+    `reading` (or `date_order`) is the source's: how the document writes all-numeric dates."""
     if not body.lstrip()[:5].startswith(b"%PDF-"):
         start = body[:40].decode("latin-1", errors="replace")
         return PdfResult(None, [f"not a PDF document (starts with {start!r})"])
@@ -170,7 +173,8 @@ def extract_pdf(
     if not title:
         result.errors.append("the PDF has neither a title nor any text")
         return result
-    dates, result.found, wrong_order = _find_dates(re.sub(r"[ \t]+", " ", raw_text), date_order)
+    reading = DateReading.given(reading, date_order)
+    dates, result.found, wrong_order = _find_dates(re.sub(r"[ \t]+", " ", raw_text), reading)
     # The document is still read: only the dates written in another order are left out.
     result.errors += wrong_order
     body_text = text or ""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from crawlers.extract.events import SUMMARY_MAX, Note, new_event
@@ -14,18 +13,12 @@ from crawlers.extract.language import first_language
 from crawlers.extract.page_context import PageHints
 from crawlers.extract.title_markers import is_online_place
 from crawlers.normalise.countries import Inference, address_country, clean_city, locate
-from crawlers.normalise.dates import (
-    DateOrder,
-    Moment,
-    order_problem,
-    parse_date_range,
-    parse_moment,
-)
+from crawlers.normalise.dates import DateReading, Moment
 from crawlers.normalise.places import regions_named
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.zones import date_in_zones, zone_named, zones_of
 
-__all__ = ["MAPPED", "DateReading", "event_from_node", "first", "resolve", "type_names"]
+__all__ = ["MAPPED", "event_from_node", "first", "resolve", "type_names"]
 
 # Properties turned into event fields; everything else on an Event node is
 # reported in `unmapped` so that new vocabulary on a source shows up.
@@ -274,15 +267,6 @@ def _region_from_text(text: str) -> str | None:
 # ------------------------------------------------------------------ dates
 
 
-@dataclass(frozen=True)
-class DateReading:
-    """The source's word on its dates: the order of dates not written in ISO 8601
-    ("03/04/2027"), and the zone its UTC times are read in when an event names none."""
-
-    order: DateOrder | None = None
-    zone: dt.tzinfo | None = None
-
-
 def _schedule_zone(node: Mapping[str, Any]) -> dt.tzinfo | None:
     schedule = first(node.get("eventSchedule"))
     if isinstance(schedule, Mapping):
@@ -329,15 +313,14 @@ def _read_dates(
         # A recurring event may give its dates only in its Schedule: its first occurrence (the
         # Schedule's endDate ends the series, not the occurrence), as for iCalendar RRULEs.
         raw_start = first(schedule.get("startDate"))
-    order = reading.order
-    # ISO 8601 values (parse_moment) mean what they say whatever the order; the source's
-    # order reads the others ("03/04/2027").
-    start_m, end_m = parse_moment(raw_start, order=order), parse_moment(raw_end, order=order)
-    # (parse_moment ends with parse_date in the source's order: nothing more to try)
+    # ISO 8601 values mean what they say whatever the order; the source's order reads the
+    # others ("03/04/2027"). A UTC time is read in a zone below, the event's own first.
+    start_m, start_problem = reading.moment(raw_start)
+    end_m, end_problem = reading.moment(raw_end)
     start = start_m.date if start_m else None
     end = end_m.date if end_m else None
     title = event["title"]
-    span = parse_date_range(raw_start, order=order) if isinstance(raw_start, str) else None
+    span = reading.span(raw_start) if isinstance(raw_start, str) else None
     if span is not None:
         start = span[0]
         if end is None and span[1] != span[0]:
@@ -346,11 +329,13 @@ def _read_dates(
                 Note("date.range", f"event {title!r}: end date {end} from the range {raw_start!r}")
             )
     elif isinstance(raw_end, str) and end is None:
-        end_span = parse_date_range(raw_end, order=order)
+        end_span = reading.span(raw_end)
         end = end_span[1] if end_span else None
-    for label, value, raw in (("startDate", start, raw_start), ("endDate", end, raw_end)):
-        wrong_order = order_problem(raw, order) if value is None else None
-        if wrong_order:
+    for label, value, wrong_order in (
+        ("startDate", start, start_problem),
+        ("endDate", end, end_problem),
+    ):
+        if value is None and wrong_order:
             event["_date_problems"].append(f"{label} {wrong_order}")
     if not any(m is not None and m.utc for m in (start_m, end_m)):
         event["start_date"], event["end_date"] = start, end

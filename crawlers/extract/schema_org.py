@@ -17,15 +17,8 @@ from crawlers.extract.events import ExtractResult, Note, finish_event
 from crawlers.extract.jsonld import Block, attested, jsonld_blocks, run_together
 from crawlers.extract.language import page_language
 from crawlers.extract.page_context import page_hints
-from crawlers.extract.schema_fields import (
-    DateReading,
-    event_from_node,
-    first,
-    short,
-    type_names,
-)
-from crawlers.normalise.dates import DateOrder
-from crawlers.normalise.dates import time_zone as time_zone_named
+from crawlers.extract.schema_fields import event_from_node, first, short, type_names
+from crawlers.normalise.dates import DateOrder, DateReading
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
 
@@ -172,16 +165,18 @@ def extract_events(
     url: str,
     encoding: str | None = None,
     *,
+    reading: DateReading | None = None,
     date_order: DateOrder | None = None,
     time_zone: str | None = None,
 ) -> ExtractResult:
     """Every schema.org Event (any subtype) on an HTML page. Never raises.
 
-    `date_order` and `time_zone` are the source's: how dates that are not ISO 8601 are written
-    ("03/04/2027"), and the zone UTC times are read in when the event names none."""
+    `reading` is how the source writes its dates (or give its `date_order` and `time_zone`):
+    how dates that are not ISO 8601 are written ("03/04/2027"), and the zone UTC times are read
+    in when the event names none."""
     result = ExtractResult(events=[], errors=[])
     try:
-        reading = DateReading(date_order, time_zone_named(time_zone) if time_zone else None)
+        reading = DateReading.given(reading, date_order, time_zone)
         _extract_into(result, body, url, encoding, reading)
     except Exception as exc:  # a bad page must never take down a crawl
         log.debug("schema.org extraction failed for %s", url, exc_info=True)

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from crawlers.extract.api import evaluate, expression_problem, read_api_page, record_view
 from crawlers.extract.fields import LIST_FIELDS, coerce_fields
-from crawlers.normalise.dates import parse_date
 from crawlers.normalise.urls import canonicalise
 from search_api.domain.sources import (
     RECORD_FIELD_MAP,
@@ -340,8 +339,7 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
             raw,
             spec.kind,
             base_url=response.url,
-            date_order=spec.date_order,
-            time_zone=spec.time_zone,
+            reading=spider.dates,
         )
         label = f"item {number}"
         for problem in problems + coerced.problems:
@@ -358,7 +356,7 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
                 spider.collector.add_error(response.url, f"{label}: newest: {exc}")
             if isinstance(rank, str):
                 # "03/11/2026" ranks as the date it is, not as text
-                date = parse_date(rank, order=spec.date_order, tz=spec.time_zone)
+                date = spider.dates.read(rank).date
                 rank = date.isoformat() if date else rank
         items.append((coerced, _key(record, page.document, spec, coerced.values), rank))
     for coerced, key, rank in items:

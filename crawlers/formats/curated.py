@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from crawlers.extract.fields import DATE_FIELDS, coerce_fields
 from crawlers.extract.language import language_problem
 from crawlers.extract.table import read_csv
-from crawlers.normalise.dates import parse_date, parse_instant
+from crawlers.normalise.dates import DateReading, parse_date, parse_instant, spelled_out
 from search_api.domain.sources import SourceFormat, SourceSpec
 from search_api.domain.yaml_input import YamlInputError, load_yaml
 
@@ -49,7 +49,8 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
         spider.collector.add_error(response.url, "expected a list of records under `records:`")
         return
     file_dates = {"as_of": doc.get("as_of")} if isinstance(doc, dict) else {}
-    for date_problem in _read_dates(file_dates, spider.spec):  # once, not once a record
+    # once, not once a record
+    for date_problem in _read_dates(file_dates, spider.dates, spider.spec.kind):
         spider.collector.add_error(response.url, f"the file's {date_problem}")
     file_as_of = file_dates.get("as_of")
     for n, rec in enumerate(records, 1):
@@ -68,7 +69,7 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
                 f"record #{n}: id {slug!r} may only contain letters, digits, '.', '_' and '-'",
             )
             continue
-        for date_problem in _read_dates(item, spider.spec):
+        for date_problem in _read_dates(item, spider.dates, spider.spec.kind):
             spider.collector.add_error(response.url, f"record #{n}: {date_problem}")
         item["_id"] = slug or None
         item["_key"] = slug or f"{rec.get('url')}|{rec.get('title')}"
@@ -81,39 +82,39 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
         yield item
 
 
-def _read_dates(item: dict[str, Any], spec: SourceSpec) -> list[str]:
+def _read_dates(item: dict[str, Any], reading: DateReading, kind: str) -> list[str]:
     """A YAML record's dates read as the source says it writes them, in place: a string in its
-    `date_order` ("03/04/2027"), a time with an offset as its date in its `time_zone`. Without
-    those settings a date is ISO 8601 (YAML's own) or fails the record, as before: a hand-kept
-    file is not guessed at. What cannot be read stays as written, for validation to name."""
+    `date_order` ("03/04/2027"), a time with an offset as its date in its `time_zone`. A date
+    whose month is a word ("4 March 2027") reads the same in every order: it is read with or
+    without one. Any other date is ISO 8601 (YAML's own) or fails the record, as before: a
+    hand-kept file is not guessed at. What cannot be read stays as written, for validation to
+    name."""
     problems: list[str] = []
+    readable: dict[str, Any] = {}
     for name, value in item.items():
         if name not in DATE_FIELDS or not isinstance(value, str | dt.datetime):
             continue
-        in_order = spec.date_order is not None and isinstance(value, str)
         moment = parse_instant(value)
-        instant = spec.time_zone is not None and moment is not None
-        if not (in_order or instant):
-            # Validation refuses it (a time other than midnight, a date not in ISO 8601): say
-            # what would make it readable.
-            if moment is not None and moment.time() != dt.time(0):
-                problems.append(
-                    f"{name}: {value!s} is a time: set the source's time_zone to read its date"
-                )
-            elif isinstance(value, str) and parse_date(value) and not _ISO_DATE.match(value):
-                problems.append(
-                    f"{name}: {value!r} is not written YYYY-MM-DD: set the source's "
-                    "date_order (DMY, MDY or YMD) to read it"
-                )
-            continue
-        coerced = coerce_fields(
-            {name: value},
-            spec.kind,
-            strict=True,
-            date_order=spec.date_order,
-            time_zone=spec.time_zone,
-        )
-        item[name] = coerced.values.get(name, value)
+        if (
+            (reading.order is not None and isinstance(value, str))
+            or (reading.zone is not None and moment is not None)
+            or spelled_out(value)
+        ):
+            readable[name] = value
+        # Validation refuses the others (a time other than midnight, a date not in ISO 8601):
+        # say what would make them readable.
+        elif moment is not None and moment.time() != dt.time(0):
+            problems.append(
+                f"{name}: {value!s} is a time: set the source's time_zone to read its date"
+            )
+        elif isinstance(value, str) and parse_date(value) and not _ISO_DATE.match(value):
+            problems.append(
+                f"{name}: {value!r} is not written YYYY-MM-DD: set the source's "
+                "date_order (DMY, MDY or YMD) to read it"
+            )
+    if readable:
+        coerced = coerce_fields(readable, kind, strict=True, reading=reading)
+        item.update((name, coerced.values.get(name, value)) for name, value in readable.items())
         problems += coerced.problems
     return problems
 
@@ -138,8 +139,7 @@ def _parse_csv(response: Response, spider: SourceSpider) -> Iterable[Any]:
             spec.kind,
             base_url=response.url,
             strict=True,
-            date_order=spec.date_order,
-            time_zone=spec.time_zone,
+            reading=spider.dates,
         )
         # Strict coercion keeps a bad value for validation to reject; what it reports
         # instead (a language tag) would otherwise go unsaid.

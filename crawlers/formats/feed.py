@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from crawlers.extract.feed import DateReading, extract_feed
+from crawlers.extract.feed import extract_feed
 from search_api.domain.sources import SourceFormat, SourceSpec
 
 if TYPE_CHECKING:
@@ -81,8 +81,7 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
     spec = spider.spec
     assert isinstance(spec, FeedSource)
     content_type = spider.content_type(response) or None
-    reading = DateReading(spec.date_order, spec.time_zone)
-    result = extract_feed(response.body, response.url, spec.kind, content_type, reading)
+    result = extract_feed(response.body, response.url, spec.kind, content_type, spider.dates)
     for message in result.errors:
         spider.collector.add_error(response.url, message)
     spider.collector.failed += result.skipped

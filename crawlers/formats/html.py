@@ -121,9 +121,7 @@ def _item(
     page_language: str | None,
 ) -> dict[str, Any]:
     spec = spider.spec
-    coerced = coerce_fields(
-        raw, spec.kind, base_url=base, date_order=spec.date_order, time_zone=spec.time_zone
-    )
+    coerced = coerce_fields(raw, spec.kind, base_url=base, reading=spider.dates)
     what = _first(raw.get("title")) or key
     for problem in coerced.problems:
         spider.collector.add_error(page, f"{what}: {problem}")

@@ -24,7 +24,7 @@ class IcalSource(SourceSpec):
 
 
 def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
-    result = extract_ical(response.body, response.url, time_zone=spider.spec.time_zone)
+    result = extract_ical(response.body, response.url, reading=spider.dates)
     for message in result.errors:
         spider.collector.add_error(response.url, message)
     for note in result.notes:

@@ -50,7 +50,7 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
                     yield request
         return
     spec = spider.spec
-    result = extract_pdf(response.body, response.url, spec.kind, date_order=spec.date_order)
+    result = extract_pdf(response.body, response.url, spec.kind, reading=spider.dates)
     for message in result.errors:
         spider.collector.add_error(response.url, message)
     for line in result.found:

@@ -26,13 +26,11 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
             f"not an HTML page ({spider.content_type(response) or '?'})",
         )
         return
-    spec = spider.spec
     result = extract_events(
         response.body,
         response.url,
         encoding=getattr(response, "encoding", None),
-        date_order=spec.date_order,
-        time_zone=spec.time_zone,
+        reading=spider.dates,
     )
     for message in result.errors:
         spider.collector.add_error(response.url, message)

@@ -137,8 +137,7 @@ def parse(response: Response, spider: SourceSpider) -> Iterable[Any]:
             {k: v for k, v in values.items() if k != "id"},
             spider.spec.kind,
             base_url=response.url,
-            date_order=spec.date_order,
-            time_zone=spec.time_zone,
+            reading=spider.dates,
         )
         for problem in coerced.problems:
             spider.collector.add_error(response.url, f"{label} {number}: {problem}")

@@ -1,13 +1,15 @@
 """Calendar dates from the many shapes sources publish them in, read as their publisher means.
 
 Two things about a date are the publisher's convention, not the value's, so a source states them
-and every reader passes them on (`parse_date(value, order=..., tz=...)`):
+(`date_order`, `time_zone`) and every format reads its dates through one `DateReading`, built once
+a crawl from the source (`DateReading.of(spec)`), whose `read(value)` gives the date and, for a
+date written in another order than the source's, why it is none:
 
 - the order of an all-numeric date: `DMY` (most of the world), `MDY` (US sources: "7/3/2014"
   is 3 July) or `YMD`. Without one, day-first is assumed unless impossible (09/16/2019).
 - the time zone an instant means: "2021-02-10T04:59:59Z" from regulations.gov is a deadline of
-  23:59 on 9 February in US Eastern time. With `tz`, an instant (a time with an offset or "Z")
-  becomes the calendar date in that zone; without it, the date is kept as written.
+  23:59 on 9 February in US Eastern time. With a zone, an instant (a time with an offset or
+  "Z") becomes the calendar date in that zone; without one, the date is kept as written.
 """
 
 from __future__ import annotations
@@ -16,12 +18,16 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from functools import cache
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from search_api.domain.textfold import fold_accents as _fold
+
+if TYPE_CHECKING:
+    from search_api.domain.sources import SourceSpec
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +35,16 @@ __all__ = [
     "MAX_YEAR",
     "MIN_YEAR",
     "DateOrder",
+    "DateRead",
+    "DateReading",
     "Moment",
     "local_date",
     "moment_local_date",
-    "order_problem",
     "parse_date",
     "parse_date_range",
     "parse_instant",
     "parse_moment",
+    "spelled_out",
     "time_zone",
 ]
 
@@ -134,19 +142,35 @@ def _from_words(text: str) -> dt.date | None:
     return _make(int(tokens[y_i]), _MONTHS[tokens[m_i]], int(tokens[day_i]))
 
 
-def _numeric(first: int, second: int, year: int, order: DateOrder | None) -> dt.date | None:
-    if order == "MDY":
+# While a value is read in a source's order, the dates its numeric parts make in no order where
+# that differs ("03/25/2027" read as DMY: 25 March; the sides of a range that runs backwards in
+# the order), so that why a value is no date comes from the same attempt rather than from
+# reading it again. None: nobody asks (no order, or parse_date).
+_Missed = list[dt.date] | None
+
+
+def _numeric(
+    first: int, second: int, year: int, order: DateOrder | None, missed: _Missed = None
+) -> dt.date | None:
+    if order is None:
+        # No order stated: sources are overwhelmingly day-first; month-first only when
+        # day-first is impossible (e.g. 09/16/2019).
+        if first > 12 or second <= 12:
+            return _make(year, second, first)
         return _make(year, first, second)
-    if order in ("DMY", "YMD"):  # YMD never writes the year last: read as the world does
-        return _make(year, second, first)
-    # No order stated: sources are overwhelmingly day-first; month-first only when day-first
-    # is impossible (e.g. 09/16/2019).
-    if first > 12 or second <= 12:
-        return _make(year, second, first)
-    return _make(year, first, second)
+    # YMD never writes the year last: read as the world does
+    date = _make(year, first, second) if order == "MDY" else _make(year, second, first)
+    if missed is not None:
+        # never None where the order reads a date: no order tries both day and month first
+        other = _numeric(first, second, year, None)
+        if other is not None and other != date:
+            missed.append(other)
+    return date
 
 
-def _from_string(text: str, order: DateOrder | None, tz: dt.tzinfo | None) -> dt.date | None:
+def _from_string(
+    text: str, order: DateOrder | None, tz: dt.tzinfo | None, missed: _Missed = None
+) -> dt.date | None:
     text = text.strip()
     if not text or len(text) > 100:
         return None
@@ -160,13 +184,16 @@ def _from_string(text: str, order: DateOrder | None, tz: dt.tzinfo | None) -> dt
             return _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     m = _NUMERIC.match(text)
     if m:
-        return _numeric(int(m.group(1)), int(m.group(3)), int(m.group(4)), order)
+        return _numeric(int(m.group(1)), int(m.group(3)), int(m.group(4)), order, missed)
     found = _from_words(text)
     if found is not None:
         return found
     # "2023-11-18/2023-11-20", "18 nov. 2023 - 20 nov. 2023": a range starts on its first day.
-    span = parse_date_range(text, order=order)
-    return span[0] if span else _from_dateparser(text, order)
+    span = _range(text, order, missed)
+    # dateparser, given an order a date is impossible in, reads it in another itself: it never
+    # fails where no order would succeed, so it adds nothing to `missed` (asking it again in no
+    # order would be the second reading `missed` is there to spare).
+    return span[0] if span else _from_dateparser(text, order, missed)
 
 
 # Written dates our own reading does not take ("samedi 18 novembre 2023 à 19h", "Sa.,
@@ -182,9 +209,12 @@ _DATEPARSER_SETTINGS: dict[str, Any] = {
     "PARSERS": ["custom-formats", "absolute-time"],
 }
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d|2100)(?!\d)")
+_NUMERIC_IN = re.compile(r"(?<!\d)(\d{1,2})([./-])(\d{1,2})\2(\d{4})(?!\d)")
 
 
-def _from_dateparser(text: str, order: DateOrder | None = None) -> dt.date | None:
+def _from_dateparser(
+    text: str, order: DateOrder | None = None, missed: _Missed = None
+) -> dt.date | None:
     years = _YEAR.findall(text)
     if len(years) != 1 or not re.search(r"[^\W\d_]", text):
         return None
@@ -202,6 +232,12 @@ def _from_dateparser(text: str, order: DateOrder | None = None) -> dt.date | Non
         return None
     if found is None or str(found.year) != years[0]:
         return None
+    numeric = _NUMERIC_IN.search(text)
+    if order is not None and numeric:
+        # dateparser reads "Sa., 25.11.2023" day first though told MDY: the source's order
+        # says how its numeric date reads, as everywhere else.
+        first, _, second, year = numeric.groups()
+        return _numeric(int(first), int(second), int(year), order, missed)
     return _make(found.year, found.month, found.day)
 
 
@@ -246,6 +282,10 @@ def parse_moment(value: object, *, order: DateOrder | None = None) -> Moment | N
     """The date of `value` with its time and offset where an ISO-like text gives them. Never
     raises; None when there is no date. `order` reads the dates that are not ISO-like, as in
     parse_date."""
+    return _moment(value, order, None)
+
+
+def _moment(value: object, order: DateOrder | None, missed: _Missed) -> Moment | None:
     try:
         if isinstance(value, dt.datetime):
             day = _make(value.year, value.month, value.day)
@@ -254,10 +294,10 @@ def parse_moment(value: object, *, order: DateOrder | None = None) -> Moment | N
             offset = value.utcoffset()
             return Moment(day, value.time(), offset, offset == dt.timedelta(0) and False)
         if isinstance(value, Mapping):
-            return parse_moment(value.get("@value"), order=order)
+            return _moment(value.get("@value"), order, missed)
         if isinstance(value, list | tuple):
             for item in value:
-                found = parse_moment(item, order=order)
+                found = _moment(item, order, missed)
                 if found is not None:
                     return found
             return None
@@ -272,7 +312,7 @@ def parse_moment(value: object, *, order: DateOrder | None = None) -> Moment | N
                     time = dt.time(int(m.group(4)), int(m.group(5)), min(int(m.group(6) or 0), 59))
                 zone = m.group(7)
                 return Moment(day, time, _offset(zone), bool(zone and zone.upper() == "Z"))
-        day = parse_date(value, order=order)
+        day = _date(value, order, None, missed)
         return Moment(day, None, None, False) if day else None
     except Exception:  # a normaliser must never raise
         return None
@@ -327,6 +367,12 @@ def parse_date_range(
     """Both ends of a range written in one string ("18-20 November 2023", "Nov 18 - Nov 20,
     2023", "du 18 au 20 novembre 2023", "2023-11-18/2023-11-20"); None when `value` is not
     a range of dates. Missing month or year on one side come from the other side."""
+    return _range(value, order, None)
+
+
+def _range(
+    value: object, order: DateOrder | None, missed: _Missed
+) -> tuple[dt.date, dt.date] | None:
     try:
         if not isinstance(value, str) or len(value) > 120:
             return None
@@ -341,25 +387,48 @@ def parse_date_range(
         if len(pieces) != 2:
             return None
         left, right = pieces
-        start, end = parse_date(left, order=order), parse_date(right, order=order)
-        if start is None or end is None:
-            ld, lm, ly = _parts_of(left)
-            rd, rm, ry = _parts_of(right)
-            if ld is None or rd is None:
-                return None
-            lm, rm = lm or rm, rm or lm
-            ly, ry = ly or ry, ry or ly
-            if lm is None or rm is None or ly is None or ry is None:
-                return None
-            start = start or _make(ly, lm, ld)
-            end = end or _make(ry, rm, rd)
-            if start is not None and end is not None and end < start and ly == ry:
-                start = _make(ly - 1, lm, ld)  # "28 December - 3 January 2024"
-        if start is None or end is None or end < start or (end - start).days > 366:
-            return None
-        return start, end
+        # Each side's own: a side read another way makes no date of the whole unless the
+        # range, joined from the sides read in no order, is one.
+        left_missed: _Missed = None if order is None else []
+        right_missed: _Missed = None if order is None else []
+        start, end = _date(left, order, None, left_missed), _date(right, order, None, right_missed)
+        ruled_out = (start is None and bool(left_missed)) or (end is None and bool(right_missed))
+        # A side the order rules out is no date to complete from its parts, day first.
+        span = None if ruled_out else _join(left, right, start, end)
+        if span is None and missed is not None and (left_missed or right_missed):
+            other = _join(
+                left,
+                right,
+                left_missed[-1] if left_missed else start,
+                right_missed[-1] if right_missed else end,
+            )
+            if other is not None:
+                missed.append(other[0])
+        return span
     except Exception:  # a normaliser must never raise
         return None
+
+
+def _join(
+    left: str, right: str, start: dt.date | None, end: dt.date | None
+) -> tuple[dt.date, dt.date] | None:
+    """The range of two sides read as `start` and `end`, what one lacks taken from the other."""
+    if start is None or end is None:
+        ld, lm, ly = _parts_of(left)
+        rd, rm, ry = _parts_of(right)
+        if ld is None or rd is None:
+            return None
+        lm, rm = lm or rm, rm or lm
+        ly, ry = ly or ry, ry or ly
+        if lm is None or rm is None or ly is None or ry is None:
+            return None
+        start = start or _make(ly, lm, ld)
+        end = end or _make(ry, rm, rd)
+        if start is not None and end is not None and end < start and ly == ry:
+            start = _make(ly - 1, lm, ld)  # "28 December - 3 January 2024"
+    if start is None or end is None or end < start or (end - start).days > 366:
+        return None
+    return start, end
 
 
 @cache
@@ -409,39 +478,121 @@ def parse_date(
     `tz` is the time zone the publisher's instants mean: an instant (with an offset or "Z")
     becomes its date in that zone. Without `tz`, datetimes with an offset keep the local date
     as written (no conversion). An unknown zone name raises nothing: the date is None.
+    A source's formats read through its `DateReading` instead, which also says why a date in
+    another order is none.
     """
     try:
-        zone = time_zone(tz) if isinstance(tz, str) else tz
-        if value is None or isinstance(value, bool):
-            return None
-        if isinstance(value, dt.datetime):
-            if zone is not None and value.tzinfo is not None:
-                return local_date(value, zone)
-            return _make(value.year, value.month, value.day)
-        if isinstance(value, dt.date):
-            return _make(value.year, value.month, value.day)
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", errors="replace")
-        if isinstance(value, str):
-            return _from_string(value, order, zone)
-        if isinstance(value, Mapping):
-            # JSON-LD value objects ({"@value": ...}) as produced by RDFa.
-            return parse_date(value.get("@value"), order=order, tz=zone)
-        if isinstance(value, list | tuple):
-            # microdata often repeats a property; the first usable one wins.
-            for item in value:
-                parsed = parse_date(item, order=order, tz=zone)
-                if parsed is not None:
-                    return parsed
-        return None
+        return _date(value, order, time_zone(tz) if isinstance(tz, str) else tz, None)
     except Exception:  # a normaliser must never raise
         return None
 
 
-def order_problem(value: object, order: DateOrder | None) -> str | None:
-    """Why `value` is no date in the source's `order` though it is one read another way
-    ("03/25/2027" with DMY), said so for the run; None when that is not the case."""
-    if order is None or parse_date(value, order=order) is not None or parse_date(value) is None:
+def _date(
+    value: object, order: DateOrder | None, zone: dt.tzinfo | None, missed: _Missed
+) -> dt.date | None:
+    """parse_date's reading, which may raise."""
+    if value is None or isinstance(value, bool):
         return None
-    text = value.strip() if isinstance(value, str) else value
-    return f"{text!r} is not a date in the source's order {order}"
+    if isinstance(value, dt.datetime):
+        if zone is not None and value.tzinfo is not None:
+            return local_date(value, zone)
+        return _make(value.year, value.month, value.day)
+    if isinstance(value, dt.date):
+        return _make(value.year, value.month, value.day)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        return _from_string(value, order, zone, missed)
+    if isinstance(value, Mapping):
+        # JSON-LD value objects ({"@value": ...}) as produced by RDFa.
+        return _date(value.get("@value"), order, zone, missed)
+    if isinstance(value, list | tuple):
+        # microdata often repeats a property; the first usable one wins.
+        for item in value:
+            parsed = _date(item, order, zone, missed)
+            if parsed is not None:
+                return parsed
+    return None
+
+
+def spelled_out(value: object) -> bool:
+    """Whether `value` is a date whose month is a word ("4 March 2027", "March 4, 2027",
+    "4 de marzo de 2027"): no order reads it another way."""
+    try:
+        return isinstance(value, str) and len(value) <= 100 and _from_words(value) is not None
+    except Exception:  # a normaliser must never raise
+        return False
+
+
+class DateRead(NamedTuple):
+    """A value read as a date: the date, or None and, when the value is a date in another
+    order than the source's ("03/25/2027" from a DMY source), why (`problem`)."""
+
+    date: dt.date | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class DateReading:
+    """How one source writes its dates: its `date_order` (how "03/04/2027" reads) and its
+    `time_zone` (the zone whose calendar an instant such as "2027-03-04T22:30Z" falls on). The
+    zone is resolved here, once; an unknown name is a ValueError. Every format reads a source's
+    dates through one of these (`SourceSpider.dates`)."""
+
+    order: DateOrder | None = None
+    zone_name: str | None = None
+    zone: dt.tzinfo | None = field(default=None, init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.zone_name is not None:
+            object.__setattr__(self, "zone", time_zone(self.zone_name))
+
+    @classmethod
+    def of(cls, spec: SourceSpec) -> DateReading:
+        """The source's reading, without a setting its format refuses: a PDF source saved with
+        a time_zone before pdf refused it reads its dates as it always did."""
+        refused = spec.MEANINGLESS
+        return cls(
+            None if "date_order" in refused else spec.date_order,
+            None if "time_zone" in refused else spec.time_zone,
+        )
+
+    @classmethod
+    def given(
+        cls,
+        reading: DateReading | None,
+        date_order: DateOrder | None = None,
+        time_zone: str | None = None,
+    ) -> DateReading:
+        """`reading`, else one from the settings by name (for a caller without a source)."""
+        if reading is None:
+            return cls(date_order, time_zone)
+        if date_order is not None or time_zone is not None:
+            raise TypeError("give a DateReading or date_order/time_zone, not both")
+        return reading
+
+    def read(self, value: object) -> DateRead:
+        """The date of `value` in the source's order, an instant's in its zone. Never raises."""
+        missed: _Missed = [] if self.order else None
+        try:
+            date = _date(value, self.order, self.zone, missed)
+        except Exception:  # a normaliser must never raise
+            date = None
+        return DateRead(date, self._problem(value, missed) if date is None else None)
+
+    def moment(self, value: object) -> tuple[Moment | None, str | None]:
+        """parse_moment in the source's order, and why `value` is none as in `read`. An
+        instant stays as written: what zone it is read in is the caller's to decide."""
+        missed: _Missed = [] if self.order else None
+        found = _moment(value, self.order, missed)
+        return found, self._problem(value, missed) if found is None else None
+
+    def span(self, value: object) -> tuple[dt.date, dt.date] | None:
+        """parse_date_range in the source's order."""
+        return _range(value, self.order, None)
+
+    def _problem(self, value: object, missed: _Missed) -> str | None:
+        if not missed:
+            return None
+        text = value.strip() if isinstance(value, str) else value
+        return f"{text!r} is not a date in the source's order {self.order}"

@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 
 from crawlers.collector import RunCollector
 from crawlers.middlewares import PrivateHostRefused
+from crawlers.normalise.dates import DateReading
 from crawlers.normalise.urls import canonicalise
 from crawlers.secrets import MissingSecret, Secrets, install_log_mask
 from search_api.domain.sources import source_formats
@@ -52,6 +53,8 @@ class SourceSpider(scrapy.Spider):
         self.collector = collector
         self.spec = collector.spec
         self.format = source_formats()[self.spec.format]
+        # How the source writes its dates, for every page its format reads.
+        self.dates = DateReading.of(self.spec)
         follow = self.spec.follow
         self.max_pages = follow.max_pages if follow else DEFAULT_MAX_PAGES
         self._allow = [re.compile(p) for p in (follow.allow if follow else [])]
