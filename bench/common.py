@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from search_api.search.shared import SHARED_ANSWERS_FILE
+
 BENCH_DIR = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("TRADEPOINT_BENCH_DATA", BENCH_DIR / ".data"))
 RESULTS = BENCH_DIR / "results.json"
@@ -67,6 +69,11 @@ def start_uvicorn(
     """Serve `module:app` (a factory when it ends with `()`) the way production would."""
     port = free_port()
     factory = app.endswith("()")
+    if "TRADEPOINT_DATA_DIR" in env:
+        # what an earlier server's workers shared (search/shared.py): each run starts with
+        # nothing made, as after a change of the index
+        for kept in Path(env["TRADEPOINT_DATA_DIR"]).glob(SHARED_ANSWERS_FILE + "*"):
+            kept.unlink()
     cmd = [
         sys.executable,
         "-m",
