@@ -145,6 +145,31 @@ def test_iter_records_pages_through_everything(tmp_path) -> None:  # type: ignor
     assert sum(1 for _ in store.iter_records(batch=1000)) == 2500
 
 
+def test_stored_json_by_ids_reads_every_chunk_with_one_prepared_statement(store: Store) -> None:
+    """Webhooks and the change feed read the stored JSON of up to thousands of ids: one
+    statement built once (compiled and cache-keyed once), not one built per chunk of 500."""
+    from sqlalchemy import event
+
+    store.upsert_records([fair(id=f"t_src:{i:04d}") for i in range(1100)], now=T0)
+    statements: list[object] = []
+
+    def seen(conn, clause, *args):  # type: ignore[no-untyped-def]
+        statements.append(clause)
+
+    event.listen(store.engine, "before_execute", seen)
+    try:
+        wanted = [f"t_src:{i:04d}" for i in range(1100)] + ["t_src:0001", "t_src:nope"]
+        first = store.get_record_json(wanted)
+        second = store.get_record_json(wanted[:600])
+    finally:
+        event.remove(store.engine, "before_execute", seen)
+    assert sorted(first) == [f"t_src:{i:04d}" for i in range(1100)]  # duplicates once, none missing
+    assert first["t_src:0001"] == store.get_record_json(["t_src:0001"])["t_src:0001"]
+    assert second == {k: first[k] for k in wanted[:600]}
+    assert len(statements) == 3 + 2  # chunks of 500
+    assert len({id(s) for s in statements}) == 1
+
+
 # --------------------------------------------------------------------------- PostgreSQL only
 
 

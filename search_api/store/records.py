@@ -30,6 +30,9 @@ _PROBLEMS = RecordProblemRow.__table__
 _SELECT_BY_IDS = select(_RECORDS.c.id, _RECORDS.c.source_id, _RECORDS.c.data).where(
     _RECORDS.c.id.in_(bindparam("ids", expanding=True))
 )
+_SELECT_JSON_BY_IDS = select(_RECORDS.c.id, _RECORDS.c.data).where(
+    _RECORDS.c.id.in_(bindparam("ids", expanding=True))
+)
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +151,7 @@ class RecordsStore(StoreBase):
         out: dict[str, str] = {}
         with self.engine.connect() as conn:
             for chunk in chunks(list(dict.fromkeys(ids)), 500):
-                rows = conn.execute(
-                    select(_RECORDS.c.id, _RECORDS.c.data).where(_RECORDS.c.id.in_(chunk))
-                ).all()
+                rows = conn.execute(_SELECT_JSON_BY_IDS, {"ids": chunk}).all()
                 out.update((record_id, data) for record_id, data in rows)
         return out
 
