@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,8 @@ from search_api.domain.records import AnyRecord
 from search_api.errors import SearchUnavailable
 from search_api.search.base import SearchBackend, SearchQuery, SearchResult
 from search_api.search.indexer import drain_outbox, reindex
+from search_api.search.tantivy import TantivyBackend
+from search_api.search.tantivy import backend as tantivy_backend
 from search_api.store import Store
 from tests.helpers.factories import fair
 
@@ -29,9 +32,9 @@ class FlakyBackend(SearchBackend):
         if self.down:
             raise SearchUnavailable("index down")
 
-    def index(self, records: Sequence[AnyRecord]) -> None:
+    def index(self, records: Sequence[AnyRecord]) -> dict[str, str]:
         self._check()
-        self.inner.index(records)
+        return self.inner.index(records)
 
     def delete(self, ids: Sequence[str]) -> None:
         self._check()
@@ -65,6 +68,51 @@ def test_drain_applies_upserts_and_deletes(store: Store, backend: SearchBackend)
     assert ids(backend) == ["t_src:b"]
     assert backend.search(SearchQuery(q="renamed")).total == 1
     assert store.outbox_size() == 0
+
+
+def test_a_record_that_cannot_be_indexed_is_reported_and_never_blocks_the_rest(
+    store: Store, backend: SearchBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record that validates but whose index document cannot be built (a bug, or a value
+    the index refuses): the others of its batch are indexed, the outbox moves on, and the
+    record is reported as what it is, not as a failed index write."""
+    if not isinstance(backend, TantivyBackend):
+        pytest.skip("the embedded backend's writer (Elasticsearch: tests/test_es_queries.py)")
+    store.upsert_records([fair("t_src:a", "Old title"), fair("t_src:b")])
+    drain_outbox(store, backend)
+    real = tantivy_backend.to_document
+
+    def to_document(record: AnyRecord) -> Any:
+        if record.id == "t_src:a":
+            raise ValueError("a value the index refuses")
+        return real(record)
+
+    monkeypatch.setattr(tantivy_backend, "to_document", to_document)
+    store.upsert_records([fair("t_src:a", "New title"), fair("t_src:b", "B renamed")])
+    store.upsert_records([fair("t_src:c", "Third fair")])
+    assert drain_outbox(store, backend, batch=2) == 3
+    assert store.outbox_size() == 0
+    # the others indexed; the failed record's older version is not left findable either
+    assert ids(backend) == ["t_src:b", "t_src:c"]
+    assert backend.search(SearchQuery(q="renamed")).total == 1
+    assert backend.search(SearchQuery(q="old title")).total == 0
+    problems = store.record_problems()
+    assert [(p.record_id, p.source_id) for p in problems] == [("t_src:a", "t_src")]
+    assert problems[0].problem == (
+        "record 't_src:a' could not be indexed: ValueError: a value the index refuses"
+    )
+    # a rebuild skips it the same way
+    assert backend.rebuild(store.iter_records()) == 2
+
+    # once it can be indexed again, the next crawl indexes it and clears the problem, with
+    # no change in the change feed: the record is as it was
+    monkeypatch.setattr(tantivy_backend, "to_document", real)
+    last = store.last_change_id()
+    store.upsert_records([fair("t_src:a", "New title")])
+    assert store.changes_after(last, 10) == []
+    drain_outbox(store, backend)
+    assert ids(backend) == ["t_src:a", "t_src:b", "t_src:c"]
+    assert store.record_problems() == []
 
 
 def test_changes_survive_an_index_outage(store: Store, backend: SearchBackend) -> None:

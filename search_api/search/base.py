@@ -238,8 +238,12 @@ class SearchBackend(abc.ABC):
     name: str = "abstract"
 
     @abc.abstractmethod
-    def index(self, records: Sequence[AnyRecord]) -> None:
-        """Add or replace records (by id). Visible to `search` when this returns."""
+    def index(self, records: Sequence[AnyRecord]) -> dict[str, str]:
+        """Add or replace records (by id). Visible to `search` when this returns.
+
+        Returns the records that could not be indexed, id -> why ("record X could not be
+        indexed: ..."): one record whose document cannot be built never blocks the others.
+        Such a record is not in the index afterwards (not even an older version of it)."""
 
     @abc.abstractmethod
     def delete(self, ids: Sequence[str]) -> None:

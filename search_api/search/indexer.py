@@ -69,7 +69,14 @@ def _drain(store: Store, backend: SearchBackend, batch: int, lease: Lease) -> in
             log.warning("outbox: lease lost to %s; stopping", lease.current_holder())
             return applied
         if to_index:
-            backend.index(to_index)
+            failed = backend.index(to_index)
+            if failed:
+                # reported where a source's broken records are (its health, /readyz), and
+                # acknowledged: the others are indexed, and this one is tried again when its
+                # source next changes it (or at a reindex)
+                store.note_record_problems(
+                    {rid: (records[rid].source_id, why) for rid, why in failed.items()}
+                )
         if to_delete:
             backend.delete(to_delete)
         store.ack_outbox([row_id for row_id, _, _ in rows])

@@ -121,13 +121,28 @@ class RecordsStore(StoreBase):
             self._note_problems(broken)
         return out
 
-    def _note_problems(self, broken: list[dict[str, object]]) -> None:
+    def note_record_problems(self, problems: dict[str, tuple[str, str]]) -> None:
+        """Note stored records that cannot be used as they are, id -> (source id, why): the
+        indexer's records whose document could not be built. Shown with the broken ones
+        (a source's health, /readyz) until the record is written again."""
+        if problems:
+            self._note_problems(
+                [
+                    {"record_id": rid, "source_id": source_id, "problem": why}
+                    for rid, (source_id, why) in problems.items()
+                ],
+                "could not be indexed",
+            )
+
+    def _note_problems(
+        self, broken: list[dict[str, object]], what: str = "do not validate"
+    ) -> None:
         now = utcnow()
         ids = [b["record_id"] for b in broken]
         with self.engine.begin() as conn:
             conn.execute(delete(_PROBLEMS).where(_PROBLEMS.c.record_id.in_(ids)))
             conn.execute(insert(_PROBLEMS), [{**b, "noted_at": now} for b in broken])
-        log.warning("%d stored records do not validate: %s", len(ids), ", ".join(map(str, ids)))
+        log.warning("%d stored records %s: %s", len(ids), what, ", ".join(map(str, ids)))
 
     def record_problems(
         self, source_id: str | None = None, limit: int = 100

@@ -215,13 +215,14 @@ def upsert_records(
         cur = pending.get(rec.id)
         if (
             cur is not None
-            and cur.content_hash != digest
+            and (cur.content_hash != digest or rec.id in broken)
             and cur.write != "insert"
-            and not (cur.withdrawn or rec.id in broken)
+            and not cur.withdrawn
         ):
             old_data = cur.data
             if _quiet_touch(cur, rec, digest, now):
-                if _index_differs(old_data, cur.data):
+                # a row noted as a problem (one the index could not take) is tried again
+                if rec.id in broken or _index_differs(old_data, cur.data):
                     outbox.append({"record_id": rec.id, "op": "upsert", "created_at": now})
                 stats.unchanged += 1
                 continue
