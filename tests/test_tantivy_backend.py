@@ -99,6 +99,17 @@ def test_query_terms_fold_and_ignore_syntax() -> None:
     assert len(query_terms(" ".join(f"w{i}" for i in range(1000)))) == 32
 
 
+def test_the_last_version_of_a_repeated_id_wins_also_when_records_are_streamed(
+    backend: TantivyBackend,
+) -> None:
+    # a list, and a one-pass iterator (the indexer streams records decoded as they are read)
+    backend.index([fair(1, "first"), fair(2, "other"), fair(1, "second")])
+    assert titles(backend) == ["other", "second"]
+    backend.index(iter([fair(2, "third"), fair(3, "new"), fair(2, "fourth")]))
+    assert titles(backend) == ["fourth", "new", "second"]
+    assert backend.count() == 3
+
+
 def test_overlong_word_matches_nothing(backend: TantivyBackend) -> None:
     backend.index([fair(1)])
     assert backend.search(SearchQuery(q="*")).total == 1  # no words: match all

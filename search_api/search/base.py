@@ -238,8 +238,9 @@ class SearchBackend(abc.ABC):
     name: str = "abstract"
 
     @abc.abstractmethod
-    def index(self, records: Sequence[AnyRecord]) -> dict[str, str]:
-        """Add or replace records (by id). Visible to `search` when this returns.
+    def index(self, records: Iterable[AnyRecord]) -> dict[str, str]:
+        """Add or replace records (by id; the last of a repeated id wins). Visible to
+        `search` when this returns. `records` may be iterated more than once (a retry).
 
         Returns the records that could not be indexed, id -> why ("record X could not be
         indexed: ..."): one record whose document cannot be built never blocks the others.

@@ -301,7 +301,7 @@ class ElasticBackend(SearchBackend):
 
     # ------------------------------------------------------------------ writing
 
-    def index(self, records: Sequence[AnyRecord]) -> dict[str, str]:
+    def index(self, records: Iterable[AnyRecord]) -> dict[str, str]:
         latest = list({r.id: r for r in records}.values())  # last version of an id wins
         failed: dict[str, str] = {}
         if not latest:

@@ -525,10 +525,9 @@ class TantivyBackend(SearchBackend):
             raise SearchUnavailable("search index kept being swapped while writing; retry")
 
     @_boundary
-    def index(self, records: Sequence[AnyRecord]) -> dict[str, str]:
-        latest = {r.id: r for r in records}  # last version of an id wins
+    def index(self, records: Iterable[AnyRecord]) -> dict[str, str]:
         failed: dict[str, str] = {}
-        if not latest:
+        if isinstance(records, Sequence) and not records:
             return failed
 
         def apply(writer: Any) -> None:
@@ -536,12 +535,17 @@ class TantivyBackend(SearchBackend):
             # indexes one while Python builds the next, instead of waiting for all of them
             # (~1.5-2 s of a 50k drain on two cores). So a record whose document cannot be
             # built fails here, under the writer: it is told apart from a failed index write.
-            failed.clear()  # _write may call this again on a freshly opened generation
-            for rid, record in latest.items():
+            # Not collected into a list first: records the store decodes as they are
+            # iterated die young (store.stored_records). Delete-then-add makes the last
+            # version of a repeated id win (a delete covers the documents added before it).
+            failed.clear()  # a retry (_boundary) iterates the records again
+            for record in records:
+                rid = record.id
                 writer.delete_documents_by_term("id", rid)  # also the stale version of a failure
                 doc = _document_or_none(record, failed)
                 if doc is not None:
                     writer.add_document(doc)
+                    failed.pop(rid, None)  # an earlier version of it failed
 
         self._write(apply)
         return failed
