@@ -34,6 +34,8 @@ _SELECT_JSON_BY_IDS = select(_RECORDS.c.id, _RECORDS.c.data).where(
     _RECORDS.c.id.in_(bindparam("ids", expanding=True))
 )
 
+_DELETE_OUTBOX_IDS = delete(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+
 log = logging.getLogger(__name__)
 
 
@@ -280,9 +282,9 @@ class RecordsStore(StoreBase):
         return [(row_id, record_id, op) for row_id, record_id, op in rows]
 
     def ack_outbox(self, ids: Sequence[int]) -> None:
-        with self.session() as s, s.begin():
+        with self.engine.begin() as conn:
             for chunk in chunks(list(ids), 500):
-                s.execute(delete(OutboxRow).where(OutboxRow.id.in_(chunk)))
+                conn.execute(_DELETE_OUTBOX_IDS, {"ids": chunk})
 
     def outbox_max_id(self) -> int:
         with self.session() as s:

@@ -42,6 +42,11 @@ _SELECT_CURRENT = select(
     _RECORDS.c.last_changed,
     _RECORDS.c.withdrawn,
     _RECORDS.c.version,
+).where(_RECORDS.c.id.in_(bindparam("ids", expanding=True)))
+# Built once, like every read by ids here: a statement built per chunk is compiled and keyed
+# for the statement cache per chunk.
+_SELECT_BROKEN = select(_PROBLEMS.c.record_id).where(
+    _PROBLEMS.c.record_id.in_(bindparam("ids", expanding=True))
 )
 # Bind names differ from the column names: SQLAlchemy reserves those for the SET clause.
 _UPDATE_CHANGED = (
@@ -189,7 +194,7 @@ def upsert_records(
     before: dict[str, str | None] = {}
     ids = list(dict.fromkeys(r.id for r in records))
     for chunk in chunks(ids, 500):
-        for row in conn.execute(_SELECT_CURRENT.where(_RECORDS.c.id.in_(chunk))):
+        for row in conn.execute(_SELECT_CURRENT, {"ids": chunk}):
             if insert_only:
                 raise AlreadyStored(row.id)
             pending[row.id] = _Pending(
@@ -207,9 +212,7 @@ def upsert_records(
     # valid record replaces it, and the problem goes with it.
     broken = set()
     for chunk in chunks(ids, 500):
-        broken |= set(
-            conn.scalars(select(_PROBLEMS.c.record_id).where(_PROBLEMS.c.record_id.in_(chunk)))
-        )
+        broken |= set(conn.scalars(_SELECT_BROKEN, {"ids": chunk}))
     for rec in records:
         digest = rec.content_fingerprint()
         cur = pending.get(rec.id)
