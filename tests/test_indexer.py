@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from search_api.search.tantivy import backend as tantivy_backend
 from search_api.store import Store
 from tests.helpers.catalogue import FILES, load
 from tests.helpers.factories import fair
+from tests.helpers.sites import REALWORLD
 
 # On SQLite and again on PostgreSQL (which skips, with the reason, where it cannot start).
 pytestmark = pytest.mark.databases("sqlite", "postgresql")
@@ -128,6 +130,7 @@ def test_a_streamed_drain_builds_the_index_a_list_of_records_does(
     rng = random.Random(11)
     records = [r for stem in FILES for r in load(stem)]
     records += [parse_record(record_dict(i, rng)) for i in range(400)]
+    records += real_page_records()
     store.upsert_records(records)
     store.upsert_records(  # second versions, so ids repeat in the outbox
         [r.model_copy(update={"title": f"{r.title} (moved)"}) for r in records[::7]]
@@ -149,6 +152,32 @@ def test_a_streamed_drain_builds_the_index_a_list_of_records_does(
         assert (a.total, a.facets) == (b.total, b.facets), query
         assert sorted(a.items, key=by_id) == sorted(b.items, key=by_id), query
     assert every_document(streamed) == every_document(listed)
+
+
+def real_page_records(limit: int = 300) -> list[AnyRecord]:
+    """Records whose texts are pieces of the shared real-world pages (their words, scripts
+    and stray characters as varied as crawls bring), when the corpus is here."""
+    texts: list[str] = []
+    if REALWORLD.is_dir():
+        for path in sorted(p for p in REALWORLD.rglob("*") if p.is_file()):
+            text = re.sub(r"<[^>]*>", " ", path.read_bytes().decode("utf-8", errors="replace"))
+            texts += [text[i : i + 3000] for i in range(0, len(text), 3000)]
+    languages = ("en", "fr", "es", "de", None)
+    return [
+        parse_record(
+            {
+                "id": f"t_real:{i}",
+                "kind": ("fair", "requirement", "finance")[i % 3],
+                "title": " ".join(text.split()[:12])[:400] or f"page {i}",
+                "summary": " ".join(text.split()[12:60])[:4000] or None,
+                "text": text,
+                "language": languages[i % len(languages)],
+                "source_id": "t_real",
+                "markets": [("DE", "KE", "EU", "BR")[i % 4]],
+            }
+        )
+        for i, text in enumerate(texts[:limit])
+    ]
 
 
 def by_id(item: dict[str, Any]) -> str:
