@@ -219,14 +219,15 @@ def to_document(record: AnyRecord) -> tantivy.Document:
     doc.add_text("title", record.title)
     if record.summary:
         doc.add_text("summary", record.summary)
-    for part in (record.text, *record_extra_text(record)):
+    extra = record_extra_text(record)  # once: three uses below
+    for part in (record.text, *extra):
         if part:
             doc.add_text("text", part)
-    for concept in record_concepts(record):
+    for concept in record_concepts(record, extra):
         doc.add_text("concepts", concept)
     if record.language in STEMMED_LANGUAGES:
         stemmed = stemmed_field(record.language)
-        for part in (record.title, record.summary, record.text, *record_extra_text(record)):
+        for part in (record.title, record.summary, record.text, *extra):
             if part:
                 doc.add_text(stemmed, part)
     doc.add_boolean("withdrawn", bool(record.withdrawn))
@@ -244,5 +245,6 @@ def to_document(record: AnyRecord) -> tantivy.Document:
         months = month_terms(start, end) if end >= start else []
         for month in months if len(months) <= MAX_MONTH_TERMS else [LONG]:
             doc.add_text("months", month)
-    doc.add_bytes("doc", record.model_dump_json().encode())
+    # the bytes `model_dump_json` decodes to its str (and .encode() would encode again)
+    doc.add_bytes("doc", record.__pydantic_serializer__.to_json(record))
     return doc
