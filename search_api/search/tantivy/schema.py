@@ -183,14 +183,22 @@ def _add_finance_fields(doc: tantivy.Document, record: AnyRecord) -> None:
             doc.add_text(f"{side}_currency", money.currency)
 
 
+# The column names of each facet's positions, named once rather than per document.
+_FACET_COLUMNS = {
+    name: tuple(f"{name}@{i}" for i in range(positions))
+    for name, positions in FACET_POSITIONS.items()
+}
+
+
 def _add_facet_columns(doc: tantivy.Document, values: dict[str, list[str]]) -> None:
-    for name, positions in FACET_POSITIONS.items():
+    for name, columns in _FACET_COLUMNS.items():
         present = [v for v in values[name] if v]
-        overflow = len(present) > positions
-        if overflow:
+        if len(present) > len(columns):
             doc.add_text("facet_overflow", name)
-        for i in range(positions):
-            doc.add_text(f"{name}@{i}", present[i] if i < len(present) and not overflow else NONE)
+            present = []  # NONE in every column: counted from the multi-valued one
+        present += [NONE] * (len(columns) - len(present))
+        for column, value in zip(columns, present, strict=True):
+            doc.add_text(column, value)
 
 
 def to_document(record: AnyRecord) -> tantivy.Document:
