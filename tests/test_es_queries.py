@@ -163,6 +163,28 @@ def test_bulk_index_ops_last_version_wins_and_other_kinds_cleared() -> None:
     assert plain == [{"index": {"_index": "tp-fair", "_id": "f1"}}, X.document(FAIR)]
 
 
+def test_a_record_whose_document_cannot_be_built_is_reported_and_the_others_go(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = X.document
+
+    def document(record: Any) -> dict[str, Any]:
+        if record.id == "f1":
+            raise ValueError("no document for you")
+        return real(record)
+
+    monkeypatch.setattr(X, "document", document)
+    target = {k: f"tp-{k}" for k in KINDS}
+    failed: dict[str, str] = {}
+    ops = X.bulk_index_ops([FAIR, REQ], target, failed=failed)
+    assert failed == {"f1": "record 'f1' could not be indexed: ValueError: no document for you"}
+    # the other record is indexed; no version of the failed one stays findable
+    assert [d["title"] for d in ops if "title" in d] == ["Coffee labelling"]
+    assert [op["delete"]["_index"] for op in ops if op.get("delete", {}).get("_id") == "f1"] == [
+        f"tp-{k}" for k in KINDS
+    ]
+
+
 def test_bulk_delete_ops() -> None:
     ops = X.bulk_delete_ops(["a", "b", "a"], ["x", "y"])
     assert ops == [

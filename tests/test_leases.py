@@ -51,12 +51,13 @@ class RecordingBackend(SearchBackend):
         self.proceed.set()
         self.on_index: list[object] = []
 
-    def index(self, records: Sequence[AnyRecord]) -> None:
+    def index(self, records: Sequence[AnyRecord]) -> dict[str, str]:
         self.entered.set()
         assert self.proceed.wait(DEADLINE), "test never let the drain go on"
         for hook in self.on_index:
             hook()  # type: ignore[operator]
         self.indexed += [(r.id, r.version) for r in records]
+        return {}
 
     def delete(self, ids: Sequence[str]) -> None:
         self.deleted += list(ids)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -143,6 +144,101 @@ def test_iter_records_pages_through_everything(tmp_path) -> None:  # type: ignor
     store.migrate()
     store.upsert_records([fair(id=f"t_src:{i:04d}") for i in range(2500)])
     assert sum(1 for _ in store.iter_records(batch=1000)) == 2500
+
+
+def _age_hash(store: Store, record_id: str, data: dict | None = None) -> None:
+    """Make a row look written by older code: a content hash computed over other text (rows
+    migration 0011 cleaned kept theirs), and optionally an older form of its JSON."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE records SET content_hash = 'from-older-code' WHERE id = :id"),
+            {"id": record_id},
+        )
+        if data is not None:
+            conn.execute(
+                text("UPDATE records SET data = :data WHERE id = :id"),
+                {"id": record_id, "data": json.dumps(data)},
+            )
+
+
+def test_a_new_hash_without_a_changed_field_is_a_quiet_touch(store: Store) -> None:
+    store.upsert_records([fair(), fair(id="t_src:2", title="Tea Fair")], now=T0)
+    store.ack_outbox([row_id for row_id, _, _ in store.fetch_outbox()])
+    _age_hash(store, "t_src:1")
+    last = store.last_change_id()
+
+    stats = store.upsert_records([fair(), fair(id="t_src:2", title="Tea Fair 2027")], now=T1)
+    # the changed record is the only change: no event (so no webhook) for the aged row
+    assert (stats.new, stats.changed, stats.unchanged) == (0, 1, 1)
+    changes = store.changes_after(last, 100)
+    assert [(c.record_id, c.op, c.fields) for c in changes] == [("t_src:2", "changed", ["title"])]
+    # stored JSON differs only in what a touch rewrites: the index is left alone
+    assert [rid for _, rid, _ in store.fetch_outbox()] == ["t_src:2"]
+    touched = store.get_record("t_src:1")
+    assert touched is not None
+    assert (touched.version, touched.last_seen, touched.last_changed) == (1, T1, T0)
+    assert touched.content_hash == touched.content_fingerprint()
+    with store.engine.connect() as conn:
+        column = conn.execute(text("SELECT content_hash FROM records WHERE id = 't_src:1'"))
+        assert column.scalar() == touched.content_fingerprint()
+
+    # the new hash is kept: the next crawl finds the record unchanged by the ordinary check
+    again = store.upsert_records([fair()], now=T2)
+    assert (again.changed, again.unchanged) == (0, 1)
+    assert store.changes_after(last, 100) == changes
+
+
+def test_a_quiet_touch_reindexes_when_the_stored_json_differs(store: Store) -> None:
+    # An undated series older code stored as "scheduled": the same record to a reader (no
+    # changed field), but the index must get its status as the model has it now.
+    series = fair(id="t_src:series", start_date=None, end_date=None)
+    store.upsert_records([series], now=T0)
+    store.ack_outbox([row_id for row_id, _, _ in store.fetch_outbox()])
+    old = json.loads(store.get_record_json(["t_src:series"])["t_src:series"])
+    _age_hash(store, "t_src:series", {**old, "status": "scheduled"})
+    last = store.last_change_id()
+
+    stats = store.upsert_records([series], now=T1)
+    assert (stats.changed, stats.unchanged) == (0, 1)
+    assert store.changes_after(last, 100) == []
+    assert [rid for _, rid, _ in store.fetch_outbox()] == ["t_src:series"]
+    stored = json.loads(store.get_record_json(["t_src:series"])["t_src:series"])
+    assert stored["status"] is None and stored["version"] == 1
+
+
+def test_a_real_change_under_a_new_hash_is_still_a_change(store: Store) -> None:
+    store.upsert_records([fair()], now=T0)
+    _age_hash(store, "t_src:1")
+    last = store.last_change_id()
+    stats = store.upsert_records([fair(city="Mombasa")], now=T1)
+    assert stats.changed == 1
+    assert [(c.op, c.fields) for c in store.changes_after(last, 100)] == [("changed", ["city"])]
+    assert store.get_record("t_src:1").version == 2  # type: ignore[union-attr]
+
+
+def test_stored_json_by_ids_reads_every_chunk_with_one_prepared_statement(store: Store) -> None:
+    """Webhooks and the change feed read the stored JSON of up to thousands of ids: one
+    statement built once (compiled and cache-keyed once), not one built per chunk of 500."""
+    from sqlalchemy import event
+
+    store.upsert_records([fair(id=f"t_src:{i:04d}") for i in range(1100)], now=T0)
+    statements: list[object] = []
+
+    def seen(conn, clause, *args):  # type: ignore[no-untyped-def]
+        statements.append(clause)
+
+    event.listen(store.engine, "before_execute", seen)
+    try:
+        wanted = [f"t_src:{i:04d}" for i in range(1100)] + ["t_src:0001", "t_src:nope"]
+        first = store.get_record_json(wanted)
+        second = store.get_record_json(wanted[:600])
+    finally:
+        event.remove(store.engine, "before_execute", seen)
+    assert sorted(first) == [f"t_src:{i:04d}" for i in range(1100)]  # duplicates once, none missing
+    assert first["t_src:0001"] == store.get_record_json(["t_src:0001"])["t_src:0001"]
+    assert second == {k: first[k] for k in wanted[:600]}
+    assert len(statements) == 3 + 2  # chunks of 500
+    assert len({id(s) for s in statements}) == 1
 
 
 # --------------------------------------------------------------------------- PostgreSQL only

@@ -192,6 +192,9 @@ def test_the_index_gets_the_same_documents_either_way(store: Store) -> None:
     for data in rows.values():
         trusted = to_document(load_stored_record(data)).to_dict()
         assert trusted == to_document(RECORD_ADAPTER.validate_json(data)).to_dict()
+        # the stored document is the record's JSON as the API serves it
+        record = load_stored_record(data)
+        assert trusted["doc"] == [record.model_dump_json().encode()]
 
 
 # --------------------------------------------------------------------------- the migration

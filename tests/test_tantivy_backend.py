@@ -99,6 +99,50 @@ def test_query_terms_fold_and_ignore_syntax() -> None:
     assert len(query_terms(" ".join(f"w{i}" for i in range(1000)))) == 32
 
 
+def test_the_last_version_of_a_repeated_id_wins_also_when_records_are_streamed(
+    backend: TantivyBackend,
+) -> None:
+    # a list, and a one-pass iterator (the indexer streams records decoded as they are read)
+    backend.index([fair(1, "first"), fair(2, "other"), fair(1, "second")])
+    assert titles(backend) == ["other", "second"]
+    backend.index(iter([fair(2, "third"), fair(3, "new"), fair(2, "fourth")]))
+    assert titles(backend) == ["fourth", "new", "second"]
+    assert backend.count() == 3
+
+
+def test_facet_columns_are_filled_as_the_straightforward_rule_says() -> None:
+    """`_add_facet_columns` names its columns once; what it adds is the rule written plainly:
+    the values present, in order, then NONE; all NONE and `facet_overflow` beyond the
+    positions."""
+    import random
+
+    import tantivy
+
+    from search_api.search.tantivy import schema as S
+
+    def plainly(doc: tantivy.Document, values: dict[str, list[str]]) -> None:
+        for name, positions in S.FACET_POSITIONS.items():
+            present = [v for v in values[name] if v]
+            overflow = len(present) > positions
+            if overflow:
+                doc.add_text("facet_overflow", name)
+            for i in range(positions):
+                value = present[i] if i < len(present) and not overflow else S.NONE
+                doc.add_text(f"{name}@{i}", value)
+
+    rng = random.Random(1)
+    for _ in range(5000):
+        values = {
+            name: [rng.choice(["DE", "EU", "", "food", "KE"]) for _ in range(rng.randint(0, 7))]
+            for name in ("markets", "sectors")
+        }
+        values["status"] = [rng.choice(["", "scheduled", "cancelled"])]
+        expected, got = tantivy.Document(), tantivy.Document()
+        plainly(expected, values)
+        S._add_facet_columns(got, values)
+        assert got.to_dict() == expected.to_dict(), values
+
+
 def test_overlong_word_matches_nothing(backend: TantivyBackend) -> None:
     backend.index([fair(1)])
     assert backend.search(SearchQuery(q="*")).total == 1  # no words: match all

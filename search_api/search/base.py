@@ -199,15 +199,16 @@ TITLE_CONCEPT_WEIGHT = 3
 """A concept named in the title counts this many times (as TITLE_BOOST for words)."""
 
 
-def record_concepts(record: AnyRecord) -> list[str]:
+def record_concepts(record: AnyRecord, extra: list[str] | None = None) -> list[str]:
     """The glossary concepts a record's text names (domain/glossary.py concept_counts), each
     repeated as often as it is named (the title's count more), indexed by every backend alike
-    so that a query naming a concept finds the same records, those naming it most first."""
+    so that a query naming a concept finds the same records, those naming it most first.
+    `extra`: `record_extra_text(record)` when the caller has it already."""
     texts = [
         (record.title, TITLE_CONCEPT_WEIGHT),
         (record.summary, 1),
         (record.text, 1),
-        *((extra, 1) for extra in record_extra_text(record)),
+        *((part, 1) for part in (record_extra_text(record) if extra is None else extra)),
     ]
     counts = glossary.concept_counts(texts, record.language)
     return [concept for concept in sorted(counts) for _ in range(counts[concept])]
@@ -262,8 +263,13 @@ class SearchBackend(abc.ABC):
     name: str = "abstract"
 
     @abc.abstractmethod
-    def index(self, records: Sequence[AnyRecord]) -> None:
-        """Add or replace records (by id). Visible to `search` when this returns."""
+    def index(self, records: Iterable[AnyRecord]) -> dict[str, str]:
+        """Add or replace records (by id; the last of a repeated id wins). Visible to
+        `search` when this returns. `records` may be iterated more than once (a retry).
+
+        Returns the records that could not be indexed, id -> why ("record X could not be
+        indexed: ..."): one record whose document cannot be built never blocks the others.
+        Such a record is not in the index afterwards (not even an older version of it)."""
 
     @abc.abstractmethod
     def delete(self, ids: Sequence[str]) -> None:

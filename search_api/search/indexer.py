@@ -60,23 +60,28 @@ def _drain(store: Store, backend: SearchBackend, batch: int, lease: Lease) -> in
         if not rows:
             return applied
         ids = list(dict.fromkeys(record_id for _, record_id, _ in rows))
-        records = store.get_records(ids)
-        to_index = [records[i] for i in ids if i in records]
-        to_delete = [i for i in ids if i not in records]
+        # decoded while the index write iterates them (store.stored_records)
+        stored = store.stored_records(ids)
         # Renewed after reading and before writing: if we stalled past the lease and another
         # drainer took over, what we read may be older than what it wrote; leave it to them.
         if not lease.renew():
             log.warning("outbox: lease lost to %s; stopping", lease.current_holder())
             return applied
-        if to_index:
-            backend.index(to_index)
+        failed = backend.index(stored) if stored.ids else {}
+        store.note_broken(stored)  # rows that no longer validate: deleted from the index
+        to_delete = [i for i in ids if i not in stored.ids or i in stored.broken]
+        if failed:
+            # reported where a source's broken records are (its health, /readyz), and
+            # acknowledged: the others are indexed, and this one is tried again when its
+            # source writes it again (or at a reindex)
+            sources = {record_id: source_id for record_id, source_id, _ in stored.rows}
+            store.note_record_problems({rid: (sources[rid], why) for rid, why in failed.items()})
         if to_delete:
             backend.delete(to_delete)
         store.ack_outbox([row_id for row_id, _, _ in rows])
         applied += len(rows)
-        log.info(
-            "indexed %d, deleted %d (outbox rows %d)", len(to_index), len(to_delete), len(rows)
-        )
+        indexed = len(stored.ids) - len(stored.broken) - len(failed)
+        log.info("indexed %d, deleted %d (outbox rows %d)", indexed, len(to_delete), len(rows))
 
 
 def reindex(store: Store, backend: SearchBackend) -> int:

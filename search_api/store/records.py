@@ -30,6 +30,11 @@ _PROBLEMS = RecordProblemRow.__table__
 _SELECT_BY_IDS = select(_RECORDS.c.id, _RECORDS.c.source_id, _RECORDS.c.data).where(
     _RECORDS.c.id.in_(bindparam("ids", expanding=True))
 )
+_SELECT_JSON_BY_IDS = select(_RECORDS.c.id, _RECORDS.c.data).where(
+    _RECORDS.c.id.in_(bindparam("ids", expanding=True))
+)
+
+_DELETE_OUTBOX_IDS = delete(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +88,26 @@ class RecordsStore(StoreBase):
 
     def get_records(self, ids: Sequence[str]) -> dict[str, AnyRecord]:
         """The valid records among `ids`; broken ones are left out and noted as problems."""
+        stored = self.stored_records(ids)
+        found = {r.id: r for r in stored}
+        self.note_broken(stored)
+        return found
+
+    def stored_records(self, ids: Sequence[str]) -> StoredRecords:
+        """The stored rows of `ids` (those that exist), decoded only as they are iterated:
+        the indexer builds each record's document right after decoding it, so the record
+        dies young instead of a whole batch of them outliving several garbage collections
+        (full collections over a large heap were a tenth of a drain). `note_broken` after
+        iterating notes the rows that did not validate."""
         rows: list[tuple[str, str, str]] = []
         with self.engine.connect() as conn:
             for chunk in chunks(list(ids), 500):
-                rows += conn.execute(_SELECT_BY_IDS, {"ids": chunk}).all()
-        return {r.id: r for r in self._decode(rows)}
+                rows += [(i, s, d) for i, s, d in conn.execute(_SELECT_BY_IDS, {"ids": chunk})]
+        return StoredRecords(rows)
+
+    def note_broken(self, stored: StoredRecords) -> None:
+        if stored.broken:
+            self._note_problems(list(stored.broken.values()))
 
     def record_origin(self, record_id: str) -> tuple[str, str | None] | None:
         """(source id, curated_by) of a stored record, read without validating it: who may
@@ -106,25 +126,33 @@ class RecordsStore(StoreBase):
 
     def _decode(self, rows: Sequence[tuple[str, str, str]]) -> list[AnyRecord]:
         """Records from (id, source id, JSON) rows; rows that do not validate are noted."""
-        out: list[AnyRecord] = []
-        broken: list[dict[str, object]] = []
-        for record_id, source_id, data in rows:
-            try:
-                out.append(load_stored_record(data))
-            except ValidationError as exc:  # invalid JSON included
-                problem = format_validation_error(exc).replace("\n", "; ")
-                broken.append({"record_id": record_id, "source_id": source_id, "problem": problem})
-        if broken:
-            self._note_problems(broken)
+        stored = StoredRecords(rows)
+        out = list(stored)
+        self.note_broken(stored)
         return out
 
-    def _note_problems(self, broken: list[dict[str, object]]) -> None:
+    def note_record_problems(self, problems: dict[str, tuple[str, str]]) -> None:
+        """Note stored records that cannot be used as they are, id -> (source id, why): the
+        indexer's records whose document could not be built. Shown with the broken ones
+        (a source's health, /readyz) until the record is written again."""
+        if problems:
+            self._note_problems(
+                [
+                    {"record_id": rid, "source_id": source_id, "problem": why}
+                    for rid, (source_id, why) in problems.items()
+                ],
+                "could not be indexed",
+            )
+
+    def _note_problems(
+        self, broken: list[dict[str, object]], what: str = "do not validate"
+    ) -> None:
         now = utcnow()
         ids = [b["record_id"] for b in broken]
         with self.engine.begin() as conn:
             conn.execute(delete(_PROBLEMS).where(_PROBLEMS.c.record_id.in_(ids)))
             conn.execute(insert(_PROBLEMS), [{**b, "noted_at": now} for b in broken])
-        log.warning("%d stored records do not validate: %s", len(ids), ", ".join(map(str, ids)))
+        log.warning("%d stored records %s: %s", len(ids), what, ", ".join(map(str, ids)))
 
     def record_problems(
         self, source_id: str | None = None, limit: int = 100
@@ -148,9 +176,7 @@ class RecordsStore(StoreBase):
         out: dict[str, str] = {}
         with self.engine.connect() as conn:
             for chunk in chunks(list(dict.fromkeys(ids)), 500):
-                rows = conn.execute(
-                    select(_RECORDS.c.id, _RECORDS.c.data).where(_RECORDS.c.id.in_(chunk))
-                ).all()
+                rows = conn.execute(_SELECT_JSON_BY_IDS, {"ids": chunk}).all()
                 out.update((record_id, data) for record_id, data in rows)
         return out
 
@@ -256,9 +282,9 @@ class RecordsStore(StoreBase):
         return [(row_id, record_id, op) for row_id, record_id, op in rows]
 
     def ack_outbox(self, ids: Sequence[int]) -> None:
-        with self.session() as s, s.begin():
+        with self.engine.begin() as conn:
             for chunk in chunks(list(ids), 500):
-                s.execute(delete(OutboxRow).where(OutboxRow.id.in_(chunk)))
+                conn.execute(_DELETE_OUTBOX_IDS, {"ids": chunk})
 
     def outbox_max_id(self) -> int:
         with self.session() as s:
@@ -339,6 +365,32 @@ class RecordsStore(StoreBase):
                 ]
             log_changes(conn, changes)  # last: see store/changes.py
             return len(gone)
+
+
+class StoredRecords:
+    """Records of stored (id, source id, JSON) rows, decoded as they are iterated (again on
+    every iteration: a retried index write reads them again). The ids of rows that did not
+    validate, with why, are in `broken` once iterated."""
+
+    def __init__(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        self.rows = rows
+        self.ids = {record_id for record_id, _, _ in rows}
+        self.broken: dict[str, dict[str, object]] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[AnyRecord]:
+        for record_id, source_id, data in self.rows:
+            try:
+                yield load_stored_record(data)
+            except ValidationError as exc:  # invalid JSON included
+                problem = format_validation_error(exc).replace("\n", "; ")
+                self.broken[record_id] = {
+                    "record_id": record_id,
+                    "source_id": source_id,
+                    "problem": problem,
+                }
 
 
 def _withdrawn_json(data: str, now: datetime, version: int) -> str:

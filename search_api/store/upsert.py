@@ -17,7 +17,14 @@ from sqlalchemy.engine import Connection
 
 from search_api.domain.records import AnyRecord
 from search_api.store.base import UpsertStats, chunks
-from search_api.store.changes import CHANGED, CREATED, change, changed_fields, log_changes
+from search_api.store.changes import (
+    CHANGED,
+    CREATED,
+    change,
+    changed_fields,
+    log_changes,
+    stored_fields,
+)
 from search_api.store.tables import OutboxRow, RecordProblemRow, RecordRow
 
 _RECORDS = RecordRow.__table__
@@ -35,6 +42,11 @@ _SELECT_CURRENT = select(
     _RECORDS.c.last_changed,
     _RECORDS.c.withdrawn,
     _RECORDS.c.version,
+).where(_RECORDS.c.id.in_(bindparam("ids", expanding=True)))
+# Built once, like every read by ids here: a statement built per chunk is compiled and keyed
+# for the statement cache per chunk.
+_SELECT_BROKEN = select(_PROBLEMS.c.record_id).where(
+    _PROBLEMS.c.record_id.in_(bindparam("ids", expanding=True))
 )
 # Bind names differ from the column names: SQLAlchemy reserves those for the SET clause.
 _UPDATE_CHANGED = (
@@ -124,6 +136,41 @@ def _write_pending(conn: Connection, pending: dict[str, _Pending], now: datetime
         conn.execute(_UPDATE_SEEN, seen)
 
 
+def _quiet_touch(cur: _Pending, rec: AnyRecord, digest: str, now: datetime) -> bool:
+    """Take `rec` into `cur` as a touch when its content hash differs but none of its fields
+    does (a row whose hash was computed by older code, e.g. over text migration 0011 cleaned
+    since): the new hash and `last_seen` are stored, with no version bump, no change-feed
+    event and so no webhook, since nothing a reader sees has changed. False (and `cur` left
+    as it was) when a field differs: that is a change."""
+    data = rec.model_copy(
+        update={
+            "first_seen": cur.first_seen,
+            "last_seen": now,
+            "last_changed": cur.last_changed,
+            "content_hash": digest,
+            "withdrawn": False,
+            "version": cur.version,
+        }
+    ).model_dump_json()
+    if changed_fields(cur.data, data):
+        return False
+    cur.data, cur.content_hash = data, digest
+    # the content_hash column too, which a touch leaves alone
+    cur.write = "update"
+    return True
+
+
+# Store-maintained fields a touch rewrites; the index needs no new document for them.
+_TOUCHED = frozenset({"last_seen", "content_hash"})
+
+
+def _index_differs(old: str, new: str) -> bool:
+    """Whether the stored JSON differs beyond what a touch rewrites (a fair series stored
+    "scheduled" by older code, now without a status): the index must get the new version."""
+    before, after = stored_fields(old), stored_fields(new)
+    return any(before.get(k) != after.get(k) for k in (before.keys() | after.keys()) - _TOUCHED)
+
+
 class AlreadyStored(Exception):
     """An insert-only upsert found a record stored under one of its ids."""
 
@@ -147,7 +194,7 @@ def upsert_records(
     before: dict[str, str | None] = {}
     ids = list(dict.fromkeys(r.id for r in records))
     for chunk in chunks(ids, 500):
-        for row in conn.execute(_SELECT_CURRENT.where(_RECORDS.c.id.in_(chunk))):
+        for row in conn.execute(_SELECT_CURRENT, {"ids": chunk}):
             if insert_only:
                 raise AlreadyStored(row.id)
             pending[row.id] = _Pending(
@@ -165,12 +212,23 @@ def upsert_records(
     # valid record replaces it, and the problem goes with it.
     broken = set()
     for chunk in chunks(ids, 500):
-        broken |= set(
-            conn.scalars(select(_PROBLEMS.c.record_id).where(_PROBLEMS.c.record_id.in_(chunk)))
-        )
+        broken |= set(conn.scalars(_SELECT_BROKEN, {"ids": chunk}))
     for rec in records:
         digest = rec.content_fingerprint()
         cur = pending.get(rec.id)
+        if (
+            cur is not None
+            and (cur.content_hash != digest or rec.id in broken)
+            and cur.write != "insert"
+            and not cur.withdrawn
+        ):
+            old_data = cur.data
+            if _quiet_touch(cur, rec, digest, now):
+                # a row noted as a problem (one the index could not take) is tried again
+                if rec.id in broken or _index_differs(old_data, cur.data):
+                    outbox.append({"record_id": rec.id, "op": "upsert", "created_at": now})
+                stats.unchanged += 1
+                continue
         if cur is None or cur.content_hash != digest or cur.withdrawn or rec.id in broken:
             if rec.id not in before:
                 before[rec.id] = None if cur is None or cur.write == "insert" else cur.data

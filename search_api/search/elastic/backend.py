@@ -301,14 +301,18 @@ class ElasticBackend(SearchBackend):
 
     # ------------------------------------------------------------------ writing
 
-    def index(self, records: Sequence[AnyRecord]) -> None:
+    def index(self, records: Iterable[AnyRecord]) -> dict[str, str]:
         latest = list({r.id: r for r in records}.values())  # last version of an id wins
+        failed: dict[str, str] = {}
         if not latest:
-            return
+            return failed
         self._ensure()
         self._refuse_during_rebuild()
         for chunk in _batched(latest, self.bulk_chunk):
-            self._bulk(X.bulk_index_ops(chunk, self.kind_aliases), refresh=True)
+            ops = X.bulk_index_ops(chunk, self.kind_aliases, failed=failed)
+            if ops:
+                self._bulk(ops, refresh=True)
+        return failed
 
     def delete(self, ids: Sequence[str]) -> None:
         unique = list(dict.fromkeys(ids))

@@ -7,6 +7,7 @@ Index layout: one index per record kind, `{prefix}-{kind}-v{N}`, behind the alia
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -20,6 +21,8 @@ from search_api.search.base import (
     record_interval,
     record_status,
 )
+
+log = logging.getLogger(__name__)
 
 MAPPING_VERSION = 3
 """Bump when the mapping or the analysis changes in a way an index cannot take in place (an
@@ -196,16 +199,32 @@ def read_alias(prefix: str) -> str:
 
 
 def bulk_index_ops(
-    records: Iterable[AnyRecord], target: dict[str, str], *, cross_kind_deletes: bool = True
+    records: Iterable[AnyRecord],
+    target: dict[str, str],
+    *,
+    cross_kind_deletes: bool = True,
+    failed: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Bulk body indexing each record into `target[kind]` (an alias or an index name) and, with
     `cross_kind_deletes`, removing its id from the other kinds' indices, so a record that
-    changed kind is not found twice. The last version of a repeated id wins."""
+    changed kind is not found twice. The last version of a repeated id wins.
+
+    A record whose document cannot be built is left out (its id deleted everywhere, so no
+    older version stays findable) and reported in `failed`, id -> why; the others go on."""
     latest = {r.id: r for r in records}
     ops: list[dict[str, Any]] = []
     for rid, record in latest.items():
+        try:
+            doc = document(record)
+        except Exception as exc:  # this record's, whatever it is: the others go on
+            why = f"record {rid!r} could not be indexed: {type(exc).__name__}: {exc}"[:1000]
+            log.warning("%s", why)
+            if failed is not None:
+                failed[rid] = why
+            ops.extend({"delete": {"_index": t, "_id": rid}} for t in target.values())
+            continue
         ops.append({"index": {"_index": target[record.kind], "_id": rid}})
-        ops.append(document(record))
+        ops.append(doc)
         ops.extend(
             {"delete": {"_index": target[kind], "_id": rid}}
             for kind in KINDS

@@ -183,14 +183,22 @@ def _add_finance_fields(doc: tantivy.Document, record: AnyRecord) -> None:
             doc.add_text(f"{side}_currency", money.currency)
 
 
+# The column names of each facet's positions, named once rather than per document.
+_FACET_COLUMNS = {
+    name: tuple(f"{name}@{i}" for i in range(positions))
+    for name, positions in FACET_POSITIONS.items()
+}
+
+
 def _add_facet_columns(doc: tantivy.Document, values: dict[str, list[str]]) -> None:
-    for name, positions in FACET_POSITIONS.items():
+    for name, columns in _FACET_COLUMNS.items():
         present = [v for v in values[name] if v]
-        overflow = len(present) > positions
-        if overflow:
+        if len(present) > len(columns):
             doc.add_text("facet_overflow", name)
-        for i in range(positions):
-            doc.add_text(f"{name}@{i}", present[i] if i < len(present) and not overflow else NONE)
+            present = []  # NONE in every column: counted from the multi-valued one
+        present += [NONE] * (len(columns) - len(present))
+        for column, value in zip(columns, present, strict=True):
+            doc.add_text(column, value)
 
 
 def to_document(record: AnyRecord) -> tantivy.Document:
@@ -219,14 +227,15 @@ def to_document(record: AnyRecord) -> tantivy.Document:
     doc.add_text("title", record.title)
     if record.summary:
         doc.add_text("summary", record.summary)
-    for part in (record.text, *record_extra_text(record)):
+    extra = record_extra_text(record)  # once: three uses below
+    for part in (record.text, *extra):
         if part:
             doc.add_text("text", part)
-    for concept in record_concepts(record):
+    for concept in record_concepts(record, extra):
         doc.add_text("concepts", concept)
     if record.language in STEMMED_LANGUAGES:
         stemmed = stemmed_field(record.language)
-        for part in (record.title, record.summary, record.text, *record_extra_text(record)):
+        for part in (record.title, record.summary, record.text, *extra):
             if part:
                 doc.add_text(stemmed, part)
     doc.add_boolean("withdrawn", bool(record.withdrawn))
@@ -244,5 +253,6 @@ def to_document(record: AnyRecord) -> tantivy.Document:
         months = month_terms(start, end) if end >= start else []
         for month in months if len(months) <= MAX_MONTH_TERMS else [LONG]:
             doc.add_text("months", month)
-    doc.add_bytes("doc", record.model_dump_json().encode())
+    # the bytes `model_dump_json` decodes to its str (and .encode() would encode again)
+    doc.add_bytes("doc", record.__pydantic_serializer__.to_json(record))
     return doc
