@@ -63,6 +63,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def forget_shared_answers(data_dir: Path) -> None:
+    """Drop what an earlier run's processes shared (search/shared.py): each run starts with
+    nothing made, as after a change of the index."""
+    for kept in data_dir.glob(SHARED_ANSWERS_FILE + "*"):
+        kept.unlink()
+
+
 def start_uvicorn(
     app: str, env: dict[str, str], workers: int = 2
 ) -> tuple[subprocess.Popen[bytes], str]:
@@ -70,10 +77,7 @@ def start_uvicorn(
     port = free_port()
     factory = app.endswith("()")
     if "TRADEPOINT_DATA_DIR" in env:
-        # what an earlier server's workers shared (search/shared.py): each run starts with
-        # nothing made, as after a change of the index
-        for kept in Path(env["TRADEPOINT_DATA_DIR"]).glob(SHARED_ANSWERS_FILE + "*"):
-            kept.unlink()
+        forget_shared_answers(Path(env["TRADEPOINT_DATA_DIR"]))
     cmd = [
         sys.executable,
         "-m",

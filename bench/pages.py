@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from bench.common import save, start_uvicorn, stop, summarise_ms
+from bench.common import forget_shared_answers, save, start_uvicorn, stop, summarise_ms
 from bench.generate import MARKETS, generate
 from bench.search_latency import build, query_log, query_pool, wrk
 
@@ -75,6 +75,7 @@ def zipf_log(paths: list[str], size: int, seed: int = 12) -> list[str]:
 def in_process(data_dir: Path, pages: dict[str, list[str]]) -> dict[str, Any]:
     os.environ["TRADEPOINT_DATA_DIR"] = str(data_dir)
     os.environ["TRADEPOINT_LOG_LEVEL"] = "WARNING"
+    forget_shared_answers(data_dir)
     from fastapi.testclient import TestClient
 
     from search_api.app import create_app
