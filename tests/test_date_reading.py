@@ -104,14 +104,6 @@ def test_a_source_reading_leaves_out_what_its_format_refuses() -> None:
     assert DateReading.of(pdf) == DateReading("DMY") and DateReading.of(pdf).zone is None
 
 
-def test_a_reading_or_the_settings_by_name_not_both() -> None:
-    reading = DateReading("MDY")
-    assert DateReading.given(reading) is reading
-    assert DateReading.given(None, "DMY", "UTC") == DateReading("DMY", "UTC")
-    with pytest.raises(TypeError):
-        DateReading.given(reading, "DMY")
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

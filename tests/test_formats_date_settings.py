@@ -159,6 +159,8 @@ DEADLINE_PDF = make_pdf(
     title="Fruit packaging consultation",
 )
 
+NAIROBI = DateReading(None, "Africa/Nairobi")
+
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[SiteServer]:
@@ -250,7 +252,9 @@ def test_feed_crawls_in_each_order(settings: Settings, store: Store, site: SiteS
 
 def test_ical_utc_times_are_read_in_the_source_zone_and_zoned_or_floating_ones_kept() -> None:
     plain = {e["title"]: e for e in extract_ical(ICS, "http://fairs.test/c.ics").events}
-    nairobi_result = extract_ical(ICS, "http://fairs.test/c.ics", time_zone="Africa/Nairobi")
+    nairobi_result = extract_ical(
+        ICS, "http://fairs.test/c.ics", reading=DateReading(None, "Africa/Nairobi")
+    )
     nairobi = {e["title"]: e for e in nairobi_result.events}
     # 22:30Z is 17:30 in New York (the calendar's one TZID), 01:30 next day in Nairobi
     assert (plain["UTC fair"]["start_date"], plain["UTC fair"]["end_date"]) == (
@@ -296,8 +300,8 @@ def test_ical_crawls_in_the_source_zone(settings: Settings, store: Store, site: 
 
 def test_schema_org_reads_non_iso_dates_in_the_source_order() -> None:
     url = "http://fairs.test/"
-    dmy = extract_events(EVENTS_PAGE, url, date_order="DMY", time_zone="Africa/Nairobi")
-    mdy = extract_events(EVENTS_PAGE, url, date_order="MDY")
+    dmy = extract_events(EVENTS_PAGE, url, reading=DateReading("DMY", "Africa/Nairobi"))
+    mdy = extract_events(EVENTS_PAGE, url, reading=DateReading("MDY"))
     one = {e["title"]: (e["start_date"], e["end_date"]) for e in dmy.events}
     two = {e["title"]: (e["start_date"], e["end_date"]) for e in mdy.events}
     assert one["Ambiguous fair"][0] == D(2027, 4, 3) and two["Ambiguous fair"][0] == D(2027, 3, 4)
@@ -331,7 +335,9 @@ def test_schema_org_an_event_zone_wins_over_the_source_zone() -> None:
         "eventSchedule": {"@type": "Schedule", "scheduleTimezone": "America/New_York"},
     }
     page = f'<script type="application/ld+json">{json.dumps(event)}</script>'
-    (found,) = extract_events(page, "http://fairs.test/", time_zone="Africa/Nairobi").events
+    (found,) = extract_events(
+        page, "http://fairs.test/", reading=DateReading(None, "Africa/Nairobi")
+    ).events
     assert found["start_date"] == D(2027, 3, 4)
 
 
@@ -438,7 +444,7 @@ def test_pdf_dates_follow_the_source_order() -> None:
         "published_date": D(2027, 3, 4),
         "effective_date": D(2027, 5, 1),
     }
-    result = extract_pdf(DEADLINE_PDF, "http://docs.test/deadline.pdf", date_order="DMY")
+    result = extract_pdf(DEADLINE_PDF, "http://docs.test/deadline.pdf", reading=DateReading("DMY"))
     assert result.record is not None
     assert result.record["published_date"] == D(2027, 3, 4)
     assert "comment_deadline" not in result.record

@@ -464,11 +464,10 @@ def extract_ical(
     url: str,
     *,
     reading: DateReading | None = None,
-    time_zone: str | None = None,
 ) -> ExtractResult:
     """One event per VEVENT (recurring events: their first occurrence). Never raises.
 
-    The zone of `reading` (or `time_zone`), the source's, is the one its UTC times are read in,
+    The zone of `reading`, the source's, is the one its UTC times are read in,
     before what the calendar suggests (X-WR-TIMEZONE, its one TZID). TZID and floating times
     keep the date as written: they are the event's own wall-clock time already. Its order
     means nothing: iCalendar writes every date year first."""
@@ -494,7 +493,7 @@ def extract_ical(
         if not calendars and failure:
             result.errors.append(f"broken iCalendar: {failure}"[:300])
             return result
-        source = DateReading.given(reading, time_zone=time_zone)
+        source = reading or DateReading()
         x_wr = re.search(r"^X-WR-TIMEZONE[^:]*:(.+?)\s*$", text, re.IGNORECASE | re.MULTILINE)
         result.canonical_url = _own_address(calendars, url)
         feed_url = result.canonical_url or url

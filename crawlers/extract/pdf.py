@@ -143,10 +143,9 @@ def extract_pdf(
     kind: str = "requirement",
     *,
     reading: DateReading | None = None,
-    date_order: DateOrder | None = None,
 ) -> PdfResult:
     """The document in `body` as record fields of `kind`, or errors saying why not.
-    `reading` (or `date_order`) is the source's: how the document writes all-numeric dates."""
+    `reading` is the source's: how the document writes all-numeric dates."""
     if not body.lstrip()[:5].startswith(b"%PDF-"):
         start = body[:40].decode("latin-1", errors="replace")
         return PdfResult(None, [f"not a PDF document (starts with {start!r})"])
@@ -173,7 +172,7 @@ def extract_pdf(
     if not title:
         result.errors.append("the PDF has neither a title nor any text")
         return result
-    reading = DateReading.given(reading, date_order)
+    reading = reading or DateReading()
     dates, result.found, wrong_order = _find_dates(re.sub(r"[ \t]+", " ", raw_text), reading)
     # The document is still read: only the dates written in another order are left out.
     result.errors += wrong_order

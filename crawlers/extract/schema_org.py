@@ -18,7 +18,7 @@ from crawlers.extract.jsonld import Block, attested, jsonld_blocks, run_together
 from crawlers.extract.language import page_language
 from crawlers.extract.page_context import page_hints
 from crawlers.extract.schema_fields import event_from_node, first, short, type_names
-from crawlers.normalise.dates import DateOrder, DateReading
+from crawlers.normalise.dates import DateReading
 from crawlers.normalise.text import clean_text
 from crawlers.normalise.urls import canonicalise
 
@@ -166,17 +166,15 @@ def extract_events(
     encoding: str | None = None,
     *,
     reading: DateReading | None = None,
-    date_order: DateOrder | None = None,
-    time_zone: str | None = None,
 ) -> ExtractResult:
     """Every schema.org Event (any subtype) on an HTML page. Never raises.
 
-    `reading` is how the source writes its dates (or give its `date_order` and `time_zone`):
+    `reading` is how the source writes its dates:
     how dates that are not ISO 8601 are written ("03/04/2027"), and the zone UTC times are read
     in when the event names none."""
     result = ExtractResult(events=[], errors=[])
     try:
-        reading = DateReading.given(reading, date_order, time_zone)
+        reading = reading or DateReading()
         _extract_into(result, body, url, encoding, reading)
     except Exception as exc:  # a bad page must never take down a crawl
         log.debug("schema.org extraction failed for %s", url, exc_info=True)

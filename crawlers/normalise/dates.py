@@ -557,20 +557,6 @@ class DateReading:
             None if "time_zone" in refused else spec.time_zone,
         )
 
-    @classmethod
-    def given(
-        cls,
-        reading: DateReading | None,
-        date_order: DateOrder | None = None,
-        time_zone: str | None = None,
-    ) -> DateReading:
-        """`reading`, else one from the settings by name (for a caller without a source)."""
-        if reading is None:
-            return cls(date_order, time_zone)
-        if date_order is not None or time_zone is not None:
-            raise TypeError("give a DateReading or date_order/time_zone, not both")
-        return reading
-
     def read(self, value: object) -> DateRead:
         """The date of `value` in the source's order, an instant's in its zone. Never raises."""
         missed: _Missed = [] if self.order else None
