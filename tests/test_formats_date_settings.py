@@ -20,10 +20,11 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from crawlers.extract.feed import DateReading, extract_feed
+from crawlers.extract.feed import extract_feed
 from crawlers.extract.ical import extract_ical
 from crawlers.extract.pdf import extract_pdf, find_dates
 from crawlers.extract.schema_org import extract_events
+from crawlers.normalise.dates import DateReading
 from search_api.cli import CliError, load_source_file
 from search_api.domain.source_form import form_fields
 from search_api.domain.sources import format_validation_error, parse_source
@@ -37,6 +38,7 @@ from tests.helpers.sources import auth
 
 D = dt.date
 DMY_NAIROBI = {"date_order": "DMY", "time_zone": "Africa/Nairobi"}
+NAIROBI = DateReading(None, "Africa/Nairobi")
 
 # --------------------------------------------------------------------------- documents
 
@@ -159,8 +161,6 @@ DEADLINE_PDF = make_pdf(
     title="Fruit packaging consultation",
 )
 
-NAIROBI = DateReading(None, "Africa/Nairobi")
-
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[SiteServer]:
@@ -252,9 +252,7 @@ def test_feed_crawls_in_each_order(settings: Settings, store: Store, site: SiteS
 
 def test_ical_utc_times_are_read_in_the_source_zone_and_zoned_or_floating_ones_kept() -> None:
     plain = {e["title"]: e for e in extract_ical(ICS, "http://fairs.test/c.ics").events}
-    nairobi_result = extract_ical(
-        ICS, "http://fairs.test/c.ics", reading=DateReading(None, "Africa/Nairobi")
-    )
+    nairobi_result = extract_ical(ICS, "http://fairs.test/c.ics", reading=NAIROBI)
     nairobi = {e["title"]: e for e in nairobi_result.events}
     # 22:30Z is 17:30 in New York (the calendar's one TZID), 01:30 next day in Nairobi
     assert (plain["UTC fair"]["start_date"], plain["UTC fair"]["end_date"]) == (
@@ -335,9 +333,7 @@ def test_schema_org_an_event_zone_wins_over_the_source_zone() -> None:
         "eventSchedule": {"@type": "Schedule", "scheduleTimezone": "America/New_York"},
     }
     page = f'<script type="application/ld+json">{json.dumps(event)}</script>'
-    (found,) = extract_events(
-        page, "http://fairs.test/", reading=DateReading(None, "Africa/Nairobi")
-    ).events
+    (found,) = extract_events(page, "http://fairs.test/", reading=NAIROBI).events
     assert found["start_date"] == D(2027, 3, 4)
 
 

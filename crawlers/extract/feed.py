@@ -26,7 +26,7 @@ from crawlers.normalise.urls import canonicalise
 from crawlers.normalise.values import hs_from_category, markets_of, split_list
 from crawlers.normalise.vocab_map import map_choice
 
-__all__ = ["DateReading", "FeedResult", "categorise", "extract_feed"]
+__all__ = ["FeedResult", "categorise", "extract_feed"]
 
 SUMMARY_MAX = 5000
 TITLE_MAX = 500
