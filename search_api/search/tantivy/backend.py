@@ -791,25 +791,25 @@ class TantivyBackend(SearchBackend):
                 raise
             return False
 
-    def memo(self) -> dict[Any, Any] | None:
+    def _view_or_none(self) -> _View | None:
+        """The live view, or None when the index cannot be read (the search itself will say
+        what is wrong)."""
         try:
-            return self._live().view.memo
-        except BaseException as exc:
-            if isinstance(exc, (SearchUnavailable, OSError, ValueError, RuntimeError)) or (
-                _is_panic(exc)
-            ):
-                return None  # the search itself will say what is wrong
-            raise
-
-    def state(self) -> str | None:
-        try:
-            return self._live().view.token
+            return self._live().view
         except BaseException as exc:
             if isinstance(exc, (SearchUnavailable, OSError, ValueError, RuntimeError)) or (
                 _is_panic(exc)
             ):
                 return None
             raise
+
+    def memo(self) -> dict[Any, Any] | None:
+        view = self._view_or_none()
+        return view.memo if view is not None else None
+
+    def state(self) -> str | None:
+        view = self._view_or_none()
+        return view.token if view is not None else None
 
     def ping(self) -> bool:
         try:
