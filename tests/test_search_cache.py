@@ -324,16 +324,16 @@ def test_the_shared_file_is_bounded_and_forgets_other_states(
     assert sorted(k for (k,) in rows) == ["k7", "k8", "k9"]
     kept.put("two", "k0", b"y")
     assert kept.get("one", "k9") is None and kept.get("two", "k0") == b"y"
-    assert kept.fetch(None, "k0", lambda: b"made") == b"made"  # no state named: not shared
+    assert kept.fetch(None, ("k0",), lambda: b"made") == b"made"  # no state named: not shared
 
 
 def test_processes_of_another_version_of_the_code_share_nothing(tmp_path: Path) -> None:
     """A rolling restart: old and new workers on one index state render pages differently."""
     old = shared.SharedAnswers(tmp_path / "s.sqlite", code="v1")
     new = shared.SharedAnswers(tmp_path / "s.sqlite", code="v2")
-    assert old.fetch("state", "page", lambda: b"old page") == b"old page"
-    assert new.fetch("state", "page", lambda: b"new page") == b"new page"
-    assert old.fetch("state", "page", lambda: b"made again") == b"old page"
+    assert old.fetch("state", ("page",), lambda: b"old page") == b"old page"
+    assert new.fetch("state", ("page",), lambda: b"new page") == b"new page"
+    assert old.fetch("state", ("page",), lambda: b"made again") == b"old page"
     for name, code in (("one", "x = 1\n"), ("two", "x = 2\n")):
         (tmp_path / name).mkdir()
         (tmp_path / name / "m.py").write_text(code)

@@ -19,10 +19,10 @@ from search_api.deps import (
     search_request,
 )
 from search_api.routers.params import SEARCH_OPENAPI
-from search_api.search.base import FacetValue, SearchBackend, SearchQuery
+from search_api.search.base import FacetValue, SearchBackend
 from search_api.search.cache import GZIP_MIN_BYTES, Answer, answer_cache
 from search_api.search.request import SearchRequest
-from search_api.search.shared import SharedAnswers
+from search_api.search.shared import SharedAnswers, fetch_shared
 from search_api.services import search as searching
 from search_api.settings import Settings
 
@@ -71,17 +71,6 @@ def _http(request: Request, answer: Answer, lang: str) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
-def _encoded(
-    shared: SharedAnswers | None, key: str, backend: SearchBackend, query: SearchQuery, lang: str
-) -> bytes:
-    """The answer another worker made on this index state, or this one's (shared with them)."""
-    if shared is None:
-        return searching.encoded(backend, query, lang)
-    return shared.fetch(
-        backend.state(), f"answer\x1f{key}", lambda: searching.encoded(backend, query, lang)
-    )
-
-
 async def _answer(request: Request, adjust: Callable[[SearchRequest], SearchRequest]) -> Response:
     """Search, or reuse the answer to the same request on the same index state.
 
@@ -104,12 +93,12 @@ async def _answer(request: Request, adjust: Callable[[SearchRequest], SearchRequ
         loop = asyncio.get_running_loop()
         body = await loop.run_in_executor(
             _searcher_pool(state),
-            _encoded,
+            fetch_shared,
             shared,
-            "\x1f".join(map(str, key)),
             backend,
-            query,
-            lang,
+            ("answer", *key),
+            # the answer another worker made on this index state, or this one's
+            lambda: searching.encoded(backend, query, lang),
         )
         answer = Answer.of(body, lang)
         if cache is not None:

@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from search_api.search.base import SearchBackend
+
 log = logging.getLogger(__name__)
 
 SHARED_ANSWERS_FILE = "shared-answers.sqlite"
@@ -120,16 +122,30 @@ class SharedAnswers:
         except sqlite3.Error as exc:
             self._failed(exc)
 
-    def fetch(self, state: str | None, key: str, make: Callable[[], bytes]) -> bytes:
+    def fetch(self, state: str | None, key: tuple[object, ...], make: Callable[[], bytes]) -> bytes:
         """What another process made for `key` on this index state, else `make()` (shared
         for the others). Without a state name, `make()` alone."""
         if state is None:
             return make()
-        found = self.get(state, key)
+        name = "\x1f".join(map(str, key))
+        found = self.get(state, name)
         if found is None:
             found = make()
-            self.put(state, key, found)
+            self.put(state, name, found)
         return found
+
+
+def fetch_shared(
+    shared: SharedAnswers | None,
+    backend: SearchBackend,
+    key: tuple[object, ...],
+    make: Callable[[], bytes],
+) -> bytes:
+    """What a worker made for `key` on the backend's current index state, or `make()`, shared
+    with the other workers (`make()` alone when sharing is off)."""
+    if shared is None:
+        return make()
+    return shared.fetch(backend.state(), key, make)
 
 
 def _like_prefix(text: str) -> str:

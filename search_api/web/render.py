@@ -14,7 +14,7 @@ from search_api.domain.sentences import CHECK_LABEL
 from search_api.errors import TradepointError
 from search_api.search.base import SearchBackend
 from search_api.search.cache import kept_until_change
-from search_api.search.shared import SharedAnswers
+from search_api.search.shared import SharedAnswers, fetch_shared
 from search_api.web.i18n import LocalisedTemplates, request_language
 
 # English msgids: each render gets them translated under the same names (web/i18n.py).
@@ -98,13 +98,8 @@ def kept_page(
     shared: SharedAnswers | None = getattr(request.app.state, "shared_answers", None)
 
     def make() -> str:
-        if shared is None:
-            return tpl.render(request, name, context())
-        # made by another worker on this index state, or made here and shared with them
-        made = shared.fetch(
-            backend.state(),
-            "page\x1f" + "\x1f".join(map(str, key)),
-            lambda: tpl.render(request, name, context()).encode(),
+        made = fetch_shared(
+            shared, backend, ("page", *key), lambda: tpl.render(request, name, context()).encode()
         )
         return made.decode()
 
